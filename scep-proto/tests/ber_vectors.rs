@@ -131,7 +131,7 @@ fn s40_constructed_octet_string_inside_explicit_tag() {
 
 #[test]
 fn s40_constructed_bit_string() {
-    // X.690 §8.6.4.2 example: 0A3B5F291CD with 4 unused bits.
+    // The X.690 example for BIT STRING: 0A3B5F291CD, 4 unused bits.
     check(
         &[
             0x23, 0x80, 0x03, 0x03, 0x00, 0x0A, 0x3B, 0x03, 0x05, 0x04, 0x5F, 0x29, 0x1C, 0xD0,
@@ -179,7 +179,7 @@ fn s40_constructed_bit_string_segment_errors() {
 
 #[test]
 fn s40_constructed_character_strings() {
-    // PrintableString with an OCTET STRING segment (X.690 §8.23.5) and a PrintableString one.
+    // PrintableString with an OCTET STRING segment (X.690) and a PrintableString one.
     check(
         &[
             0x33, 0x80, 0x04, 0x02, b'a', b'b', 0x13, 0x01, b'c', 0x00, 0x00,

@@ -19,10 +19,10 @@ const OCTET_STRING: u32 = 4;
 
 /// Universal types whose constructed (segmented) BER form is rewritten to the primitive form:
 /// BIT STRING, OCTET STRING, ObjectDescriptor, and the restricted character string and time
-/// types (X.690 §8.7, §8.23, §8.25, §8.26). `CHARACTER STRING` (29) is a SEQUENCE in disguise
-/// and is not in the list.
+/// types (X.690 §8.6, §8.7 and the restricted character string rules). `CHARACTER STRING`
+/// (29) is a SEQUENCE in disguise and is not in the list.
 fn is_string_type(number: u32) -> bool {
-    matches!(number, 3 | 4 | 7 | 12 | 18..=28 | 30) && number != 29
+    matches!(number, 3 | 4 | 7 | 12 | 18..=28 | 30)
 }
 
 /// What pass two writes for one element.
@@ -251,7 +251,7 @@ pub(super) fn parse<'a>(
                         } else if bit_string {
                             [BIT_STRING; 2]
                         } else {
-                            // X.690 §8.23.5: a character string's segments are OCTET
+                            // X.690: a restricted character string's segments are OCTET
                             // STRINGs; segments tagged like the outer type are accepted too.
                             [OCTET_STRING, header.number]
                         };
