@@ -1,42 +1,9 @@
 //! The tolerant reader's first stage: BER in, DER-shaped bytes out (SPEC S-40).
 //!
 //! Real SCEP peers send BER (jscep, Apple and OpenSSL `-stream` use indefinite lengths and
-//! chunked OCTET STRINGs), while the `der` crate reads DER only. [`normalize_ber`] rewrites
-//! the *encoding* of a BER element tree without touching its *values*:
-//!
-//! - indefinite lengths become definite, and every length is written in its minimal form;
-//! - a constructed (segmented) BIT STRING, OCTET STRING or character/time string becomes one
-//!   primitive element holding the concatenation of its segments, recursively;
-//! - everything else is copied as received: identifier octets, primitive contents, the order
-//!   of SET and SET OF members. Nothing is sorted, nothing is re-encoded.
-//!
-//! # Byte-identical copying
-//!
-//! Call an element *DER-shaped* when it and every element inside it use definite lengths in
-//! the minimal form and no universal string type in the constructed form. The normaliser
-//! copies every DER-shaped element byte for byte, wherever it sits in the input: its encoding
-//! in the output is identical to its encoding in the input. In particular, a DER-shaped input
-//! is returned unchanged (as [`Cow::Borrowed`]), whatever its tags or the order of its SET
-//! members; and a DER-shaped `signedAttrs` keeps its exact received bytes, which is what the
-//! signature check of S-19 needs even inside a BER message.
-//!
-//! # Context-specific strings
-//!
-//! An `[n] IMPLICIT OCTET STRING` in constructed form cannot be told from an
-//! `[n] EXPLICIT OCTET STRING` without the ASN.1 module, so the generic pass copies both
-//! structurally. A codec that knows a field is implicitly tagged (for example the
-//! `encryptedContent` of EnvelopedData, which micromdm and OpenSSL `-stream` write in
-//! constructed form) passes that one element to [`flatten_constructed_string`].
-//!
-//! # Costs
-//!
-//! Both functions reject input over [`Limits::max_input_len`], more than
-//! [`Limits::max_elements`] elements and nesting deeper than [`Limits::max_depth`]; they never
-//! recurse (the walk keeps an explicit stack), never panic and allocate in proportion to the
-//! input only: some bookkeeping per element and the output. The output of [`normalize_ber`] is
-//! at most one byte per indefinite-length element with 64 KiB or more of contents longer than
-//! the input (the definite length then needs four octets where the indefinite form used three),
-//! and usually shorter.
+//! chunked OCTET STRINGs), while the `der` crate reads DER only. The public contract is on
+//! [`normalize_ber`] and [`flatten_constructed_string`] (re-exported at the crate root);
+//! `tlv` is the crate-internal header reader both use, `normalize` the two-pass engine.
 
 mod error;
 mod normalize;
@@ -50,12 +17,47 @@ use crate::Limits;
 use normalize::Mode;
 use std::borrow::Cow;
 
-/// Rewrites one BER-encoded element (with everything inside it) into DER form, as described
-/// in the [module documentation](self) (SPEC S-40).
+/// Rewrites one BER-encoded element (with everything inside it) into DER form (SPEC S-40).
 ///
-/// Returns [`Cow::Borrowed`] exactly when the input is already DER-shaped, so the caller
-/// learns at no cost whether anything changed. The result is idempotent: normalising the
-/// output again returns it unchanged (provided it still fits [`Limits::max_input_len`]).
+/// Only the *encoding* changes, never a *value*:
+///
+/// - indefinite lengths become definite, and every length is written in its minimal form;
+/// - a constructed (segmented) BIT STRING, OCTET STRING, ObjectDescriptor or character/time
+///   string becomes one primitive element holding the concatenation of its segments,
+///   recursively (for BIT STRING only the last segment may leave bits unused);
+/// - everything else is copied as received: identifier octets, primitive contents, the order
+///   of SET and SET OF members. Nothing is sorted, nothing is re-encoded, values are not
+///   checked (that is the DER decoder's job).
+///
+/// # Byte-identical copying (S-19)
+///
+/// Call an element *DER-shaped* when it and every element inside it use definite lengths in
+/// the minimal form and no universal string type in the constructed form. Every DER-shaped
+/// element of the input appears byte for byte in the output, wherever it sits, except a
+/// segment of a constructed string (its data is merged into the flattened string). So a
+/// DER-shaped input is returned unchanged, as [`Cow::Borrowed`], whatever its tags and
+/// whatever the order of its SET members; and DER-shaped signed attributes keep their exact
+/// received bytes even inside a BER message, which is what the signature check needs.
+/// `Cow::Borrowed` is returned exactly when nothing changed.
+///
+/// # Implicitly tagged strings
+///
+/// An `[n] IMPLICIT OCTET STRING` in constructed form cannot be told from an
+/// `[n] EXPLICIT OCTET STRING` without the ASN.1 module, so both are copied structurally
+/// (only the inner universal OCTET STRING of the explicit form is flattened). Where a codec
+/// knows a field is implicitly tagged, such as EnvelopedData's `encryptedContent` (written
+/// constructed by micromdm and OpenSSL `-stream`), it passes that element to
+/// [`flatten_constructed_string`].
+///
+/// # Costs
+///
+/// Input over [`Limits::max_input_len`], more than [`Limits::max_elements`] elements or
+/// nesting deeper than [`Limits::max_depth`] is refused. The walk never recurses (it keeps an
+/// explicit stack), never panics, and allocates in proportion to the input only (a few words
+/// per element plus the output). The output is usually shorter than the input; it is longer
+/// by at most one byte per indefinite-length element whose contents reach 64 KiB (a definite
+/// length then takes four octets where the indefinite form used three). Normalising the
+/// output again returns it unchanged, provided it still fits [`Limits::max_input_len`].
 ///
 /// `input` must hold exactly one element; bytes after it are [`BerError::TrailingData`].
 ///

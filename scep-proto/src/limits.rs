@@ -1,11 +1,11 @@
 //! Size, depth and count budgets for decoding untrusted input (SPEC S-40).
 //!
 //! One [`Limits`] value is handed to every decoder that sees peer bytes. The BER normaliser
-//! ([`crate::normalize_ber`]) enforces the input size, nesting depth, element count and
+//! ([`normalize_ber`](crate::normalize_ber)) enforces the input size, nesting depth, element count and
 //! length-of-length budgets; the per-structure counts (certificates, SignerInfos, attributes)
 //! are enforced by the message codecs.
 
-/// Decoding budgets for untrusted input (SPEC S-40 [REC]).
+/// Decoding budgets for untrusted input (SPEC S-40, a project decision).
 ///
 /// Start from [`Limits::default`] (the SPEC values) and change single fields:
 ///
