@@ -585,3 +585,24 @@ fn s20_flatten_errors() {
         Err(BerError::DepthExceeded { limit: 32 })
     );
 }
+
+#[test]
+fn s40_output_growth_is_one_byte_per_huge_indefinite_element() {
+    // SEQUENCE (indefinite) { OCTET STRING of 64 KiB }: the definite length of the SEQUENCE
+    // needs 83 01 00 05 (four octets) where 80 .. 00 00 took three.
+    let mut ber = vec![0x30, 0x80, 0x04, 0x83, 0x01, 0x00, 0x00];
+    ber.extend(std::iter::repeat_n(0x5A, 0x1_0000));
+    ber.extend([0x00, 0x00]);
+    let out = norm(&ber).unwrap();
+    assert_eq!(out.len(), ber.len() + 1);
+    assert_eq!(
+        &out[..9],
+        &[0x30, 0x83, 0x01, 0x00, 0x05, 0x04, 0x83, 0x01, 0x00]
+    );
+    assert_unchanged(&out);
+    // Below 64 KiB the definite form is never longer.
+    let mut ber = vec![0x30, 0x80, 0x04, 0x82, 0xFF, 0xF0];
+    ber.extend(std::iter::repeat_n(0x5A, 0xFFF0));
+    ber.extend([0x00, 0x00]);
+    assert_eq!(norm(&ber).unwrap().len(), ber.len());
+}
