@@ -224,54 +224,37 @@ pub(super) fn parse<'a>(
                 check_segment(&header, rule, start)?;
                 (None, Some(rule))
             }
-            None => {
-                let flatten_as = match mode {
-                    Mode::FlattenOctets if stack.is_empty() => Some(false),
-                    _ if header.class == TagClass::Universal && is_string_type(header.number) => {
-                        Some(header.number == BIT_STRING)
-                    }
-                    _ => None,
-                };
-                match flatten_as {
-                    Some(bit_string) => {
-                        changed = true;
-                        let owner = nodes.len();
-                        let first = tag.first().copied().unwrap_or(0);
-                        nodes.push(Node {
-                            tag,
-                            kind: Kind::Flattened {
-                                tag: first & !0x20,
-                                bit_string,
-                                unused_bits: 0,
-                            },
-                            content_len: usize::from(bit_string),
-                        });
-                        let allowed = if mode == Mode::FlattenOctets && owner == 0 {
-                            [OCTET_STRING; 2]
-                        } else if bit_string {
-                            [BIT_STRING; 2]
-                        } else {
-                            // X.690: a restricted character string's segments are OCTET
-                            // STRINGs; segments tagged like the outer type are accepted too.
-                            [OCTET_STRING, header.number]
-                        };
-                        let rule = SegmentRule {
-                            owner,
-                            allowed,
+            None => match flattening(mode, stack.is_empty(), &header) {
+                Some((bit_string, allowed)) => {
+                    changed = true;
+                    let owner = nodes.len();
+                    let first = tag.first().copied().unwrap_or(0);
+                    nodes.push(Node {
+                        tag,
+                        kind: Kind::Flattened {
+                            tag: first & !0x20,
                             bit_string,
-                        };
-                        (Some(owner), Some(rule))
-                    }
-                    None => {
-                        nodes.push(Node {
-                            tag,
-                            kind: Kind::Constructed,
-                            content_len: 0,
-                        });
-                        (Some(nodes.len().saturating_sub(1)), None)
-                    }
+                            unused_bits: 0,
+                        },
+                        content_len: usize::from(bit_string),
+                    });
+                    let rule = SegmentRule {
+                        owner,
+                        allowed,
+                        bit_string,
+                    };
+                    (Some(owner), Some(rule))
                 }
-            }
+                None => {
+                    let index = nodes.len();
+                    nodes.push(Node {
+                        tag,
+                        kind: Kind::Constructed,
+                        content_len: 0,
+                    });
+                    (Some(index), None)
+                }
+            },
         };
         stack.push(Frame {
             start,
@@ -288,6 +271,24 @@ pub(super) fn parse<'a>(
         changed,
         total_len: total_len.unwrap_or(0),
     })
+}
+
+/// Whether a constructed element (not itself a segment) is flattened, and if so whether it
+/// is a BIT STRING and which universal tags its segments may have.
+fn flattening(mode: Mode, is_root: bool, header: &Header) -> Option<(bool, [u32; 2])> {
+    if mode == Mode::FlattenOctets && is_root {
+        return Some((false, [OCTET_STRING; 2]));
+    }
+    if header.class != TagClass::Universal || !is_string_type(header.number) {
+        return None;
+    }
+    if header.number == BIT_STRING {
+        Some((true, [BIT_STRING; 2]))
+    } else {
+        // X.690: the segments of a restricted character string are OCTET STRINGs; segments
+        // tagged like the outer type are accepted too.
+        Some((false, [OCTET_STRING, header.number]))
+    }
 }
 
 /// Checks that a segment has a type its constructed string allows.
