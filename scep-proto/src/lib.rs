@@ -5,3 +5,9 @@
     not(test),
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
+
+mod ber;
+mod limits;
+
+pub use ber::{BerError, flatten_constructed_string, normalize_ber};
+pub use limits::Limits;
