@@ -5,3 +5,16 @@
     not(test),
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
+
+mod alg;
+mod caps;
+mod http;
+
+pub use crate::{
+    alg::{ContentCipher, DigestAlg},
+    caps::{Capabilities, Capability, CapsProfile},
+    http::{
+        ClientRequest, ContentType, ErrorStatus, HttpError, HttpLimits, HttpResponse, Method,
+        Operation, RequestPart, ScepRequest, ScepResponse, decode_get_message, encode_get_message,
+    },
+};
