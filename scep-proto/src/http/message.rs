@@ -50,18 +50,14 @@ pub fn decode_get_message(raw: &str) -> Result<Vec<u8>, HttpError> {
     if cleaned.is_empty() {
         return Err(HttpError::MissingMessage);
     }
-    let message = match STANDARD_TOLERANT.decode(&cleaned) {
-        Ok(message) => message,
+    // Non-empty input never decodes to an empty message in either alphabet.
+    match STANDARD_TOLERANT.decode(&cleaned) {
+        Ok(message) => Ok(message),
         Err(_) if cleaned.iter().any(|b| matches!(b, b'-' | b'_')) => URL_SAFE_TOLERANT
             .decode(&cleaned)
-            .map_err(|_| HttpError::MessageNotBase64)?,
-        Err(_) => return Err(HttpError::MessageNotBase64),
-    };
-    if message.is_empty() {
-        // Only padding survived the clean-up.
-        return Err(HttpError::MissingMessage);
+            .map_err(|_| HttpError::MessageNotBase64),
+        Err(_) => Err(HttpError::MessageNotBase64),
     }
-    Ok(message)
 }
 
 /// Encodes a pkiMessage as the value of a GET `message` parameter (S-3, S-5): standard base64
