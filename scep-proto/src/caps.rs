@@ -106,6 +106,17 @@ impl Capabilities {
     /// implication ([`Capabilities::with_implications`]). An empty body is the empty set.
     ///
     /// Never fails: a CA's odd answer only costs it capabilities.
+    ///
+    /// # Example
+    /// ```
+    /// use scep_proto::{Capabilities, Capability, ContentCipher, DigestAlg};
+    ///
+    /// let caps = Capabilities::parse(b" scepstandard\r\n\r\nDES3\r\nX-Unknown\r\n");
+    /// assert!(caps.contains(Capability::Aes)); // implied by SCEPStandard
+    /// assert_eq!(caps.content_cipher(), ContentCipher::Aes128);
+    /// assert_eq!(caps.digest(), DigestAlg::Sha256);
+    /// assert_eq!(caps.to_text(), "AES\nDES3\nPOSTPKIOperation\nSHA-256\nSCEPStandard\n");
+    /// ```
     pub fn parse(body: &[u8]) -> Self {
         body.split(|b| *b == b'\n')
             .map(|line| line.strip_suffix(b"\r").unwrap_or(line).trim_ascii())

@@ -62,6 +62,21 @@ impl ClientRequest {
 
     /// A PKIOperation carrying `message` (a DER pkiMessage), with the method S-5 picks from
     /// the CA's capabilities: POST iff `POSTPKIOperation` or `SCEPStandard`, else GET.
+    ///
+    /// # Example
+    /// ```
+    /// use scep_proto::{Capabilities, ClientRequest, Method};
+    ///
+    /// let caps = Capabilities::parse(b"GetNextCACert\r\nRenewal\r\nSHA-1\r\n");
+    /// let req = ClientRequest::pki_operation("/cgi-bin/pkiclient.exe", caps, &[0xfb, 0xff]);
+    /// assert_eq!(req.method, Method::Get);
+    /// assert_eq!(req.target, "/cgi-bin/pkiclient.exe?operation=PKIOperation&message=%2B%2F8%3D");
+    ///
+    /// let caps = Capabilities::parse(b"SCEPStandard\n");
+    /// let req = ClientRequest::pki_operation("/scep", caps, &[0x30, 0x00]);
+    /// assert_eq!((req.method, req.target.as_str()), (Method::Post, "/scep?operation=PKIOperation"));
+    /// assert_eq!(req.content_type, Some("application/x-pki-message"));
+    /// ```
     #[must_use]
     pub fn pki_operation(path: &str, caps: Capabilities, message: &[u8]) -> Self {
         Self::pki_operation_via(path, caps.pki_operation_method(), message)

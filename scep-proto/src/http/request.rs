@@ -51,6 +51,24 @@ impl ScepRequest {
     ///
     /// # Errors
     /// As [`ScepRequest::parse_with_limits`].
+    ///
+    /// # Example
+    /// A server's dispatch, answering parse errors with their status (S-8):
+    /// ```
+    /// use scep_proto::{CapsProfile, ErrorStatus, ScepRequest, ScepResponse};
+    ///
+    /// let http = match ScepRequest::parse("GET", "/cgi-bin/pkiclient.exe?operation=GetCACaps", b"") {
+    ///     Ok(ScepRequest::GetCaCaps { .. }) => ScepResponse::Caps(CapsProfile::Full.capabilities()),
+    ///     Ok(_other) => ScepResponse::Error(ErrorStatus::ServiceUnavailable), // the CA decides
+    ///     Err(err) => ScepResponse::from(err),
+    /// }
+    /// .to_http();
+    /// assert_eq!((http.status, http.content_type), (200, "text/plain"));
+    ///
+    /// // certmonger-style GET: percent-encoded base64 in `message`.
+    /// let req = ScepRequest::parse("GET", "/scep?operation=PKIOperation&message=MII%2BAA%3D%3D", b"");
+    /// assert!(matches!(req, Ok(ScepRequest::PkiOperation { message, .. }) if message == [0x30, 0x82, 0x3e, 0x00]));
+    /// ```
     pub fn parse(method: &str, target: &str, body: &[u8]) -> Result<Self, HttpError> {
         Self::parse_with_limits(method, target, body, &HttpLimits::DEFAULT)
     }
