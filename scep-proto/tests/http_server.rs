@@ -184,6 +184,7 @@ fn s01_path_is_opaque() {
         "/scep?operation=GetCACert#frag",
         "/scep?operation=GetCACert&operation=PKIOperation",
         "/scep?operation=+GetCACert+",
+        "HTTPS://ca.example/scep?operation=GetCACert",
     ] {
         assert_eq!(
             ScepRequest::parse("GET", target, &[]).as_ref(),
@@ -191,6 +192,17 @@ fn s01_path_is_opaque() {
             "{target}"
         );
     }
+}
+
+/// A bare query string that happens to contain `://` is still a query, not a URL.
+#[test]
+fn s01_raw_query_with_url_in_message() {
+    assert_eq!(
+        ScepRequest::parse("GET", "operation=GetCACert&message=http://x", &[]),
+        Ok(ScepRequest::GetCaCert {
+            ca_ident: Some("http://x".into())
+        })
+    );
 }
 
 #[test]

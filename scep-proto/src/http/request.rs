@@ -186,7 +186,7 @@ impl<'a> Query<'a> {
         let query = match target.split_once('?') {
             Some((_, query)) => query,
             // A path (origin or absolute form) without query.
-            None if target.starts_with('/') || target.contains("://") => "",
+            None if target.starts_with('/') || has_scheme(target) => "",
             // Already just the query string.
             None => target,
         };
@@ -212,6 +212,16 @@ impl<'a> Query<'a> {
         }
         out
     }
+}
+
+/// Whether `target` is in absolute form (`scheme://…`), as opposed to a bare query string.
+fn has_scheme(target: &str) -> bool {
+    target.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    })
 }
 
 /// Decodes a query component as an HTML form does: `+` is a space, then one percent-decoding
