@@ -9,6 +9,11 @@
 //! The HTTP driver (server or client) owns sockets, headers and framing. It MUST always send a
 //! `Content-Length` header with a body (S-8: IOS speaks HTTP/1.0 and cannot read chunked
 //! bodies), and SHOULD send the [`HttpResponse::allow`] header when present.
+//!
+//! Two small, widely used crates do the byte work: `base64` decodes and encodes the GET
+//! `message` (its configurable padding and alphabets give the S-3 tolerance without a
+//! hand-written decoder on attacker input), and `percent-encoding` does the single
+//! percent-decoding pass and the client's escaping with an explicit character set.
 
 mod client;
 mod message;

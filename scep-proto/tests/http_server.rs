@@ -465,3 +465,39 @@ fn s08_status_per_error() {
         assert_eq!(ScepResponse::from(err).to_http().status, code);
     }
 }
+
+#[test]
+fn s01_names_display() {
+    assert_eq!(Operation::PkiOperation.to_string(), "PKIOperation");
+    assert_eq!(Operation::Unknown.name(), None);
+    assert_eq!(Method::from_token("POST"), Some(Method::Post));
+    assert_eq!(Method::from_token("Post"), Some(Method::Post));
+    assert_eq!(Method::from_token("HEAD"), None);
+    assert_eq!(Method::Get.to_string(), "GET");
+    let err = HttpError::TooLarge {
+        part: RequestPart::Body,
+        len: 300_000,
+        limit: 262_144,
+    };
+    assert_eq!(
+        err.to_string(),
+        "request body too large: 300000 bytes, limit 262144"
+    );
+}
+
+/// S-7: every content type string reads back from a header.
+#[test]
+fn s07_content_type_strings_read_back() {
+    use scep_proto::ContentType;
+    for ct in [
+        ContentType::CaCert,
+        ContentType::CaRaCert,
+        ContentType::NextCaCert,
+        ContentType::PkiMessage,
+        ContentType::TextPlain,
+        ContentType::PkixCrl,
+    ] {
+        assert_eq!(ContentType::from_header(ct.as_str()), Some(ct));
+        assert_eq!(ct.to_string(), ct.as_str());
+    }
+}
