@@ -423,7 +423,7 @@ fn s07_content_types() {
     assert_eq!(http.status, 200);
     assert_eq!(http.content_type, "text/plain");
     assert_eq!(http.body, b"GetNextCACert\nRenewal\nSHA-1\nSHA-256\n");
-    let http = ScepResponse::Caps(Capabilities::EMPTY).to_http();
+    let http = ScepResponse::Caps(Capabilities::EMPTY).into_http();
     assert_eq!((http.status, http.body.len()), (200, 0));
 }
 

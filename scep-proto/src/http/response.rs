@@ -32,22 +32,28 @@ impl ScepResponse {
     /// The HTTP answer: status, exact Content-Type and body (S-7, S-8). Call it once per
     /// answer and hand the result to the HTTP driver, which MUST send `Content-Length`.
     #[must_use]
-    pub fn to_http(&self) -> HttpResponse {
-        let ok = |content_type: ContentType, body: &[u8]| HttpResponse {
+    pub fn into_http(self) -> HttpResponse {
+        let ok = |content_type: ContentType, body: Vec<u8>| HttpResponse {
             status: 200,
             content_type: content_type.as_str(),
-            body: body.to_vec(),
+            body,
             allow: None,
         };
         match self {
             Self::CaCert(der) => ok(ContentType::CaCert, der),
             Self::CaRaCerts(der) => ok(ContentType::CaRaCert, der),
-            Self::Caps(caps) => ok(ContentType::TextPlain, caps.to_text().as_bytes()),
+            Self::Caps(caps) => ok(ContentType::TextPlain, caps.to_text().into_bytes()),
             Self::NextCaCert(der) => ok(ContentType::NextCaCert, der),
             Self::CertRep(der) => ok(ContentType::PkiMessage, der),
             Self::Crl(der) => ok(ContentType::PkixCrl, der),
             Self::Error(status) => status.to_http(),
         }
+    }
+
+    /// As [`ScepResponse::into_http`], copying the body.
+    #[must_use]
+    pub fn to_http(&self) -> HttpResponse {
+        self.clone().into_http()
     }
 }
 
