@@ -6,8 +6,19 @@
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+mod alg;
 mod ber;
+mod caps;
+mod http;
 mod limits;
 
-pub use ber::{BerError, flatten_constructed_string, normalize_ber};
-pub use limits::Limits;
+pub use crate::{
+    alg::{ContentCipher, DigestAlg},
+    ber::{BerError, flatten_constructed_string, normalize_ber},
+    caps::{Capabilities, Capability, CapsProfile},
+    http::{
+        ClientRequest, ContentType, ErrorStatus, HttpError, HttpLimits, HttpResponse, Method,
+        Operation, RequestPart, ScepRequest, ScepResponse, decode_get_message, encode_get_message,
+    },
+    limits::Limits,
+};

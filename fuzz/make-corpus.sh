@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the committed seed corpus (seeds/<target>/) from recorded SCEP exchanges.
+#
+# Usage: fuzz/make-corpus.sh <fixtures-dir>
+#   <fixtures-dir> is laid out like the project's shared/fixtures: any depth of folders holding
+#   NNN-<operation>[-<messageType>].req.txt (request line first), the matching .req.der (the
+#   pkiMessage as sent) and NNN-GetCACaps.resp.bin (a GetCACaps answer body).
+#
+# Seeds are named by the SHA-1 of their content, so re-running only adds new ones. A few
+# hand-written seeds for what the recordings lack (IOS-style GET, CRLF caps text) are added too.
+# Targets added later get their own section below.
+set -euo pipefail
+
+fixtures=${1:?usage: make-corpus.sh <fixtures-dir>}
+here=$(cd "$(dirname "$0")" && pwd)
+
+# put <target> <file>: store <file> as seeds/<target>/<sha1>, then remove it.
+put() {
+    local dir="$here/seeds/$1" sum
+    mkdir -p "$dir"
+    sum=$(sha1sum "$2" | cut -d' ' -f1)
+    mv "$2" "$dir/$sum"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# --- http_request: <method byte> <request-target> NUL <body>  (fuzz_targets/http_request.rs)
+# method byte: 0 = GET, 1 = POST.
+http_seed() { # method target body-file-or-empty
+    local out="$tmp/seed" byte
+    case "$1" in GET) byte='\000' ;; POST) byte='\001' ;; *) return 0 ;; esac
+    { printf "$byte"; printf '%s' "$2"; printf '\000'; if [ -n "$3" ]; then cat "$3"; fi; } > "$out"
+    put http_request "$out"
+}
+
+count=0
+while IFS= read -r -d '' req; do
+    line=$(head -n 1 "$req" | tr -d '\r')
+    method=${line%% *}
+    rest=${line#* }
+    target=${rest%% *}
+    der="${req%.req.txt}.req.der"
+    body=""
+    if [ "$method" = POST ] && [ -f "$der" ]; then body=$der; fi
+    http_seed "$method" "$target" "$body"
+    count=$((count + 1))
+done < <(find "$fixtures" -name '*.req.txt' -print0 | sort -z)
+echo "http_request: $count recorded requests"
+
+# Shapes the recordings lack (S-3): IOS line breaks and no padding, macOS unescaped +/,
+# form-decoded spaces, URL-safe alphabet, an IOS CA name, a plain GetCRL, an unknown method.
+http_seed GET '/cgi-bin/pkiclient.exe?operation=PKIOperation&message=MIIB%0ACgI' ""
+http_seed GET '/scep?operation=PKIOperation&message=+/+/MIIBCgI=' ""
+http_seed GET '/scep?operation=pkioperation&message= / /MIIBCgI%3D' ""
+http_seed GET '/scep?operation=PKIOperation&message=-_-_MIIBCgI' ""
+http_seed GET '/cgi-bin/pkiclient.exe?operation=GetCACert&message=Test-Router' ""
+http_seed GET '/scep?operation=GetCRL' ""
+printf '\003/scep?operation=GetCACaps\000' > "$tmp/seed" && put http_request "$tmp/seed"
+
+# --- caps_text: a GetCACaps body (fuzz_targets/caps_text.rs)
+count=0
+while IFS= read -r -d '' resp; do
+    cp "$resp" "$tmp/seed" && put caps_text "$tmp/seed"
+    count=$((count + 1))
+done < <(find "$fixtures" -name '*GetCACaps.resp.bin' -print0 | sort -z)
+echo "caps_text: $count recorded answers"
+printf 'AES\nDES3\nGetNextCACert\nPOSTPKIOperation\nRenewal\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nSCEPStandard\n' > "$tmp/seed" && put caps_text "$tmp/seed"
+printf 'GetNextCACert\r\nrenewal\r\n  SHA-1 \r\n\r\nsha-256\r\nUnknown\r\n' > "$tmp/seed" && put caps_text "$tmp/seed"
+
+for t in "$here"/seeds/*/; do
+    echo "$(basename "$t"): $(find "$t" -type f | wc -l) seeds"
+done
