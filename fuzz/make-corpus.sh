@@ -68,6 +68,19 @@ echo "caps_text: $count recorded answers"
 printf 'AES\nDES3\nGetNextCACert\nPOSTPKIOperation\nRenewal\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nSCEPStandard\n' > "$tmp/seed" && put caps_text "$tmp/seed"
 printf 'GetNextCACert\r\nrenewal\r\n  SHA-1 \r\n\r\nsha-256\r\nUnknown\r\n' > "$tmp/seed" && put caps_text "$tmp/seed"
 
+# --- pkiMessage-shaped targets: every recorded request (.req.der) and PKIOperation answer
+# (.resp.bin), plus the BER (-stream) sample of scep-proto's tests.
+pki_seeds() { # target
+    local n=0 f
+    while IFS= read -r -d '' f; do
+        cp "$f" "$tmp/seed" && put "$1" "$tmp/seed"
+        n=$((n + 1))
+    done < <(find "$fixtures" \( -name '*.req.der' -o -name '*PKIOperation*.resp.bin' \) -print0 | sort -z)
+    cp "$here/../scep-proto/tests/data/ber/openssl-sign-stream.ber" "$tmp/seed" && put "$1" "$tmp/seed"
+    echo "$1: $n recorded pkiMessages + 1 BER sample"
+}
+pki_seeds ber_normalize
+
 for t in "$here"/seeds/*/; do
     echo "$(basename "$t"): $(find "$t" -type f | wc -l) seeds"
 done
