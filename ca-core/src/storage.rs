@@ -81,6 +81,44 @@ pub enum StoreError {
     /// The store refuses writes (a test double that injects failures, or a read-only store).
     #[error("storage is not writable")]
     Unavailable,
+    /// The key cannot name a record: an [`RecordKey::Archive`] name that is empty, longer than
+    /// [`ARCHIVE_NAME_MAX`] bytes, starts with a dot, contains `..` or a character outside
+    /// `A-Z a-z 0-9 . _ -`. Refused before any file is touched, so a name is never a path.
+    #[error("invalid record key {key:?}")]
+    InvalidKey {
+        /// The key refused.
+        key: RecordKey,
+    },
+    /// Another process (or another handle in this one) has the store open.
+    #[error("store {path} is already open elsewhere")]
+    Locked {
+        /// The store's folder.
+        path: std::path::PathBuf,
+    },
+}
+
+/// The longest [`RecordKey::Archive`] name a store accepts, in bytes.
+pub const ARCHIVE_NAME_MAX: usize = 128;
+
+/// Whether `name` may name an archive record (see [`StoreError::InvalidKey`]).
+pub(crate) fn is_valid_archive_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= ARCHIVE_NAME_MAX
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Refuses keys no store may use; every implementation calls it before touching its records.
+pub(crate) fn check_key(key: &RecordKey) -> Result<(), StoreError> {
+    match key {
+        RecordKey::Archive(name) if !is_valid_archive_name(name) => {
+            Err(StoreError::InvalidKey { key: key.clone() })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Durable storage for one CA.
@@ -94,9 +132,14 @@ pub enum StoreError {
 /// * A failed call leaves the record as it was (old bytes or, for `put`, possibly the new
 ///   ones — never a mix).
 ///
+/// * A key refused by the rules of [`StoreError::InvalidKey`] fails every method with that
+///   error, in every implementation.
+///
 /// The CA serialises its own writes (serial allocation and store writes are the only
-/// serialised steps), so implementations need `Send + Sync` but no transactions.
-pub trait Store: Send + Sync {
+/// serialised steps), so implementations need `Send + Sync` but no transactions. `Debug` lets
+/// the CA derive its own; an implementation's `Debug` never prints record values (they hold
+/// keys).
+pub trait Store: Send + Sync + std::fmt::Debug {
     /// The bytes of `key`, or `None` if it was never written or was removed.
     fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError>;
     /// Writes `value` as the whole of `key`, atomically and durably.
