@@ -180,14 +180,16 @@ fn c20_sigkill_never_tears_a_record_nor_loses_an_acknowledged_one() {
             .map(|v| step_of(&v).expect("counter record torn"))
             .unwrap_or(0);
         records_checked += 1;
+        // The child may die between a counter write and its acknowledgement: one step more.
+        let highest_possible = acked.unwrap_or(counter) + 1;
+        assert!(
+            stored <= highest_possible,
+            "round {round}: {stored} was never written"
+        );
         if let Some(acked) = acked {
             assert!(
                 stored >= acked,
                 "round {round}: acknowledged {acked}, stored {stored}"
-            );
-            assert!(
-                stored <= acked + 1,
-                "round {round}: stored {stored} was never written"
             );
         }
         assert!(

@@ -218,3 +218,29 @@ fn c20_store_is_shared_between_threads() {
         );
     }
 }
+
+#[test]
+fn c20_io_failure_is_a_typed_error_and_leaves_no_temp_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = DirStore::open(tmp.path()).unwrap();
+    // A file where the folder should be: every call on that family fails, none panics.
+    fs::remove_dir(tmp.path().join("requests")).unwrap();
+    fs::write(tmp.path().join("requests"), b"not a folder").unwrap();
+    let key = RecordKey::Request(1);
+    let is_io = |e: StoreError| matches!(e, StoreError::Io { key: Some(ref k), .. } if *k == key);
+    assert!(is_io(store.put(&key, b"x").unwrap_err()));
+    assert!(is_io(store.get(&key).unwrap_err()));
+    assert!(is_io(store.remove(&key).unwrap_err()));
+    assert!(matches!(
+        store.list(RecordFamily::Request),
+        Err(StoreError::Io { key: None, .. })
+    ));
+    // Other records still work, and no temp file was left behind.
+    store.put(&RecordKey::Crl, b"crl").unwrap();
+    let leftovers: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
