@@ -1,0 +1,288 @@
+//! Password-protected export of a CA key and certificate (C-19).
+//!
+//! At CA creation the CA archives its key and certificate as `<name>.<ext>`; at each rollover
+//! generation it archives the rollover key and certificate as `<name>_NNNNN.<ext>`, `NNNNN` a
+//! five-digit counter from `00001`. The CA stores the file with
+//! [`Store::put`](crate::Store::put) under [`ArchiveFile::record_key`].
+//!
+//! # Format: encrypted PKCS#8 PEM, not PKCS#12
+//!
+//! The file is PEM text: an `ENCRYPTED PRIVATE KEY` block (PKCS#8 `EncryptedPrivateKeyInfo`,
+//! RFC 5958, PBES2 of RFC 8018 with PBKDF2-HMAC-SHA256 and AES-256-CBC, a random 16-byte salt
+//! and IV) followed by a `CERTIFICATE` block. `openssl pkey -in F -passin pass:P` opens the
+//! key and `openssl x509 -in F` reads the certificate.
+//!
+//! PKCS#12 was the first choice (SPEC `database_archive` default), but no maintained crate can
+//! write it on the RustCrypto line the workspace pins: RustCrypto `pkcs12` 0.2.0-pre.0 (and
+//! `p12-keystore` 0.4, which builds on it) require `cms` `=0.3.0-pre.1`, which cannot be in
+//! the same build as the `cms` `=0.3.0-rc.0` the workspace pins (one semver-compatible copy
+//! per crate); `p12-keystore` would also bring a second ASN.1 stack (`x509-parser`, `nom`).
+//! `pkcs8` 0.11 with its `encryption` feature is on our line and adds only the PBES2 ciphers.
+//! [`ArchiveFormat`] is non-exhaustive so PKCS#12 can be added when such a crate exists.
+//!
+//! The bytes handed in are exported as they are: the key is checked to be a PKCS#8
+//! `PrivateKeyInfo` and the certificate to be one DER `SEQUENCE`, nothing more. This module
+//! makes no copy of the plain key of its own (`pkcs5` encrypts its working copy in place), so
+//! there is nothing here to zeroise; [`ArchiveFile`] holds only the encrypted key and the
+//! certificate, and its `Debug` prints neither.
+
+use std::fmt;
+
+use pkcs8::der::asn1::{AnyRef, OctetStringRef};
+use pkcs8::der::pem::LineEnding;
+use pkcs8::der::{Decode, Encode, Tag, Tagged};
+use pkcs8::pkcs5::pbes2;
+use pkcs8::rand_core::TryCryptoRng;
+use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfoRef};
+
+use crate::storage::{RecordKey, is_valid_archive_name};
+
+/// The largest rollover counter: `NNNNN` has five digits.
+pub const MAX_ROLLOVER_COUNTER: u32 = 99_999;
+
+/// The PBKDF2-HMAC-SHA256 iteration count of [`ArchiveParams::default`] (the 2023 OWASP
+/// figure for this hash).
+pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
+
+/// The fewest PBKDF2 iterations an export accepts (the floor RFC 8018 §4.2 recommends).
+pub const MIN_PBKDF2_ITERATIONS: u32 = 1000;
+
+/// The length of the random PBKDF2 salt, in bytes.
+const SALT_LEN: usize = 16;
+/// The AES-CBC block, and so IV, length.
+const IV_LEN: usize = 16;
+
+/// How an archive file is encoded (SPEC §3.1 `database_archive`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ArchiveFormat {
+    /// Encrypted PKCS#8 key and certificate, PEM, file extension `.pem` (module docs).
+    #[default]
+    Pem,
+}
+
+impl ArchiveFormat {
+    /// The file extension, without the dot.
+    #[must_use]
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Self::Pem => "pem",
+        }
+    }
+}
+
+/// Which CA key an archive holds (C-19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ArchiveGeneration {
+    /// The CA's first key, archived at creation: `<name>.<ext>`.
+    Creation,
+    /// The key of the `n`th rollover generation, `1 ..= 99_999`: `<name>_NNNNN.<ext>`.
+    Rollover(u32),
+}
+
+/// Why an archive could not be made. Nothing is written when export fails.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// The CA name would not make a valid archive record name (see
+    /// [`StoreError::InvalidKey`](crate::StoreError::InvalidKey)).
+    #[error("CA name {name:?} cannot name an archive file")]
+    InvalidName {
+        /// The name given.
+        name: String,
+    },
+    /// The rollover counter is 0 or has more than five digits.
+    #[error("rollover counter {counter} is outside 1..=99999")]
+    CounterOutOfRange {
+        /// The counter given.
+        counter: u32,
+    },
+    /// The archive password is empty; C-19 archives only with a password.
+    #[error("the archive password is empty")]
+    EmptyPassword,
+    /// The key bytes are not a DER PKCS#8 `PrivateKeyInfo`.
+    #[error("the CA key is not a PKCS#8 PrivateKeyInfo")]
+    InvalidKey,
+    /// The certificate bytes are not one DER `SEQUENCE`.
+    #[error("the CA certificate is not a DER SEQUENCE")]
+    InvalidCertificate,
+    /// [`ArchiveParams::pbkdf2_iterations`] is below [`MIN_PBKDF2_ITERATIONS`].
+    #[error("{iterations} PBKDF2 iterations is below the minimum of 1000")]
+    TooFewIterations {
+        /// The count given.
+        iterations: u32,
+    },
+    /// The random number generator failed.
+    #[error("the random number generator failed")]
+    Rng,
+    /// The encryption or the PEM encoding failed.
+    #[error("encrypting the CA key failed")]
+    Encryption,
+}
+
+/// The file name of an archive: `<ca_name>.<ext>` or `<ca_name>_NNNNN.<ext>` (C-19).
+///
+/// # Errors
+/// [`ArchiveError::CounterOutOfRange`] for a rollover counter outside `1 ..= 99_999`;
+/// [`ArchiveError::InvalidName`] if the result is not a valid archive record name.
+pub fn archive_file_name(
+    ca_name: &str,
+    generation: ArchiveGeneration,
+    format: ArchiveFormat,
+) -> Result<String, ArchiveError> {
+    let ext = format.extension();
+    let name = match generation {
+        ArchiveGeneration::Creation => format!("{ca_name}.{ext}"),
+        ArchiveGeneration::Rollover(n) if (1..=MAX_ROLLOVER_COUNTER).contains(&n) => {
+            format!("{ca_name}_{n:05}.{ext}")
+        }
+        ArchiveGeneration::Rollover(counter) => {
+            return Err(ArchiveError::CounterOutOfRange { counter });
+        }
+    };
+    // The CA name itself must be a plain name too: no dots that could fake an extension.
+    let ca_name_ok = ca_name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if ca_name_ok && is_valid_archive_name(&name) {
+        Ok(name)
+    } else {
+        Err(ArchiveError::InvalidName {
+            name: ca_name.to_owned(),
+        })
+    }
+}
+
+/// Settings of an export; [`ArchiveParams::default`] is what the CA uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ArchiveParams {
+    /// The file format.
+    pub format: ArchiveFormat,
+    /// PBKDF2-HMAC-SHA256 iterations ([`DEFAULT_PBKDF2_ITERATIONS`]); tests may lower it,
+    /// down to [`MIN_PBKDF2_ITERATIONS`].
+    pub pbkdf2_iterations: u32,
+}
+
+impl Default for ArchiveParams {
+    fn default() -> Self {
+        Self {
+            format: ArchiveFormat::Pem,
+            pbkdf2_iterations: DEFAULT_PBKDF2_ITERATIONS,
+        }
+    }
+}
+
+impl ArchiveParams {
+    /// Encrypts `key_pkcs8_der` with `password` and bundles it with `cert_der` into the
+    /// archive file for `ca_name` and `generation`. Salt and IV come from `rng`.
+    ///
+    /// # Errors
+    /// See [`ArchiveError`]; the file name is checked first, then the password and inputs.
+    pub fn export<R: TryCryptoRng + ?Sized>(
+        &self,
+        ca_name: &str,
+        generation: ArchiveGeneration,
+        key_pkcs8_der: &[u8],
+        cert_der: &[u8],
+        password: &[u8],
+        rng: &mut R,
+    ) -> Result<ArchiveFile, ArchiveError> {
+        let name = archive_file_name(ca_name, generation, self.format)?;
+        if password.is_empty() {
+            return Err(ArchiveError::EmptyPassword);
+        }
+        if self.pbkdf2_iterations < MIN_PBKDF2_ITERATIONS {
+            return Err(ArchiveError::TooFewIterations {
+                iterations: self.pbkdf2_iterations,
+            });
+        }
+        PrivateKeyInfoRef::from_der(key_pkcs8_der).map_err(|_| ArchiveError::InvalidKey)?;
+        let cert = AnyRef::from_der(cert_der).map_err(|_| ArchiveError::InvalidCertificate)?;
+        if cert.tag() != Tag::Sequence {
+            return Err(ArchiveError::InvalidCertificate);
+        }
+
+        let mut salt = [0u8; SALT_LEN];
+        let mut iv = [0u8; IV_LEN];
+        rng.try_fill_bytes(&mut salt)
+            .and_then(|()| rng.try_fill_bytes(&mut iv))
+            .map_err(|_| ArchiveError::Rng)?;
+        let params =
+            pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(self.pbkdf2_iterations, &salt, iv)
+                .map_err(|_| ArchiveError::Encryption)?;
+        let ciphertext = params
+            .encrypt(password, key_pkcs8_der)
+            .map_err(|_| ArchiveError::Encryption)?;
+        let encrypted = EncryptedPrivateKeyInfo {
+            encryption_algorithm: params.into(),
+            encrypted_data: OctetStringRef::new(&ciphertext)
+                .map_err(|_| ArchiveError::Encryption)?,
+        }
+        .to_der()
+        .map_err(|_| ArchiveError::Encryption)?;
+
+        let mut contents =
+            pkcs8::der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &encrypted)
+                .map_err(|_| ArchiveError::Encryption)?;
+        let cert_pem = pkcs8::der::pem::encode_string("CERTIFICATE", LineEnding::LF, cert_der)
+            .map_err(|_| ArchiveError::InvalidCertificate)?;
+        contents.push_str(&cert_pem);
+        Ok(ArchiveFile {
+            name,
+            contents: contents.into_bytes(),
+        })
+    }
+}
+
+/// [`ArchiveParams::default`]`.export(..)`: the one call the CA needs (C-19).
+///
+/// # Errors
+/// As [`ArchiveParams::export`].
+pub fn export_archive<R: TryCryptoRng + ?Sized>(
+    ca_name: &str,
+    generation: ArchiveGeneration,
+    key_pkcs8_der: &[u8],
+    cert_der: &[u8],
+    password: &[u8],
+    rng: &mut R,
+) -> Result<ArchiveFile, ArchiveError> {
+    ArchiveParams::default().export(ca_name, generation, key_pkcs8_der, cert_der, password, rng)
+}
+
+/// One archive file, ready to store: its name (C-19) and its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ArchiveFile {
+    name: String,
+    contents: Vec<u8>,
+}
+
+impl ArchiveFile {
+    /// The file name, e.g. `ROOTCA.pem` or `ROOTCA_00001.pem`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file's bytes (the key in them is encrypted).
+    #[must_use]
+    pub fn contents(&self) -> &[u8] {
+        &self.contents
+    }
+
+    /// The store record to keep it in: [`RecordKey::Archive`] with [`ArchiveFile::name`].
+    #[must_use]
+    pub fn record_key(&self) -> RecordKey {
+        RecordKey::Archive(self.name.clone())
+    }
+}
+
+impl fmt::Debug for ArchiveFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArchiveFile")
+            .field("name", &self.name)
+            .field("len", &self.contents.len())
+            .finish()
+    }
+}

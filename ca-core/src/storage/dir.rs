@@ -1,0 +1,343 @@
+//! [`DirStore`]: one file per record in a folder tree an operator can read (C-18 … C-20).
+//!
+//! Layout under the store's folder (numbers in file names are canonical: no leading zeros,
+//! hex in upper case):
+//!
+//! ```text
+//! .lock              held locked while a DirStore has the folder open
+//! serial             RecordKey::SerialCounter
+//! request-id         RecordKey::RequestCounter
+//! ca/state           RecordKey::CaState            (holds the CA keys)
+//! crl.der            RecordKey::Crl
+//! requests/<id>      RecordKey::Request, decimal id
+//! names/<SERIAL>     RecordKey::IssuedName, hex serial
+//! certs/<SERIAL>.der RecordKey::IssuedCert, hex serial
+//! revoked/<SERIAL>   RecordKey::Revoked, hex serial
+//! otp/<id>           RecordKey::OneTimePassword, decimal id
+//! archive/<name>     RecordKey::Archive, the file name as given (C-19)
+//! ```
+//!
+//! File contents are the CA's bytes, unchanged. Writes go to `.tmp-<n>-<name>` in the
+//! target's folder, are synced, renamed over the target, and the folder is synced; names that
+//! start with a dot are never records, and leftover temp files from a crash are deleted when
+//! the store is opened. Files whose name is not a canonical record name are ignored, so an
+//! operator's notes or backups in these folders do not disturb the CA. On Unix every file is
+//! created `0600` and every folder `0700`.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{RecordFamily, RecordKey, Store, StoreError, check_key, is_valid_archive_name};
+
+/// The lock file's name.
+const LOCK_FILE: &str = ".lock";
+/// The prefix of temporary files; any name starting with it is a crash leftover.
+const TEMP_PREFIX: &str = ".tmp-";
+/// The subfolders, created at open.
+const FOLDERS: [&str; 7] = [
+    "ca", "requests", "names", "certs", "revoked", "otp", "archive",
+];
+
+/// How a numbered family sits on disk.
+struct FamilyLayout {
+    folder: &'static str,
+    radix: u32,
+    suffix: &'static str,
+}
+
+const fn layout(family: RecordFamily) -> FamilyLayout {
+    match family {
+        RecordFamily::Request => FamilyLayout {
+            folder: "requests",
+            radix: 10,
+            suffix: "",
+        },
+        RecordFamily::IssuedName => FamilyLayout {
+            folder: "names",
+            radix: 16,
+            suffix: "",
+        },
+        RecordFamily::IssuedCert => FamilyLayout {
+            folder: "certs",
+            radix: 16,
+            suffix: ".der",
+        },
+        RecordFamily::Revoked => FamilyLayout {
+            folder: "revoked",
+            radix: 16,
+            suffix: "",
+        },
+        RecordFamily::OneTimePassword => FamilyLayout {
+            folder: "otp",
+            radix: 10,
+            suffix: "",
+        },
+    }
+}
+
+impl FamilyLayout {
+    fn file_name(&self, n: u64) -> String {
+        if self.radix == 16 {
+            format!("{n:X}{}", self.suffix)
+        } else {
+            format!("{n}{}", self.suffix)
+        }
+    }
+
+    /// The number a file name stands for, if it is the canonical name of one.
+    fn parse(&self, name: &str) -> Option<u64> {
+        let digits = name.strip_suffix(self.suffix)?;
+        let n = u64::from_str_radix(digits, self.radix).ok()?;
+        (self.file_name(n) == name).then_some(n)
+    }
+}
+
+/// The embedded default [`Store`]: a folder tree, one file per record (layout in the module
+/// docs and the crate README).
+///
+/// [`DirStore::open`] takes an exclusive lock on the folder, held until the value is dropped:
+/// a second open, from this process or another, fails with [`StoreError::Locked`]. The store
+/// does not know the database level (C-18): the CA decides which records to write, so the same
+/// folder works at Minimal, Names and Complete.
+pub struct DirStore {
+    root: PathBuf,
+    /// Holds the lock; closing it releases the lock.
+    _lock: File,
+    /// Makes temp file names unique between threads.
+    next_temp: AtomicU64,
+}
+
+impl fmt::Debug for DirStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DirStore")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DirStore {
+    /// Opens the store in `path`, creating the folder and its subfolders if missing, and
+    /// deleting temp files a crash left behind.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] if the folder is open in another `DirStore` (any process);
+    /// [`StoreError::Io`] if the folder cannot be created, read or locked.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let root = path.as_ref().to_path_buf();
+        create_private_dir(&root).map_err(io_error(None))?;
+        let lock = private_file_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(root.join(LOCK_FILE))
+            .map_err(io_error(None))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked { path: root }),
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Io { key: None, source });
+            }
+        }
+        for folder in FOLDERS {
+            let dir = root.join(folder);
+            create_private_dir(&dir).map_err(io_error(None))?;
+            remove_temp_files(&dir).map_err(io_error(None))?;
+        }
+        remove_temp_files(&root).map_err(io_error(None))?;
+        sync_dir(&root).map_err(io_error(None))?;
+        Ok(Self {
+            root,
+            _lock: lock,
+            next_temp: AtomicU64::new(0),
+        })
+    }
+
+    /// The store's folder.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder and file name of `key`.
+    fn locate(&self, key: &RecordKey) -> Result<(PathBuf, String), StoreError> {
+        check_key(key)?;
+        let (folder, name) = match key {
+            RecordKey::SerialCounter => (None, "serial".to_owned()),
+            RecordKey::RequestCounter => (None, "request-id".to_owned()),
+            RecordKey::CaState => (Some("ca"), "state".to_owned()),
+            RecordKey::Crl => (None, "crl.der".to_owned()),
+            RecordKey::Request(n) => family_path(RecordFamily::Request, *n),
+            RecordKey::IssuedName(n) => family_path(RecordFamily::IssuedName, *n),
+            RecordKey::IssuedCert(n) => family_path(RecordFamily::IssuedCert, *n),
+            RecordKey::Revoked(n) => family_path(RecordFamily::Revoked, *n),
+            RecordKey::OneTimePassword(n) => family_path(RecordFamily::OneTimePassword, *n),
+            RecordKey::Archive(name) => (Some("archive"), name.clone()),
+        };
+        let dir = match folder {
+            Some(folder) => self.root.join(folder),
+            None => self.root.clone(),
+        };
+        Ok((dir, name))
+    }
+
+    fn write_atomically(&self, dir: &Path, name: &str, value: &[u8]) -> io::Result<()> {
+        let seq = self.next_temp.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!("{TEMP_PREFIX}{seq}-{name}"));
+        let result = (|| {
+            let mut file = private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(value)?;
+            file.sync_all()?;
+            drop(file);
+            fs::rename(&temp, dir.join(name))?;
+            sync_dir(dir)
+        })();
+        if result.is_err() {
+            // Best effort: a leftover is harmless (ignored, and deleted at the next open).
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+}
+
+fn family_path(family: RecordFamily, n: u64) -> (Option<&'static str>, String) {
+    let layout = layout(family);
+    (Some(layout.folder), layout.file_name(n))
+}
+
+fn io_error(key: Option<&RecordKey>) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        key: key.cloned(),
+        source,
+    }
+}
+
+/// Names of the regular files in `dir` that are not hidden (temp, lock).
+fn visible_files(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        // Let chains need Rust 1.88; the workspace floor is 1.85.
+        match entry.file_name().to_str() {
+            Some(name) if !name.starts_with('.') => names.push(name.to_owned()),
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
+fn remove_temp_files(dir: &Path) -> io::Result<()> {
+    let mut removed = false;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if is_temp_name(&name) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+fn is_temp_name(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX))
+}
+
+#[cfg(unix)]
+fn private_file_options() -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options.mode(0o600);
+    options
+}
+
+#[cfg(not(unix))]
+fn private_file_options() -> OpenOptions {
+    OpenOptions::new()
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).create(dir)
+}
+
+/// Makes a rename or unlink in `dir` durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Other systems cannot open a folder as a file; their rename is as durable as they make it.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+impl Store for DirStore {
+    fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let (dir, name) = self.locate(key)?;
+        match fs::read(dir.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(Some(key))(e)),
+        }
+    }
+
+    fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        let (dir, name) = self.locate(key)?;
+        self.write_atomically(&dir, &name, value)
+            .map_err(io_error(Some(key)))
+    }
+
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let (dir, name) = self.locate(key)?;
+        match fs::remove_file(dir.join(name)) {
+            Ok(()) => sync_dir(&dir).map_err(io_error(Some(key))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(Some(key))(e)),
+        }
+    }
+
+    fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        let layout = layout(family);
+        let mut numbers: Vec<u64> = visible_files(&self.root.join(layout.folder))
+            .map_err(io_error(None))?
+            .iter()
+            .filter_map(|name| layout.parse(name))
+            .collect();
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
+    fn list_archives(&self) -> Result<Vec<String>, StoreError> {
+        let mut names: Vec<String> = visible_files(&self.root.join("archive"))
+            .map_err(io_error(None))?
+            .into_iter()
+            .filter(|name| is_valid_archive_name(name))
+            .collect();
+        names.sort_unstable();
+        Ok(names)
+    }
+}
