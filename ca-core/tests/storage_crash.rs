@@ -74,7 +74,7 @@ fn c20_crash_child() {
             .put(&RecordKey::Request(i % REQUEST_SLOTS), &value)
             .unwrap();
         store.put(&archive_key(i % ARCHIVE_SLOTS), &value).unwrap();
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             store
                 .remove(&RecordKey::Request((i + 3) % REQUEST_SLOTS))
                 .unwrap();

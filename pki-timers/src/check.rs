@@ -466,16 +466,16 @@ pub fn check(
 
     if let Some(overlap) = ca.auto_rollover {
         for (i, client) in clients.iter().enumerate() {
-            if let Some(p) = client.auto_enroll {
-                if shadow_outruns_rollover(p, longest_clamped, overlap) {
-                    let detail = Detail::ShadowBeforeRollover {
-                        percent: p,
-                        shadow_lead: longest_clamped.percent_remainder(p),
-                        overlap: overlap.duration(),
-                        first_failing: simulate_first_failing_shadow(ca, client, p, overlap),
-                    };
-                    push(Hazard::ShadowBeforeRollover, Node::Client(i), detail);
-                }
+            if let Some(p) = client.auto_enroll
+                && shadow_outruns_rollover(p, longest_clamped, overlap)
+            {
+                let detail = Detail::ShadowBeforeRollover {
+                    percent: p,
+                    shadow_lead: longest_clamped.percent_remainder(p),
+                    overlap: overlap.duration(),
+                    first_failing: simulate_first_failing_shadow(ca, client, p, overlap),
+                };
+                push(Hazard::ShadowBeforeRollover, Node::Client(i), detail);
             }
         }
         let ca_only_lead = Duration::from_secs(ca.ca_lifetime.as_secs() / 10);
@@ -505,14 +505,14 @@ pub fn check(
         );
     }
 
-    if let Some(overlap) = ca.auto_rollover {
-        if overlap.duration() >= ca.ca_lifetime {
-            let detail = Detail::OverlapTooLong {
-                overlap: overlap.duration(),
-                ca_lifetime: ca.ca_lifetime,
-            };
-            push(Hazard::OverlapTooLong, Node::Ca, detail);
-        }
+    if let Some(overlap) = ca.auto_rollover
+        && overlap.duration() >= ca.ca_lifetime
+    {
+        let detail = Detail::OverlapTooLong {
+            overlap: overlap.duration(),
+            ca_lifetime: ca.ca_lifetime,
+        };
+        push(Hazard::OverlapTooLong, Node::Ca, detail);
     }
 
     for (i, client) in clients.iter().enumerate() {

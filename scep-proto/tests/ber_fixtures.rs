@@ -132,7 +132,7 @@ fn s40_recorded_envelopes_normalise_and_decode() {
             .unwrap()
             .into_owned();
         assert!(
-            !ciphertext.is_empty() && ciphertext.len() % 8 == 0,
+            !ciphertext.is_empty() && ciphertext.len().is_multiple_of(8),
             "{name}"
         );
         if field.tag()[0] == 0xA0 {

@@ -232,11 +232,11 @@ pub(super) fn length_octets(len: usize) -> usize {
 
 /// Appends the DER length encoding of `len`.
 pub(super) fn push_length(out: &mut Vec<u8>, len: usize) {
-    if let Ok(short) = u8::try_from(len) {
-        if short < 0x80 {
-            out.push(short);
-            return;
-        }
+    if let Ok(short) = u8::try_from(len)
+        && short < 0x80
+    {
+        out.push(short);
+        return;
     }
     let bytes = len.to_be_bytes();
     let significant: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
