@@ -5,3 +5,36 @@
     not(test),
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
+
+mod algorithms;
+mod attrs;
+mod cert_rep;
+mod certs_only;
+mod der_seam;
+mod enveloped;
+mod error;
+mod ident;
+mod message;
+mod next_ca;
+mod oid;
+mod signed;
+
+pub use crate::algorithms::{ContentCipher, DigestAlg, KeyTransport, Profile};
+pub use crate::attrs::{FailInfo, MessageType, Nonce, PkiStatus, ScepAttributes, TransactionId};
+pub use crate::cert_rep::{CertRep, CertRepBuilder, CertRepContent, CertRepStatus};
+pub use crate::certs_only::{CaCerts, CertsOnly};
+pub use crate::enveloped::{Envelope, Recipient};
+pub use crate::error::{
+    AlgRole, Argument, AttrName, AttrProblem, DerProblem, Error, Field, Layer, LimitKind, Result,
+};
+pub use crate::ident::{CertId, Certificate, IssuerAndSerialNumber, Lenient, names_match};
+pub use crate::message::{
+    Csr, IssuerAndSubject, PkiMessage, Request, RequestBody, RequestBuilder, VerifiedMessage,
+};
+pub use crate::next_ca::NextCaCerts;
+pub use crate::signed::Signer;
+
+/// Object identifiers used by SCEP (S-13, S-14).
+pub mod oids {
+    pub use crate::oid::*;
+}

@@ -1,0 +1,299 @@
+//! The single seam between untrusted BER input and the DER-only `der` decoders (S-40), plus a
+//! tiny TLV walker over DER used to keep the signed-attribute bytes as received (S-19).
+//!
+//! `to_der` is deliberately small: it re-emits indefinite lengths as definite ones, shortens
+//! non-minimal lengths, and joins constructed universal strings (OCTET STRING etc.) into one
+//! primitive. DER-shaped input comes back borrowed and unchanged; the children of a constructed
+//! element are copied in their received order (SETs are never re-sorted). It is meant to be
+//! swapped for the workspace's general BER normaliser at merge time.
+
+use std::borrow::Cow;
+
+use crate::error::{DerProblem, Error, Layer, LimitKind, Result};
+
+/// Largest accepted input (S-40).
+pub(crate) const MAX_INPUT: usize = 256 * 1024;
+/// Deepest accepted nesting (S-40).
+pub(crate) const MAX_DEPTH: usize = 32;
+
+fn bad(layer: Layer, problem: DerProblem) -> Error {
+    Error::Malformed { layer, problem }
+}
+
+/// One decoded header: tag byte, length (`None` = indefinite) and header size.
+struct Header {
+    tag: u8,
+    len: Option<usize>,
+    header_len: usize,
+    minimal: bool,
+}
+
+fn read_header(input: &[u8], layer: Layer) -> Result<Header> {
+    let (&tag, rest) = input
+        .split_first()
+        .ok_or(bad(layer, DerProblem::Truncated))?;
+    if tag & 0x1f == 0x1f {
+        // High tag numbers never occur in SCEP structures.
+        return Err(bad(layer, DerProblem::Tag));
+    }
+    let (&first, rest) = rest
+        .split_first()
+        .ok_or(bad(layer, DerProblem::Truncated))?;
+    if first < 0x80 {
+        return Ok(Header {
+            tag,
+            len: Some(usize::from(first)),
+            header_len: 2,
+            minimal: true,
+        });
+    }
+    if first == 0x80 {
+        if tag & 0x20 == 0 {
+            return Err(bad(layer, DerProblem::Length));
+        }
+        return Ok(Header {
+            tag,
+            len: None,
+            header_len: 2,
+            minimal: false,
+        });
+    }
+    let n = usize::from(first & 0x7f);
+    if n > 4 {
+        return Err(bad(layer, DerProblem::Length));
+    }
+    let bytes = rest.get(..n).ok_or(bad(layer, DerProblem::Truncated))?;
+    let mut len: usize = 0;
+    for &b in bytes {
+        len = len
+            .checked_mul(256)
+            .and_then(|l| l.checked_add(usize::from(b)))
+            .ok_or(bad(layer, DerProblem::Length))?;
+    }
+    let minimal = len >= 0x80 && bytes.first().is_some_and(|&b| b != 0);
+    Ok(Header {
+        tag,
+        len: Some(len),
+        header_len: 2usize.saturating_add(n),
+        minimal,
+    })
+}
+
+/// A definite-length element inside DER bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: u8,
+    /// The content octets.
+    pub(crate) value: &'a [u8],
+    /// Tag, length and content octets.
+    pub(crate) raw: &'a [u8],
+}
+
+/// Reads one definite-length element from the front of `input`; returns it and the rest.
+pub(crate) fn read_tlv(input: &[u8], layer: Layer) -> Result<(Tlv<'_>, &[u8])> {
+    let h = read_header(input, layer)?;
+    let len = h.len.ok_or(bad(layer, DerProblem::Length))?;
+    let end = h
+        .header_len
+        .checked_add(len)
+        .ok_or(bad(layer, DerProblem::Length))?;
+    let raw = input.get(..end).ok_or(bad(layer, DerProblem::Truncated))?;
+    let value = raw
+        .get(h.header_len..)
+        .ok_or(bad(layer, DerProblem::Truncated))?;
+    let rest = input.get(end..).ok_or(bad(layer, DerProblem::Truncated))?;
+    Ok((
+        Tlv {
+            tag: h.tag,
+            value,
+            raw,
+        },
+        rest,
+    ))
+}
+
+/// The children of a constructed DER element's content octets.
+pub(crate) fn children(mut value: &[u8], layer: Layer) -> Result<Vec<Tlv<'_>>> {
+    let mut out = Vec::new();
+    while !value.is_empty() {
+        let (tlv, rest) = read_tlv(value, layer)?;
+        out.push(tlv);
+        value = rest;
+    }
+    Ok(out)
+}
+
+/// Writes a DER tag and minimal length followed by `value`.
+pub(crate) fn write_tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    out.push(tag);
+    let len = value.len();
+    if len < 0x80 {
+        out.push(len.to_be_bytes().last().copied().unwrap_or(0));
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        let significant = bytes.get(skip..).unwrap_or(&[]);
+        out.push(0x80 | significant.len().to_be_bytes().last().copied().unwrap_or(0));
+        out.extend_from_slice(significant);
+    }
+    out.extend_from_slice(value);
+}
+
+/// Turns BER input into DER (see the module docs); enforces the size and depth budgets.
+pub(crate) fn to_der(input: &[u8], layer: Layer) -> Result<Cow<'_, [u8]>> {
+    if input.len() > MAX_INPUT {
+        return Err(Error::Limit(LimitKind::InputSize));
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let rest = normalize(input, layer, 0, &mut out)?;
+    if !rest.is_empty() {
+        return Err(bad(layer, DerProblem::TrailingData));
+    }
+    if out == input {
+        Ok(Cow::Borrowed(input))
+    } else {
+        Ok(Cow::Owned(out))
+    }
+}
+
+/// Universal string types whose constructed BER form is joined into one primitive.
+fn is_joinable_string(tag: u8) -> bool {
+    matches!(
+        tag & !0x20,
+        0x04 | 0x0c | 0x12 | 0x13 | 0x14 | 0x16 | 0x1a | 0x1e
+    ) && tag & 0xc0 == 0
+}
+
+/// Normalises one element from the front of `input` into `out`; returns the rest.
+fn normalize<'a>(
+    input: &'a [u8],
+    layer: Layer,
+    depth: usize,
+    out: &mut Vec<u8>,
+) -> Result<&'a [u8]> {
+    if depth > MAX_DEPTH {
+        return Err(Error::Limit(LimitKind::Depth));
+    }
+    let h = read_header(input, layer)?;
+    let body = input
+        .get(h.header_len..)
+        .ok_or(bad(layer, DerProblem::Truncated))?;
+    let constructed = h.tag & 0x20 != 0;
+    if !constructed {
+        let len = h.len.ok_or(bad(layer, DerProblem::Length))?;
+        let value = body.get(..len).ok_or(bad(layer, DerProblem::Truncated))?;
+        write_tlv(out, h.tag, value);
+        return body.get(len..).ok_or(bad(layer, DerProblem::Truncated));
+    }
+    // Constructed: normalise the children into a scratch buffer.
+    let mut inner = Vec::new();
+    let rest = match h.len {
+        Some(len) => {
+            let mut value = body.get(..len).ok_or(bad(layer, DerProblem::Truncated))?;
+            while !value.is_empty() {
+                value = normalize(value, layer, depth.saturating_add(1), &mut inner)?;
+            }
+            body.get(len..).ok_or(bad(layer, DerProblem::Truncated))?
+        }
+        None => {
+            let mut value = body;
+            loop {
+                if value.starts_with(&[0, 0]) {
+                    break value.get(2..).ok_or(bad(layer, DerProblem::Truncated))?;
+                }
+                if value.is_empty() {
+                    return Err(bad(layer, DerProblem::Truncated));
+                }
+                value = normalize(value, layer, depth.saturating_add(1), &mut inner)?;
+            }
+        }
+    };
+    if is_joinable_string(h.tag) {
+        let primitive = h.tag & !0x20;
+        let mut joined = Vec::with_capacity(inner.len());
+        for seg in children(&inner, layer)? {
+            if seg.tag != primitive {
+                return Err(bad(layer, DerProblem::Tag));
+            }
+            joined.extend_from_slice(seg.value);
+        }
+        write_tlv(out, primitive, &joined);
+    } else {
+        write_tlv(out, h.tag, &inner);
+    }
+    // Note: h.minimal is irrelevant here: lengths are always re-emitted minimally.
+    let _ = h.minimal;
+    Ok(rest)
+}
+
+/// micromdm writes `encryptedContent [0] IMPLICIT OCTET STRING` in constructed form (a `[0]`
+/// holding OCTET STRING segments). Given the DER of `ContentInfo{EnvelopedData}`, rewrite that
+/// one element to its primitive form, leaving every other byte as is.
+pub(crate) fn flatten_encrypted_content(der: &[u8]) -> Result<Cow<'_, [u8]>> {
+    let layer = Layer::EnvelopedData;
+    let (ci, _) = read_tlv(der, Layer::ContentInfo)?;
+    let ci_kids = children(ci.value, Layer::ContentInfo)?;
+    let Some(explicit) = ci_kids.get(1) else {
+        return Ok(Cow::Borrowed(der));
+    };
+    let Some(env) = children(explicit.value, layer)?.into_iter().next() else {
+        return Ok(Cow::Borrowed(der));
+    };
+    let env_kids = children(env.value, layer)?;
+    // version, [0] originatorInfo?, recipientInfos SET, encryptedContentInfo SEQUENCE, …
+    let Some((eci_index, eci)) = env_kids
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, t)| t.tag == 0x30)
+        .find(|_| true)
+    else {
+        return Ok(Cow::Borrowed(der));
+    };
+    let eci_kids = children(eci.value, Layer::EncryptedContent)?;
+    let Some(content) = eci_kids.get(2) else {
+        return Ok(Cow::Borrowed(der));
+    };
+    if content.tag != 0xa0 {
+        return Ok(Cow::Borrowed(der));
+    }
+    let mut joined = Vec::new();
+    for seg in children(content.value, Layer::EncryptedContent)? {
+        if seg.tag != 0x04 {
+            return Err(bad(Layer::EncryptedContent, DerProblem::Tag));
+        }
+        joined.extend_from_slice(seg.value);
+    }
+    // Rebuild bottom-up.
+    let mut eci_value = Vec::new();
+    for (i, kid) in eci_kids.iter().enumerate() {
+        if i == 2 {
+            write_tlv(&mut eci_value, 0x80, &joined);
+        } else {
+            eci_value.extend_from_slice(kid.raw);
+        }
+    }
+    let mut env_value = Vec::new();
+    for (i, kid) in env_kids.iter().enumerate() {
+        if i == eci_index {
+            write_tlv(&mut env_value, 0x30, &eci_value);
+        } else {
+            env_value.extend_from_slice(kid.raw);
+        }
+    }
+    let mut env_der = Vec::new();
+    write_tlv(&mut env_der, env.tag, &env_value);
+    let mut explicit_der = Vec::new();
+    write_tlv(&mut explicit_der, explicit.tag, &env_der);
+    let mut ci_value = Vec::new();
+    for (i, kid) in ci_kids.iter().enumerate() {
+        if i == 1 {
+            ci_value.extend_from_slice(&explicit_der);
+        } else {
+            ci_value.extend_from_slice(kid.raw);
+        }
+    }
+    let mut out = Vec::new();
+    write_tlv(&mut out, ci.tag, &ci_value);
+    Ok(Cow::Owned(out))
+}
