@@ -32,7 +32,7 @@ pub use crate::message::{
     Csr, IssuerAndSubject, PkiMessage, Request, RequestBody, RequestBuilder, VerifiedMessage,
 };
 pub use crate::next_ca::NextCaCerts;
-pub use crate::signed::Signer;
+pub use crate::signed::{SignedMessage, Signer};
 
 /// Object identifiers used by SCEP (S-13, S-14).
 pub mod oids {

@@ -536,3 +536,55 @@ pub(crate) fn parse_certs_only(input: &[u8]) -> Result<(Vec<Certificate>, Vec<Ce
     }
     Ok((certificates_of(&sd)?, crls_of(&sd)?))
 }
+
+/// Any CMS `ContentInfo{SignedData}` with exactly one SignerInfo carrying signed attributes,
+/// parsed but not yet verified: the generic first step under [`crate::PkiMessage`] and
+/// [`crate::NextCaCerts`], usable on its own (e.g. for messages made by other CMS tools).
+#[derive(Clone, Debug)]
+pub struct SignedMessage {
+    inner: ParsedSigned,
+}
+
+impl SignedMessage {
+    /// Parses (BER accepted, S-40) and checks the algorithms against `profile`.
+    pub fn from_der(input: &[u8], profile: &Profile) -> Result<Self> {
+        ParsedSigned::from_der(input, profile).map(|inner| Self { inner })
+    }
+
+    /// `eContentType`.
+    pub fn content_type(&self) -> ObjectIdentifier {
+        self.inner.content_type
+    }
+
+    /// The eContent octets (constructed segments joined); `None` if absent.
+    pub fn content(&self) -> Option<&[u8]> {
+        self.inner.content.as_deref()
+    }
+
+    /// The SignerInfo digest algorithm.
+    pub fn digest(&self) -> DigestAlg {
+        self.inner.digest
+    }
+
+    /// The SignerInfo `sid`.
+    pub fn signer_id(&self) -> &CertId {
+        &self.inner.sid
+    }
+
+    /// The certificates carried in `certificates`.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.inner.certificates
+    }
+
+    /// The `signingTime` attribute in Unix seconds, if any.
+    pub fn signing_time(&self) -> Option<u64> {
+        self.inner.attrs.signing_time
+    }
+
+    /// Checks contentType, messageDigest and the signature over the signed attributes as
+    /// received (S-19); returns the signer certificate (`signer` if it matches `sid`, else
+    /// one from `certificates`).
+    pub fn verify(&self, signer: Option<&Certificate>) -> Result<Certificate> {
+        self.inner.verify(signer)
+    }
+}
