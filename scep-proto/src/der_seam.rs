@@ -25,7 +25,6 @@ struct Header {
     tag: u8,
     len: Option<usize>,
     header_len: usize,
-    minimal: bool,
 }
 
 fn read_header(input: &[u8], layer: Layer) -> Result<Header> {
@@ -44,7 +43,6 @@ fn read_header(input: &[u8], layer: Layer) -> Result<Header> {
             tag,
             len: Some(usize::from(first)),
             header_len: 2,
-            minimal: true,
         });
     }
     if first == 0x80 {
@@ -55,7 +53,6 @@ fn read_header(input: &[u8], layer: Layer) -> Result<Header> {
             tag,
             len: None,
             header_len: 2,
-            minimal: false,
         });
     }
     let n = usize::from(first & 0x7f);
@@ -70,12 +67,10 @@ fn read_header(input: &[u8], layer: Layer) -> Result<Header> {
             .and_then(|l| l.checked_add(usize::from(b)))
             .ok_or(bad(layer, DerProblem::Length))?;
     }
-    let minimal = len >= 0x80 && bytes.first().is_some_and(|&b| b != 0);
     Ok(Header {
         tag,
         len: Some(len),
         header_len: 2usize.saturating_add(n),
-        minimal,
     })
 }
 
@@ -221,8 +216,6 @@ fn normalize<'a>(
     } else {
         write_tlv(out, h.tag, &inner);
     }
-    // Note: h.minimal is irrelevant here: lengths are always re-emitted minimally.
-    let _ = h.minimal;
     Ok(rest)
 }
 
@@ -245,8 +238,7 @@ pub(crate) fn flatten_encrypted_content(der: &[u8]) -> Result<Cow<'_, [u8]>> {
         .iter()
         .enumerate()
         .skip(1)
-        .filter(|(_, t)| t.tag == 0x30)
-        .find(|_| true)
+        .find(|(_, t)| t.tag == 0x30)
     else {
         return Ok(Cow::Borrowed(der));
     };
@@ -296,4 +288,107 @@ pub(crate) fn flatten_encrypted_content(der: &[u8]) -> Result<Cow<'_, [u8]>> {
     let mut out = Vec::new();
     write_tlv(&mut out, ci.tag, &ci_value);
     Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s40_der_passes_through_borrowed() {
+        let der = [0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0xaa];
+        assert!(matches!(to_der(&der, Layer::Input), Ok(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn s40_indefinite_lengths_become_definite() {
+        let ber = [
+            0x30, 0x80, 0x02, 0x01, 0x05, 0x31, 0x80, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let der = to_der(&ber, Layer::Input).unwrap();
+        assert_eq!(
+            &*der,
+            &[0x30, 0x07, 0x02, 0x01, 0x05, 0x31, 0x02, 0x05, 0x00]
+        );
+    }
+
+    #[test]
+    fn s40_constructed_octet_strings_are_joined_even_nested() {
+        let ber = [
+            0x24, 0x80, 0x04, 0x02, 0x01, 0x02, 0x24, 0x04, 0x04, 0x02, 0x03, 0x04, 0x04, 0x00,
+            0x00, 0x00,
+        ];
+        let der = to_der(&ber, Layer::Input).unwrap();
+        assert_eq!(&*der, &[0x04, 0x04, 0x01, 0x02, 0x03, 0x04]);
+        // A constructed string with a foreign segment is refused.
+        let bad = [0x24, 0x03, 0x02, 0x01, 0x00];
+        assert!(to_der(&bad, Layer::Input).is_err());
+    }
+
+    #[test]
+    fn s40_non_minimal_lengths_are_shortened_and_sets_keep_their_order() {
+        let ber = [0x31, 0x81, 0x06, 0x02, 0x01, 0x09, 0x02, 0x01, 0x01];
+        let der = to_der(&ber, Layer::Input).unwrap();
+        assert_eq!(&*der, &[0x31, 0x06, 0x02, 0x01, 0x09, 0x02, 0x01, 0x01]);
+    }
+
+    #[test]
+    fn s40_faults_are_typed() {
+        let missing_eoc = [0x30, 0x80, 0x05, 0x00];
+        assert_eq!(
+            to_der(&missing_eoc, Layer::Input),
+            Err(bad(Layer::Input, DerProblem::Truncated))
+        );
+        let primitive_indefinite = [0x04, 0x80, 0x00, 0x00];
+        assert_eq!(
+            to_der(&primitive_indefinite, Layer::Input),
+            Err(bad(Layer::Input, DerProblem::Length))
+        );
+        let high_tag = [0x1f, 0x81, 0x00, 0x00];
+        assert_eq!(
+            to_der(&high_tag, Layer::Input),
+            Err(bad(Layer::Input, DerProblem::Tag))
+        );
+        assert_eq!(
+            to_der(&[], Layer::Input),
+            Err(bad(Layer::Input, DerProblem::Truncated))
+        );
+    }
+
+    #[test]
+    fn write_tlv_uses_minimal_long_form() {
+        let mut out = Vec::new();
+        write_tlv(&mut out, 0x04, &[0u8; 300]);
+        assert_eq!(&out[..4], &[0x04, 0x82, 0x01, 0x2c]);
+        assert_eq!(out.len(), 304);
+    }
+
+    #[test]
+    fn micromdm_constructed_encrypted_content_is_flattened() {
+        // ContentInfo { oid, [0] { EnvelopedData { 0, SET{}, ECI { oid, alg, [0] { OS, OS } } } } }
+        let eci_inner = [
+            0x06, 0x01, 0x2a, // contentType (dummy)
+            0x30, 0x00, // algorithm (dummy)
+            0xa0, 0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x02, 0x03, 0x04,
+        ];
+        let mut eci = Vec::new();
+        write_tlv(&mut eci, 0x30, &eci_inner);
+        let mut env_inner = vec![0x02, 0x01, 0x00, 0x31, 0x00];
+        env_inner.extend(&eci);
+        let mut env = Vec::new();
+        write_tlv(&mut env, 0x30, &env_inner);
+        let mut explicit = Vec::new();
+        write_tlv(&mut explicit, 0xa0, &env);
+        let mut ci_inner = vec![0x06, 0x01, 0x2a];
+        ci_inner.extend(&explicit);
+        let mut ci = Vec::new();
+        write_tlv(&mut ci, 0x30, &ci_inner);
+        let flat = flatten_encrypted_content(&ci).unwrap();
+        let tail = [0x80, 0x04, 0x01, 0x02, 0x03, 0x04];
+        assert!(flat.ends_with(&tail), "{flat:02x?}");
+        assert_eq!(flat.len(), ci.len() - 4);
+        // Already primitive: untouched and borrowed.
+        let again = flatten_encrypted_content(&flat).unwrap().into_owned();
+        assert_eq!(again, flat.into_owned());
+    }
 }

@@ -408,6 +408,8 @@ pub enum Argument {
     MessageType,
     /// A failInfoText on a non-FAILURE reply (S-12).
     FailInfoText,
+    /// Certificate parameters (serial length, validity order or range).
+    Certificate,
 }
 
 display_by_name!(Argument {
@@ -416,4 +418,5 @@ display_by_name!(Argument {
     CertRepContent => "CertRep content",
     MessageType => "message type",
     FailInfoText => "failInfoText",
+    Certificate => "certificate parameters",
 });

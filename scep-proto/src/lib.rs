@@ -18,6 +18,7 @@ mod message;
 mod next_ca;
 mod oid;
 mod signed;
+mod signer_cert;
 
 pub use crate::algorithms::{ContentCipher, DigestAlg, KeyTransport, Profile};
 pub use crate::attrs::{FailInfo, MessageType, Nonce, PkiStatus, ScepAttributes, TransactionId};
@@ -33,6 +34,7 @@ pub use crate::message::{
 };
 pub use crate::next_ca::NextCaCerts;
 pub use crate::signed::{SignedMessage, Signer};
+pub use crate::signer_cert::SelfSigned;
 
 /// Object identifiers used by SCEP (S-13, S-14).
 pub mod oids {

@@ -516,3 +516,57 @@ fn s40_committed_stream_sample_econtent_is_exact() {
     let plain = env.decrypt_for(&ca_cert, &ca_key, &mut rng(24)).unwrap();
     assert_eq!(plain, read("keys/client.csr.der"));
 }
+
+#[test]
+fn k5_self_signed_signer_certificate_verifies_with_openssl_and_signs_requests() {
+    let d = Dir::new();
+    let (ca_cert, ca_key) = ca();
+    let (_, client_key) = client();
+    let csr = Csr::from_der(&read("keys/client.csr.der")).unwrap();
+    let mut rng = rng(25);
+    let now = 1_795_422_887;
+    let signer_cert = scep_proto::SelfSigned::new(
+        csr.cert_req().info.subject.clone(),
+        vec![0x01, 0x02, 0x03],
+        now - 3600,
+        now + 86_400,
+    )
+    .build(&client_key, &mut rng)
+    .unwrap();
+    let tbs = signer_cert.tbs_certificate();
+    assert_eq!(tbs.subject(), &csr.cert_req().info.subject);
+    assert_eq!(tbs.issuer(), tbs.subject());
+    assert_eq!(
+        tbs.subject_public_key_info(),
+        &csr.cert_req().info.public_key
+    );
+    let pem = d.path("self.der");
+    std::fs::write(&pem, der::Encode::to_der(&signer_cert).unwrap()).unwrap();
+    d.openssl(&["x509", "-inform", "DER", "-in", p(&pem), "-out", "self.pem"]);
+    d.openssl(&[
+        "verify",
+        "-no_check_time",
+        "-check_ss_sig",
+        "-CAfile",
+        "self.pem",
+        "self.pem",
+    ]);
+    let der = RequestBuilder::new(TransactionId::random(&mut rng), Nonce::random(&mut rng))
+        .build(
+            &RequestBody::PkcsReq(csr.clone()),
+            Signer {
+                cert: &signer_cert,
+                key: &client_key,
+            },
+            &ca_cert,
+            &mut rng,
+        )
+        .unwrap();
+    let v = PkiMessage::from_der(&der, &Profile::STRICT)
+        .unwrap()
+        .verify(None)
+        .unwrap();
+    assert_eq!(v.signer(), &signer_cert);
+    let req = v.open_request(&ca_key, &mut rng).unwrap();
+    assert_eq!(req.body, RequestBody::PkcsReq(csr));
+}
