@@ -305,12 +305,16 @@ impl Envelope {
             }
         }
         .map_err(|_| Error::KeyTransportFailed)?;
-        if cek.len() != self.cipher.key_len() {
-            return Err(Error::KeyTransportFailed);
-        }
-        self.cipher
-            .decrypt(&cek, &self.iv, &self.ciphertext)
-            .ok_or(Error::ContentDecryptionFailed)
+        let mut cek = cek;
+        let plain = if cek.len() == self.cipher.key_len() {
+            self.cipher
+                .decrypt(&cek, &self.iv, &self.ciphertext)
+                .ok_or(Error::ContentDecryptionFailed)
+        } else {
+            Err(Error::KeyTransportFailed)
+        };
+        cek.fill(0);
+        plain
     }
 }
 

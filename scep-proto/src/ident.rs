@@ -178,3 +178,21 @@ fn values_match(a: &Any, b: &Any) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::str::FromStr;
+
+    #[test]
+    fn s41_names_match_bytes_first_then_case_insensitive_values() {
+        let a = Name::from_str("CN=Test SCEP CA,O=scep-rs test,C=US").unwrap();
+        let b = Name::from_str("CN=test scep ca,O=SCEP-RS Test,C=us").unwrap();
+        let c = Name::from_str("CN=Other CA,O=scep-rs test,C=US").unwrap();
+        let d = Name::from_str("O=scep-rs test,C=US").unwrap();
+        assert!(names_match(&a, &a));
+        assert!(names_match(&a, &b));
+        assert!(!names_match(&a, &c));
+        assert!(!names_match(&a, &d));
+    }
+}
