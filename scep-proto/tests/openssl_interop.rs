@@ -570,3 +570,105 @@ fn k5_self_signed_signer_certificate_verifies_with_openssl_and_signs_requests() 
     let req = v.open_request(&ca_key, &mut rng).unwrap();
     assert_eq!(req.body, RequestBody::PkcsReq(csr));
 }
+
+#[test]
+fn s36_get_crl_reply_carries_an_openssl_crl() {
+    let d = Dir::new();
+    let (ca_cert, ca_key) = ca();
+    let (client_cert, client_key) = client();
+    let mut rng = rng(26);
+    d.write("index.txt", b"");
+    d.write("crlnumber", b"01\n");
+    d.write(
+        "ca.cnf",
+        b"[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\n\
+          default_md = sha256\ndefault_crl_days = 7\n",
+    );
+    d.openssl(&[
+        "ca",
+        "-gencrl",
+        "-config",
+        "ca.cnf",
+        "-keyfile",
+        "ca.key.pem",
+        "-cert",
+        "ca.pem",
+        "-out",
+        "crl.pem",
+    ]);
+    d.openssl(&[
+        "crl", "-in", "crl.pem", "-outform", "DER", "-out", "crl.der",
+    ]);
+    let crl: x509_cert::crl::CertificateList = der::Decode::from_der(&d.read("crl.der")).unwrap();
+    let bag = scep_proto::CertsOnly {
+        certificates: Vec::new(),
+        crls: vec![crl.clone()],
+    };
+    let der = CertRepBuilder::new(
+        TransactionId::new("CRL").unwrap(),
+        Nonce([1; 16]),
+        Nonce([2; 16]),
+    )
+    .build(
+        &CertRepContent::Success {
+            certs: &bag,
+            recipient: &client_cert,
+        },
+        Signer {
+            cert: &ca_cert,
+            key: &ca_key,
+        },
+        &mut rng,
+    )
+    .unwrap();
+    let rep = PkiMessage::from_der(&der, &Profile::STRICT)
+        .unwrap()
+        .verify(Some(&ca_cert))
+        .unwrap()
+        .open_cert_rep(Some(&client_key), &mut rng)
+        .unwrap();
+    let scep_proto::CertRepStatus::Success(got) = rep.status else {
+        panic!("{:?}", rep.status)
+    };
+    assert_eq!(got.crls, vec![crl]);
+    // OpenSSL reads the same reply: verify, decrypt with the client key, list the CRL.
+    let msg = d.write("rep.der", &der);
+    d.openssl(&[
+        "cms",
+        "-verify",
+        "-noverify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        p(&msg),
+        "-out",
+        "env.der",
+    ]);
+    d.openssl(&[
+        "cms",
+        "-decrypt",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        "env.der",
+        "-recip",
+        "client.pem",
+        "-inkey",
+        "client.key.pem",
+        "-out",
+        "inner.der",
+    ]);
+    d.openssl(&[
+        "pkcs7",
+        "-inform",
+        "DER",
+        "-in",
+        "inner.der",
+        "-print_certs",
+        "-out",
+        "x.txt",
+    ]);
+    assert_eq!(d.read("inner.der"), bag.to_der().unwrap());
+}
