@@ -11,7 +11,7 @@ use rsa::RsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use scep_proto::{
     CertRepStatus, Certificate, ContentCipher, DigestAlg, Error, MessageType, PkiMessage,
-    PkiStatus, Profile,
+    PkiStatus, Profile, RequestBody,
 };
 
 struct Req {
@@ -251,24 +251,77 @@ fn s37_micromdm_client_des_request_needs_legacy_switch() {
     assert_eq!(err.fail_info(), Some(scep_proto::FailInfo::BadAlg));
 }
 
-/// The recorded `ca.key` is a legacy PEM encrypted with a passphrase that was not recorded,
-/// so request decryption against it cannot run here. Convert it once the passphrase is known
-/// (`openssl pkcs8 -topk8 -nocrypt -in ca.key.encrypted.pem -outform DER -out ca.key.der`)
-/// and run with `--ignored`.
+/// Every request decrypts with the CA key and yields its messageData (S-21): the CSR for
+/// PKCSReq/RenewalReq, IssuerAndSubject for CertPoll, IssuerAndSerialNumber for GetCert/GetCRL.
 #[test]
-#[ignore = "fixtures/ca.key is encrypted with an unrecorded passphrase"]
 fn s21_every_request_decrypts_with_ca_key() {
+    let ca = ca_cert();
     let ca_key = key("fixtures/ca.key.der");
     let mut rng = rng(1);
     for r in REQUESTS {
+        let what = format!("{}/{}", r.peer, r.file);
         let der = read(&format!("fixtures/{}/{}.req.der", r.peer, r.file));
         let v = PkiMessage::from_der(&der, &Profile::LEGACY)
             .unwrap()
             .verify(None)
             .unwrap();
-        let req = v.open_request(&ca_key, &mut rng).unwrap();
-        assert_eq!(req.cipher, r.cipher);
-        assert_eq!(req.body.message_type(), r.message_type);
+        let req = v
+            .open_request(&ca_key, &mut rng)
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(req.cipher, r.cipher, "{what}");
+        assert_eq!(req.digest, r.digest, "{what}");
+        assert_eq!(
+            req.key_transport,
+            scep_proto::KeyTransport::RsaPkcs1v15,
+            "{what}"
+        );
+        assert_eq!(req.body.message_type(), r.message_type, "{what}");
+        assert_eq!(&req.attributes, v.attributes());
+        assert!(req.recipient.as_ref().unwrap().matches(&ca), "{what}");
+        match &req.body {
+            RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr) => {
+                let info = &csr.cert_req().info;
+                assert!(!info.subject.is_empty(), "{what}");
+                // Initial enrolment: the self-signed signer carries the CSR key (S-22) —
+                // except pyscep 0.0.14, observed signing with a separate self-signed key.
+                let signer = req.signer.tbs_certificate();
+                if scep_proto::names_match(signer.issuer(), signer.subject()) && r.peer != "pyscep"
+                {
+                    assert_eq!(signer.subject_public_key_info(), &info.public_key, "{what}");
+                }
+                assert_eq!(der::Encode::to_der(csr.cert_req()).unwrap(), csr.to_der());
+            }
+            RequestBody::CertPoll(ias) => {
+                // issuer = the CA's subject (S-21).
+                assert!(scep_proto::names_match(
+                    &ias.issuer,
+                    ca.tbs_certificate().subject()
+                ));
+            }
+            RequestBody::GetCert(isn) | RequestBody::GetCrl(isn) => {
+                assert!(scep_proto::names_match(
+                    &isn.issuer,
+                    ca.tbs_certificate().subject()
+                ));
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
+
+/// The CSR public key of each recorded request (for matching the issued certificate).
+fn csr_key(peer: &str, file: &str) -> Option<spki::SubjectPublicKeyInfoOwned> {
+    let ca_key = key("fixtures/ca.key.der");
+    let der = read(&format!("fixtures/{peer}/{file}.req.der"));
+    let v = PkiMessage::from_der(&der, &Profile::LEGACY)
+        .unwrap()
+        .verify(None)
+        .unwrap();
+    match v.open_request(&ca_key, &mut rng(3)).unwrap().body {
+        RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr) => {
+            Some(csr.cert_req().info.public_key.clone())
+        }
+        _ => None,
     }
 }
 
@@ -344,27 +397,11 @@ fn s28_every_success_reply_verifies_and_decrypts_with_the_client_key() {
         let CertRepStatus::Success(certs) = &rep.status else {
             panic!("{}/{}: {:?}", r.peer, r.file, rep.status)
         };
-        // The issued certificate is the one carrying the CSR's public key (S-28). The CSR is
-        // sealed to the CA, so compare with the recorded keys (the renewal CSR keys of strongSwan
-        // and pyscep were not recorded: there only check that a CA-issued certificate came back).
-        let issued = keys.iter().find_map(|k| {
-            let der = rsa::pkcs8::EncodePublicKey::to_public_key_der(&k.to_public_key()).unwrap();
-            let spki: spki::SubjectPublicKeyInfoOwned =
-                der::Decode::from_der(der.as_bytes()).unwrap();
-            certs.find_by_public_key(&spki)
-        });
-        let issued = match issued {
-            Some(c) => c,
-            // Renewals (signed by an issued certificate) may carry a new, unrecorded CSR key.
-            None if !scep_proto::names_match(
-                request.signer().tbs_certificate().issuer(),
-                request.signer().tbs_certificate().subject(),
-            ) =>
-            {
-                certs.certificates.first().unwrap()
-            }
-            None => panic!("{}/{}: no issued cert for the client key", r.peer, r.file),
-        };
+        // The issued certificate is the one carrying the CSR's public key (S-28).
+        let csr_spki = csr_key(r.peer, r.file).unwrap();
+        let issued = certs
+            .find_by_public_key(&csr_spki)
+            .unwrap_or_else(|| panic!("{}/{}: no certificate for the CSR key", r.peer, r.file));
         assert!(scep_proto::names_match(
             issued.tbs_certificate().issuer(),
             ca.tbs_certificate().subject()
