@@ -40,9 +40,11 @@ pub struct Csr {
 }
 
 impl Csr {
-    /// Parses DER PKCS #10.
+    /// Parses PKCS #10 (BER accepted; the bytes are kept as received).
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let req = CertReq::from_der(der).map_err(|e| Error::malformed(Layer::MessageData, &e))?;
+        let normalized = crate::der_seam::to_der(der, Layer::MessageData)?;
+        let req =
+            CertReq::from_der(&normalized).map_err(|e| Error::malformed(Layer::MessageData, &e))?;
         Ok(Self {
             der: der.to_vec(),
             req,
@@ -91,12 +93,23 @@ impl RequestBody {
         }
     }
 
-    /// Parses decrypted messageData for `message_type` (S-21).
-    pub fn from_der(message_type: MessageType, der: &[u8]) -> Result<Self> {
+    /// Parses decrypted messageData for `message_type` (S-21; BER accepted).
+    pub fn from_der(message_type: MessageType, input: &[u8]) -> Result<Self> {
         let m = |e: der::Error| Error::malformed(Layer::MessageData, &e);
+        if let MessageType::PkcsReq | MessageType::RenewalReq = message_type {
+            let csr = Csr::from_der(input)?;
+            return Ok(match message_type {
+                MessageType::RenewalReq => Self::RenewalReq(csr),
+                _ => Self::PkcsReq(csr),
+            });
+        }
+        let der = &*crate::der_seam::to_der(input, Layer::MessageData)?;
         Ok(match message_type {
-            MessageType::PkcsReq => Self::PkcsReq(Csr::from_der(der)?),
-            MessageType::RenewalReq => Self::RenewalReq(Csr::from_der(der)?),
+            MessageType::PkcsReq | MessageType::RenewalReq => {
+                return Err(Error::UnexpectedContentType {
+                    layer: Layer::MessageData,
+                });
+            }
             MessageType::CertPoll => Self::CertPoll(IssuerAndSubject::from_der(der).map_err(m)?),
             MessageType::GetCert => Self::GetCert(IssuerAndSerialNumber::from_der(der).map_err(m)?),
             MessageType::GetCrl => Self::GetCrl(IssuerAndSerialNumber::from_der(der).map_err(m)?),
@@ -105,7 +118,7 @@ impl RequestBody {
                     layer: Layer::MessageData,
                 });
             }
-            MessageType::Unknown(n) => Self::Unknown(n, der.to_vec()),
+            MessageType::Unknown(n) => Self::Unknown(n, input.to_vec()),
         })
     }
 
