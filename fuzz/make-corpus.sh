@@ -79,7 +79,7 @@ pki_seeds() { # target
     cp "$here/../scep-proto/tests/data/ber/openssl-sign-stream.ber" "$tmp/seed" && put "$1" "$tmp/seed"
     echo "$1: $n recorded pkiMessages + 1 BER sample"
 }
-pki_seeds ber_normalize
+for t in ber_normalize pkimessage envelope cert_rep certs_only; do pki_seeds "$t"; done
 
 for t in "$here"/seeds/*/; do
     echo "$(basename "$t"): $(find "$t" -type f | wc -l) seeds"

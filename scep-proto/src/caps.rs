@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::alg::{ContentCipher, DigestAlg};
+use crate::algorithms::{ContentCipher, DigestAlg};
 use crate::http::Method;
 
 /// One GetCACaps keyword (SPEC S-15).

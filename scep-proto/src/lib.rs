@@ -6,19 +6,51 @@
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
-mod alg;
+mod algorithms;
+mod attrs;
 mod ber;
 mod caps;
+mod cert_rep;
+mod certs_only;
+mod der_seam;
+mod enveloped;
+mod error;
 mod http;
+mod ident;
 mod limits;
+mod message;
+mod next_ca;
+mod oid;
+mod signed;
+mod signer_cert;
 
 pub use crate::{
-    alg::{ContentCipher, DigestAlg},
+    algorithms::{ContentCipher, DigestAlg, KeyTransport, Profile},
+    attrs::{FailInfo, MessageType, Nonce, PkiStatus, ScepAttributes, TransactionId},
     ber::{BerError, flatten_constructed_string, normalize_ber},
     caps::{Capabilities, Capability, CapsProfile},
+    cert_rep::{CertRep, CertRepBuilder, CertRepContent, CertRepStatus},
+    certs_only::{CaCerts, CertsOnly},
+    enveloped::{Envelope, Recipient},
+    error::{
+        AlgRole, Argument, AttrName, AttrProblem, DerProblem, Error, Field, Layer, LimitKind,
+        Result,
+    },
     http::{
         ClientRequest, ContentType, ErrorStatus, HttpError, HttpLimits, HttpResponse, Method,
         Operation, RequestPart, ScepRequest, ScepResponse, decode_get_message, encode_get_message,
     },
+    ident::{CertId, Certificate, IssuerAndSerialNumber, Lenient, names_match},
     limits::Limits,
+    message::{
+        Csr, IssuerAndSubject, PkiMessage, Request, RequestBody, RequestBuilder, VerifiedMessage,
+    },
+    next_ca::NextCaCerts,
+    signed::{SignedMessage, Signer},
+    signer_cert::SelfSigned,
 };
+
+/// Object identifiers used by SCEP (S-13, S-14).
+pub mod oids {
+    pub use crate::oid::*;
+}
