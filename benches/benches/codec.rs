@@ -1,0 +1,157 @@
+//! scep-proto's two hot paths, each next to the RSA operations it cannot avoid, so the codec's
+//! own cost shows as the ratio `full / rsa_only` (issue "scep-proto", SPEC §1):
+//!
+//! * `open_pkcsreq`: what a CA does with a PKCSReq body — decode, verify the signature (1 RSA
+//!   public operation), decrypt the envelope (1 blinded RSA private operation).
+//! * `build_certrep`: a SUCCESS CertRep — envelope to the requester (1 RSA public operation),
+//!   sign (1 RSA private operation); and a PENDING CertRep (`pending`, signed layer only)
+//!   next to one RSA signature (`sign_only`).
+//!
+//! Keys are the committed 2048-bit test keys of scep-proto (no key generation here).
+//! Run: `cargo bench -p benches --bench codec`; `benches/ratios.py` prints the ratios.
+
+// Bench setup: a failed expect is a broken fixture, reported at once.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use der::Decode;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::{Pkcs1v15Encrypt, Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
+use scep_proto::{
+    CertRepBuilder, CertRepContent, Certificate, CertsOnly, Csr, Nonce, PkiMessage, Profile,
+    RequestBody, RequestBuilder, Signer, TransactionId,
+};
+use sha2::{Digest, Sha256};
+
+const KEYS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../scep-proto/tests/data/keys/"
+);
+
+fn load(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{KEYS}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+struct Party {
+    cert: Certificate,
+    key: RsaPrivateKey,
+}
+
+fn party(name: &str) -> Party {
+    Party {
+        cert: Certificate::from_der(&load(&format!("{name}.der"))).expect("certificate"),
+        key: RsaPrivateKey::from_pkcs8_der(&load(&format!("{name}.key.der"))).expect("key"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let ca = party("ca");
+    let client = party("client");
+    let csr = Csr::from_der(&load("client.csr.der")).expect("csr");
+    let request = RequestBuilder::new(TransactionId::random(&mut rng), Nonce::random(&mut rng))
+        .build(
+            &RequestBody::PkcsReq(csr),
+            Signer {
+                cert: &client.cert,
+                key: &client.key,
+            },
+            &ca.cert,
+            &mut rng,
+        )
+        .expect("request");
+    let open = |rng: &mut StdRng| {
+        PkiMessage::from_der(&request, &Profile::STRICT)
+            .and_then(|m| m.verify(None))
+            .and_then(|v| v.open_request(&ca.key, rng))
+            .expect("open")
+    };
+    let opened = open(&mut rng);
+
+    // The bare RSA operations, with the same calls and paddings the codec uses.
+    let hash = Sha256::digest(b"signed attributes");
+    let client_public = RsaPublicKey::from(&client.key);
+    let ca_public = RsaPublicKey::from(&ca.key);
+    let signature = client
+        .key
+        .sign_with_rng(&mut rng, Pkcs1v15Sign::new::<Sha256>(), &hash)
+        .expect("sign");
+    let wrapped_key = ca_public
+        .encrypt(&mut rng, Pkcs1v15Encrypt, &[7u8; 16])
+        .expect("encrypt");
+
+    let mut g = c.benchmark_group("open_pkcsreq");
+    g.throughput(Throughput::Bytes(request.len() as u64));
+    g.bench_function("full", |b| b.iter(|| open(&mut rng)));
+    g.bench_function("rsa_only", |b| {
+        b.iter(|| {
+            client_public
+                .verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &signature)
+                .expect("verify");
+            ca.key
+                .decrypt_blinded(&mut rng, Pkcs1v15Encrypt, &wrapped_key)
+                .expect("decrypt")
+        })
+    });
+    g.finish();
+
+    let issued = CertsOnly::new(vec![client.cert.clone()]);
+    let build = |rng: &mut StdRng| {
+        CertRepBuilder::reply_to(&opened, Nonce::random(rng))
+            .build(
+                &CertRepContent::Success {
+                    certs: &issued,
+                    recipient: &opened.signer,
+                },
+                Signer {
+                    cert: &ca.cert,
+                    key: &ca.key,
+                },
+                rng,
+            )
+            .expect("certrep")
+    };
+    let mut g = c.benchmark_group("build_certrep");
+    g.throughput(Throughput::Bytes(build(&mut rng).len() as u64));
+    g.bench_function("full", |b| b.iter(|| build(&mut rng)));
+    g.bench_function("rsa_only", |b| {
+        b.iter(|| {
+            let sig = ca
+                .key
+                .sign_with_rng(&mut rng, Pkcs1v15Sign::new::<Sha256>(), &hash)
+                .expect("sign");
+            let ct = client_public
+                .encrypt(&mut rng, Pkcs1v15Encrypt, &[7u8; 16])
+                .expect("encrypt");
+            (sig, ct)
+        })
+    });
+    // PENDING: the signed layer alone (no envelope), against one RSA private operation.
+    g.bench_function("pending", |b| {
+        b.iter(|| {
+            CertRepBuilder::reply_to(&opened, Nonce::random(&mut rng))
+                .build(
+                    &CertRepContent::Pending,
+                    Signer {
+                        cert: &ca.cert,
+                        key: &ca.key,
+                    },
+                    &mut rng,
+                )
+                .expect("pending")
+        })
+    });
+    g.bench_function("sign_only", |b| {
+        b.iter(|| {
+            ca.key
+                .sign_with_rng(&mut rng, Pkcs1v15Sign::new::<Sha256>(), &hash)
+                .expect("sign")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
