@@ -674,3 +674,37 @@ fn c10_plain_csr_and_sub_ca_request() {
     pkilint_cert(&dir, &sub_pem);
     chain_lint(&dir, &ca_pem, &sub_pem);
 }
+
+#[test]
+fn c10_empty_subject_with_san_lints_clean() {
+    use der::asn1::{Ia5String, OctetString};
+    use x509_cert::ext::{
+        Extension,
+        pkix::{SubjectAltName, name::GeneralName},
+    };
+    let dir = Dir::new();
+    let ca = ca(BIG_A);
+    let ca_pem = dir.cert("ca.pem", ca.certificate());
+    let san = SubjectAltName(vec![GeneralName::DnsName(
+        Ia5String::new("router6.example.net").unwrap(),
+    )]);
+    let ext = Extension {
+        extn_id: <SubjectAltName as der::oid::AssociatedOid>::OID,
+        critical: false,
+        extn_value: OctetString::new(san.to_der().unwrap()).unwrap(),
+    };
+    let der = csr_der(&key(SMALL_C), name(""), vec![ext], HashAlgorithm::Sha256);
+    let csr = VerifiedCsr::from_der(&der, false).unwrap();
+    let validity = identity_validity(T0, &ca, days(365)).unwrap();
+    let cert =
+        identity_certificate(&ca, &csr, &IdentityParams::new(8, validity), &mut rng(13)).unwrap();
+    let pem = dir.cert("nosubject.pem", &cert);
+    let flat = squash(&x509_text(&dir, &pem));
+    assert!(
+        flat.contains("X509v3 Subject Alternative Name: critical DNS:router6.example.net"),
+        "{flat}"
+    );
+    let (ok, out) = verify(&dir, &ca_pem, &pem, T0);
+    assert!(ok, "{out}");
+    pkilint_cert(&dir, &pem);
+}

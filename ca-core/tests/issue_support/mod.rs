@@ -28,7 +28,11 @@ pub(crate) fn ca_name() -> Name {
     Name::from_str("CN=RootCA,OU=TAC,O=Cisco").unwrap()
 }
 
+/// A name from its RFC 4514 string; `""` is the empty name.
 pub(crate) fn name(s: &str) -> Name {
+    if s.is_empty() {
+        return <Name as der::Decode>::from_der(&[0x30, 0x00]).unwrap();
+    }
     Name::from_str(s).unwrap()
 }
 
@@ -96,6 +100,7 @@ pub(crate) fn sign_csr(key: &RsaKey, info: CertReqInfo, hash: HashAlgorithm) -> 
     let tbs = info.to_der().unwrap();
     let private = private(key);
     let sig = match hash {
+        HashAlgorithm::Md5 => SigningKey::<md5::Md5>::new(private).sign(&tbs).to_vec(),
         HashAlgorithm::Sha1 => SigningKey::<sha1::Sha1>::new(private).sign(&tbs).to_vec(),
         HashAlgorithm::Sha256 => SigningKey::<sha2::Sha256>::new(private).sign(&tbs).to_vec(),
         HashAlgorithm::Sha384 => SigningKey::<sha2::Sha384>::new(private).sign(&tbs).to_vec(),
