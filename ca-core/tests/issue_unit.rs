@@ -707,3 +707,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn issue_types_are_send_and_sync() {
+    // The CA is shared by many threads (issue 4): its key, requests and errors must be too.
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<RsaKey>();
+    send_sync::<CaKey>();
+    send_sync::<VerifiedCsr>();
+    send_sync::<IssueError>();
+}
