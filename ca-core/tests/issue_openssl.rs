@@ -12,7 +12,7 @@ use std::process::Command;
 use ca_core::{
     CaCertParams, CaKey, CrlParams, HashAlgorithm, IdentityParams, IssueError, RevokedSerial,
     RolloverCaParams, VerifiedCsr, certificate_revocation_list, identity_certificate,
-    identity_validity, rollover_ca_certificate, rollover_identity_validity_for,
+    identity_validity, md5_fingerprint, rollover_ca_certificate, rollover_identity_validity_for,
     self_signed_ca_certificate,
 };
 use der::{Encode, EncodePem, pem::LineEnding};
@@ -167,6 +167,30 @@ fn c01_ca_certificate_openssl_text_verify_and_pkilint() {
     let (ok, out) = verify(&dir, &ca_pem, &ca_pem, T0);
     assert!(ok, "{out}");
     pkilint_cert(&dir, &ca_pem);
+
+    // C-28: the IOS-style fingerprint is openssl's MD5 fingerprint, regrouped.
+    let (ok, out) = openssl(
+        &[
+            "x509",
+            "-noout",
+            "-fingerprint",
+            "-md5",
+            "-in",
+            ca_pem.to_str().unwrap(),
+        ],
+        dir.0.path(),
+    );
+    assert!(ok, "{out}");
+    let openssl_md5: String = out
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .chars()
+        .filter(|c| *c != ':')
+        .collect();
+    let ours = md5_fingerprint(&ca.certificate_der().unwrap());
+    assert_eq!(ours.replace(' ', ""), openssl_md5);
 }
 
 fn hex_colon(bytes: &[u8]) -> String {

@@ -680,6 +680,11 @@ fn rfc5280_time_encoding_switches_to_generalized_time_in_2050() {
     assert!(der.windows(generalized.len()).any(|w| w == generalized));
 }
 
+fn crl_ca() -> &'static CaKey {
+    static CA: std::sync::OnceLock<CaKey> = std::sync::OnceLock::new();
+    CA.get_or_init(|| ca(SMALL_A))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -705,6 +710,34 @@ proptest! {
             let generalized = unix >= at("2050-01-01T00:00:00Z").unix();
             prop_assert_eq!(matches!(t, Time::GeneralTime(_)), generalized, "{}", unix);
         }
+    }
+
+    /// CRL times follow the same rule (RFC 5280 5.1.2.4, 5.1.2.6) and round-trip.
+    #[test]
+    fn rfc5280_crl_times_round_trip(
+        generated_at in 0..=(LAST_X509_SECOND - 336 * 3600),
+        revoked_at in 0..=LAST_X509_SECOND,
+        serial in 1..=u64::MAX,
+        number in 0..=u64::MAX,
+    ) {
+        let ca = crl_ca();
+        let mut params = CrlParams::new(Instant::from_unix(generated_at), number);
+        params.revoked = vec![RevokedSerial { serial, revoked_at: Instant::from_unix(revoked_at) }];
+        let crl = certificate_revocation_list(ca, &params, &mut rng(number)).unwrap();
+        let decoded = x509_cert::crl::CertificateList::from_der(&crl.to_der().unwrap()).unwrap();
+        let tbs = &decoded.tbs_cert_list;
+        let entry = &tbs.revoked_certificates.as_ref().unwrap()[0];
+        let next = tbs.next_update.unwrap();
+        for (t, unix) in [
+            (tbs.this_update, generated_at),
+            (next, generated_at + 6 * 3600),
+            (entry.revocation_date, revoked_at),
+        ] {
+            prop_assert_eq!(from_x509_time(&t).unix(), unix);
+            let generalized = unix >= at("2050-01-01T00:00:00Z").unix();
+            prop_assert_eq!(matches!(t, Time::GeneralTime(_)), generalized, "{}", unix);
+        }
+        prop_assert_eq!(entry.serial_number.clone(), x509_cert::serial_number::SerialNumber::from(serial));
     }
 }
 

@@ -2,6 +2,7 @@
 //! issued from it.
 
 use core::fmt;
+use std::collections::BTreeSet;
 
 use der::{
     Decode, Encode, Sequence,
@@ -271,12 +272,10 @@ fn requested_extensions(request: &CertReq) -> Result<Requested, IssueError> {
         .decode_as()
         .map_err(|_| IssueError::MalformedExtensionRequest)?;
     let mut out = Requested::default();
-    for (i, ext) in extensions.iter().enumerate() {
-        if extensions
-            .iter()
-            .skip(i.saturating_add(1))
-            .any(|other| other.extn_id == ext.extn_id)
-        {
+    // A set, not pairwise comparison: the extension count is attacker-controlled.
+    let mut seen = BTreeSet::new();
+    for ext in &extensions {
+        if !seen.insert(ext.extn_id) {
             return Err(IssueError::MalformedExtensionRequest);
         }
         match ext.extn_id {
