@@ -29,7 +29,7 @@
 use std::fmt;
 
 use pkcs8::der::asn1::{AnyRef, OctetStringRef};
-use pkcs8::der::pem::LineEnding;
+use pkcs8::der::pem::{self, LineEnding};
 use pkcs8::der::{Decode, Encode, Tag, Tagged};
 use pkcs8::pkcs5::pbes2;
 use pkcs8::rand_core::TryCryptoRng;
@@ -223,10 +223,9 @@ impl ArchiveParams {
         .to_der()
         .map_err(|_| ArchiveError::Encryption)?;
 
-        let mut contents =
-            pkcs8::der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &encrypted)
-                .map_err(|_| ArchiveError::Encryption)?;
-        let cert_pem = pkcs8::der::pem::encode_string("CERTIFICATE", LineEnding::LF, cert_der)
+        let mut contents = pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &encrypted)
+            .map_err(|_| ArchiveError::Encryption)?;
+        let cert_pem = pem::encode_string("CERTIFICATE", LineEnding::LF, cert_der)
             .map_err(|_| ArchiveError::InvalidCertificate)?;
         contents.push_str(&cert_pem);
         Ok(ArchiveFile {

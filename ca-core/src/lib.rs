@@ -7,6 +7,7 @@
 )]
 
 mod archive;
+mod issue;
 mod storage;
 
 pub use crate::{
@@ -14,6 +15,14 @@ pub use crate::{
         ArchiveError, ArchiveFile, ArchiveFormat, ArchiveGeneration, ArchiveParams,
         DEFAULT_PBKDF2_ITERATIONS, MAX_ROLLOVER_COUNTER, MIN_PBKDF2_ITERATIONS, archive_file_name,
         export_archive,
+    },
+    issue::{
+        CaCertParams, CaKey, CrlParams, HashAlgorithm, IdentityParams, IssueError, MAX_RSA_BITS,
+        MIN_RSA_BITS, RevokedSerial, RolloverCaParams, RsaKey, SignatureConfig, VerifiedCsr,
+        certificate_revocation_list, certificate_serial, certificate_validity, from_x509_time,
+        generate_rsa_key, identity_certificate, identity_validity, key_identifier, md5_fingerprint,
+        rollover_ca_certificate, rollover_identity_validity_for, self_signed_ca_certificate,
+        to_x509_time,
     },
     storage::{
         ARCHIVE_NAME_MAX, DirStore, MemoryStore, RecordFamily, RecordKey, Store, StoreError,

@@ -1,0 +1,316 @@
+//! The certification request, checked for proof of possession (S-26) before anything is
+//! issued from it.
+
+use core::fmt;
+use std::collections::BTreeSet;
+
+use der::{
+    Decode, Encode, Sequence,
+    asn1::{AnyRef, BitStringRef, Ia5String},
+    oid::{AssociatedOid, ObjectIdentifier},
+};
+use x509_cert::{
+    ext::{
+        Extension,
+        pkix::{
+            BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+            name::DirectoryString,
+        },
+    },
+    name::Name,
+    request::CertReq,
+    spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoOwned},
+};
+
+use super::{cert::extension, error::IssueError, hash::HashAlgorithm, key::rsa_public_key};
+
+/// PKCS#9 extensionRequest (S-14).
+const EXTENSION_REQUEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
+/// PKCS#9 challengePassword (S-14, S-25).
+const CHALLENGE_PASSWORD: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
+
+/// RFC 2986 section 4 `CertificationRequest`, with the info kept as the bytes that were signed.
+///
+/// ```text
+/// CertificationRequest ::= SEQUENCE {
+///      certificationRequestInfo CertificationRequestInfo,
+///      signatureAlgorithm AlgorithmIdentifier{{ SignatureAlgorithms }},
+///      signature          BIT STRING }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Sequence)]
+struct SignedRequest<'a> {
+    info: AnyRef<'a>,
+    algorithm: AlgorithmIdentifierRef<'a>,
+    signature: BitStringRef<'a>,
+}
+
+/// The extensions of an extensionRequest that the CA copies (C-10), decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Requested {
+    subject_alt_name: Option<SubjectAltName>,
+    key_usage: Option<KeyUsage>,
+    extended_key_usage: Option<(bool, ExtendedKeyUsage)>,
+    basic_constraints: Option<BasicConstraints>,
+}
+
+/// A PKCS#10 request whose self-signature verified (S-26 proof of possession) and whose key is
+/// an RSA key of 1024–4096 bits (S-39). Only this type can be turned into a certificate
+/// ([`super::identity_certificate`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedCsr {
+    request: CertReq,
+    der: Vec<u8>,
+    hash: HashAlgorithm,
+    key_bits: u32,
+    requested: Requested,
+    challenge_password: Option<String>,
+}
+
+impl VerifiedCsr {
+    /// Decodes a DER CSR and checks it: RSA key of 1024–4096 bits, a `<digest>WithRSAEncryption`
+    /// signature (MD5 only with `legacy_algorithms`, S-38) that verifies over the
+    /// certificationRequestInfo bytes as received, and a well-formed extensionRequest.
+    ///
+    /// # Errors
+    /// [`IssueError::MalformedRequest`], [`IssueError::UnsupportedKeyAlgorithm`],
+    /// [`IssueError::KeySizeOutOfRange`], [`IssueError::InvalidPublicKey`],
+    /// [`IssueError::UnsupportedSignatureAlgorithm`], [`IssueError::LegacyAlgorithmRefused`],
+    /// [`IssueError::ProofOfPossession`] (FAILURE badMessageCheck),
+    /// [`IssueError::MalformedExtensionRequest`], [`IssueError::InvalidRequestedExtension`],
+    /// [`IssueError::EmptySubject`].
+    pub fn from_der(der: &[u8], legacy_algorithms: bool) -> Result<Self, IssueError> {
+        let request = CertReq::from_der(der).map_err(IssueError::MalformedRequest)?;
+        let signed = SignedRequest::from_der(der).map_err(IssueError::MalformedRequest)?;
+        let info = signed.info.to_der().map_err(IssueError::MalformedRequest)?;
+        let signature = signed
+            .signature
+            .as_bytes()
+            .ok_or(IssueError::ProofOfPossession)?;
+        Self::check(
+            request,
+            der.to_vec(),
+            &info,
+            signature,
+            &signed.algorithm.oid,
+            legacy_algorithms,
+        )
+    }
+
+    /// [`VerifiedCsr::from_der`] for an already decoded request: the signature is checked over
+    /// its DER re-encoding.
+    ///
+    /// # Errors
+    /// As [`VerifiedCsr::from_der`].
+    pub fn verify(request: CertReq, legacy_algorithms: bool) -> Result<Self, IssueError> {
+        let der = request.to_der().map_err(IssueError::MalformedRequest)?;
+        Self::from_der(&der, legacy_algorithms)
+    }
+
+    fn check(
+        request: CertReq,
+        der: Vec<u8>,
+        info: &[u8],
+        signature: &[u8],
+        algorithm: &ObjectIdentifier,
+        legacy_algorithms: bool,
+    ) -> Result<Self, IssueError> {
+        let (key, key_bits) = rsa_public_key(&request.info.public_key)?;
+        let hash = HashAlgorithm::from_signature_oid(algorithm)
+            .ok_or(IssueError::UnsupportedSignatureAlgorithm { oid: *algorithm })?
+            .check_allowed(legacy_algorithms)?;
+        key.verify(hash.pkcs1v15(), &hash.digest(info), signature)
+            .map_err(|_| IssueError::ProofOfPossession)?;
+        let requested = requested_extensions(&request)?;
+        if request.info.subject.is_empty() && requested.subject_alt_name.is_none() {
+            return Err(IssueError::EmptySubject);
+        }
+        let challenge_password = challenge_password(&request);
+        Ok(Self {
+            request,
+            der,
+            hash,
+            key_bits,
+            requested,
+            challenge_password,
+        })
+    }
+
+    /// The decoded request.
+    #[must_use]
+    pub const fn request(&self) -> &CertReq {
+        &self.request
+    }
+
+    /// The request's DER, as received (C-14 fingerprints it).
+    #[must_use]
+    pub fn as_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The requested subject (C-10: the certificate's subject).
+    #[must_use]
+    pub const fn subject(&self) -> &Name {
+        &self.request.info.subject
+    }
+
+    /// The requested public key (C-10: the certificate's key).
+    #[must_use]
+    pub const fn public_key_info(&self) -> &SubjectPublicKeyInfoOwned {
+        &self.request.info.public_key
+    }
+
+    /// The digest of the CSR's signature.
+    #[must_use]
+    pub const fn signature_hash(&self) -> HashAlgorithm {
+        self.hash
+    }
+
+    /// The RSA modulus length in bits.
+    #[must_use]
+    pub const fn key_bits(&self) -> u32 {
+        self.key_bits
+    }
+
+    /// Whether the extensionRequest asks for a CA certificate (basicConstraints cA=TRUE);
+    /// C-9 step 5 and the `allow_ca` decision need it.
+    #[must_use]
+    pub fn requests_ca(&self) -> bool {
+        self.requested
+            .basic_constraints
+            .as_ref()
+            .is_some_and(|b| b.ca)
+    }
+
+    /// The requested subjectAltName, if any.
+    #[must_use]
+    pub const fn subject_alt_name(&self) -> Option<&SubjectAltName> {
+        self.requested.subject_alt_name.as_ref()
+    }
+
+    /// The PKCS#9 challengePassword (S-25), if present and a string.
+    #[must_use]
+    pub fn challenge_password(&self) -> Option<&str> {
+        self.challenge_password.as_deref()
+    }
+
+    /// C-10 extensions from the request, before SKI and AKI: basicConstraints, keyUsage,
+    /// extendedKeyUsage, subjectAltName.
+    pub(super) fn issued_extensions(&self, allow_ca: bool) -> Result<Vec<Extension>, IssueError> {
+        let requested = &self.requested;
+        let is_ca = allow_ca && self.requests_ca();
+        let basic = BasicConstraints {
+            ca: is_ca,
+            path_len_constraint: if is_ca {
+                requested
+                    .basic_constraints
+                    .as_ref()
+                    .and_then(|b| b.path_len_constraint)
+            } else {
+                None
+            },
+        };
+        let ca_only = KeyUsages::KeyCertSign | KeyUsages::CRLSign;
+        let usages = match (is_ca, requested.key_usage) {
+            (true, Some(ku)) => ku.0 | ca_only,
+            (true, None) => KeyUsages::DigitalSignature | ca_only,
+            (false, Some(ku)) if !(ku.0 & !ca_only).is_empty() => ku.0 & !ca_only,
+            (false, _) => KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment,
+        };
+        let mut out = vec![
+            extension(&basic, true)?,
+            extension(&KeyUsage(usages), true)?,
+        ];
+        if let Some((critical, eku)) = &requested.extended_key_usage {
+            out.push(extension(eku, *critical)?);
+        }
+        if let Some(san) = &requested.subject_alt_name {
+            out.push(extension(san, self.subject().is_empty())?);
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Debug for VerifiedCsr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedCsr")
+            .field("subject", &format_args!("{}", self.subject()))
+            .field("hash", &self.hash)
+            .field("key_bits", &self.key_bits)
+            .field("requests_ca", &self.requests_ca())
+            .field(
+                "challenge_password",
+                &self.challenge_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn decode_requested<T: for<'a> Decode<'a>>(ext: &Extension) -> Result<T, IssueError> {
+    T::from_der(ext.extn_value.as_bytes())
+        .map_err(|_| IssueError::InvalidRequestedExtension { oid: ext.extn_id })
+}
+
+/// The extensionRequest attribute (at most one, single-valued) and the extensions C-10 copies.
+fn requested_extensions(request: &CertReq) -> Result<Requested, IssueError> {
+    let mut attrs = request
+        .info
+        .attributes
+        .iter()
+        .filter(|a| a.oid == EXTENSION_REQUEST);
+    let Some(attr) = attrs.next() else {
+        return Ok(Requested::default());
+    };
+    if attrs.next().is_some() || attr.values.len() != 1 {
+        return Err(IssueError::MalformedExtensionRequest);
+    }
+    let value = attr
+        .values
+        .iter()
+        .next()
+        .ok_or(IssueError::MalformedExtensionRequest)?;
+    let extensions: Vec<Extension> = value
+        .decode_as()
+        .map_err(|_| IssueError::MalformedExtensionRequest)?;
+    let mut out = Requested::default();
+    // A set, not pairwise comparison: the extension count is attacker-controlled.
+    let mut seen = BTreeSet::new();
+    for ext in &extensions {
+        if !seen.insert(ext.extn_id) {
+            return Err(IssueError::MalformedExtensionRequest);
+        }
+        match ext.extn_id {
+            SubjectAltName::OID => out.subject_alt_name = Some(decode_requested(ext)?),
+            KeyUsage::OID => out.key_usage = Some(decode_requested(ext)?),
+            ExtendedKeyUsage::OID => {
+                out.extended_key_usage = Some((ext.critical, decode_requested(ext)?));
+            }
+            BasicConstraints::OID => out.basic_constraints = Some(decode_requested(ext)?),
+            // Anything else is not copied (C-10 lists what is).
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The challengePassword as text: a DirectoryString (RFC 2985) or, as some clients send, an
+/// IA5String. Absent, multi-valued or undecodable ⇒ `None` (S-25: never a reason to refuse).
+fn challenge_password(request: &CertReq) -> Option<String> {
+    let attr = request
+        .info
+        .attributes
+        .iter()
+        .find(|a| a.oid == CHALLENGE_PASSWORD)?;
+    if attr.values.len() != 1 {
+        return None;
+    }
+    let value = attr.values.iter().next()?;
+    if let Ok(ds) = value.decode_as::<DirectoryString>() {
+        return match ds {
+            DirectoryString::PrintableString(s) => Some(s.to_string()),
+            DirectoryString::Utf8String(s) => Some(s),
+            DirectoryString::TeletexString(s) => Some(s.to_string()),
+            DirectoryString::BmpString(s) => Some(s.to_string()),
+        };
+    }
+    value.decode_as::<Ia5String>().ok().map(|s| s.to_string())
+}
