@@ -1,0 +1,341 @@
+//! The CA's in-memory state and its records (see [`super::records`] for the encoding).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use der::{Decode, Encode};
+use pki_timers::{CaTimer, Instant, TimerTable, Validity};
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
+use scep_proto::{IssuerAndSerialNumber, Signer};
+use x509_cert::crl::CertificateList;
+
+use super::error::{CaError, CaState};
+use super::records::{Fields, Writer};
+use crate::issue::{CaKey, RsaKey};
+use crate::storage::RecordKey;
+
+/// One CA key with its certificate in both forms, shared read-only with request threads.
+pub(crate) struct Generation {
+    pub(crate) ca: CaKey,
+    pub(crate) rsa: RsaPrivateKey,
+    pub(crate) cert: scep_proto::Certificate,
+    pub(crate) der: Vec<u8>,
+}
+
+impl Generation {
+    pub(crate) fn new(ca: CaKey) -> Result<Self, CaError> {
+        let der = ca.certificate_der().map_err(CaError::Issue)?;
+        let pkcs8 = ca.key().to_pkcs8_der().map_err(CaError::Issue)?;
+        let rsa = RsaPrivateKey::from_pkcs8_der(pkcs8.as_bytes())
+            .map_err(|_| CaError::Issue(crate::issue::IssueError::InvalidPrivateKey))?;
+        let cert =
+            scep_proto::Certificate::from_der(&der).map_err(|_| CaError::CertificateEncoding)?;
+        Ok(Self { ca, rsa, cert, der })
+    }
+
+    pub(crate) fn signer(&self) -> Signer<'_> {
+        Signer {
+            cert: &self.cert,
+            key: &self.rsa,
+        }
+    }
+
+    pub(crate) fn validity(&self) -> Validity {
+        self.ca.validity()
+    }
+
+    fn from_parts(key_der: &[u8], cert_der: &[u8], rk: &RecordKey) -> Result<Self, CaError> {
+        let corrupt = || CaError::CorruptRecord { key: rk.clone() };
+        let key = RsaKey::from_pkcs8_der(key_der).map_err(|_| corrupt())?;
+        let cert = x509_cert::Certificate::from_der(cert_der).map_err(|_| corrupt())?;
+        Self::new(CaKey::new(key, cert).map_err(|_| corrupt())?)
+    }
+
+    fn key_der(&self) -> Result<Vec<u8>, CaError> {
+        Ok(self
+            .ca
+            .key()
+            .to_pkcs8_der()
+            .map_err(CaError::Issue)?
+            .as_bytes()
+            .to_vec())
+    }
+}
+
+/// The persistent part of the CA itself ([`RecordKey::CaState`]).
+pub(crate) struct CaRecord {
+    pub(crate) state: CaState,
+    pub(crate) active: Arc<Generation>,
+    pub(crate) rollover: Option<Arc<Generation>>,
+    /// Rollover generations made so far (C-19 archive counter).
+    pub(crate) rollover_counter: u32,
+    /// C-24/Q-8: automatic shadow generation is off after a cancel.
+    pub(crate) shadow_suppressed: bool,
+}
+
+impl CaRecord {
+    const KIND: &'static str = "scep-rs-ca";
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, CaError> {
+        let state = match self.state {
+            CaState::Active => "active",
+            CaState::ActiveWithRollover => "active-with-rollover",
+            CaState::Expired => "expired",
+        };
+        let mut w = Writer::new(Self::KIND)
+            .text("state", state)
+            .num("rollover_counter", u64::from(self.rollover_counter))
+            .flag("shadow_suppressed", self.shadow_suppressed)
+            .bytes("active_key", &self.active.key_der()?)
+            .bytes("active_cert", &self.active.der);
+        if let Some(r) = &self.rollover {
+            w = w
+                .bytes("rollover_key", &r.key_der()?)
+                .bytes("rollover_cert", &r.der);
+        }
+        Ok(w.finish())
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CaError> {
+        let rk = RecordKey::CaState;
+        let f = Fields::parse(&rk, Self::KIND, bytes)?;
+        let corrupt = || CaError::CorruptRecord { key: rk.clone() };
+        let state = match f.text("state")? {
+            "active" => CaState::Active,
+            "active-with-rollover" => CaState::ActiveWithRollover,
+            "expired" => CaState::Expired,
+            _ => return Err(corrupt()),
+        };
+        let active =
+            Generation::from_parts(&f.bytes("active_key")?, &f.bytes("active_cert")?, &rk)?;
+        let rollover = match (f.opt_bytes("rollover_key")?, f.opt_bytes("rollover_cert")?) {
+            (Some(k), Some(c)) => Some(Arc::new(Generation::from_parts(&k, &c, &rk)?)),
+            (None, None) => None,
+            _ => return Err(corrupt()),
+        };
+        Ok(Self {
+            state,
+            active: Arc::new(active),
+            rollover,
+            rollover_counter: u32::try_from(f.num("rollover_counter")?).map_err(|_| corrupt())?,
+            shadow_suppressed: f.flag("shadow_suppressed")?,
+        })
+    }
+}
+
+/// The current CRL ([`RecordKey::Crl`]).
+#[derive(Clone)]
+pub(crate) struct CrlRecord {
+    pub(crate) number: u64,
+    pub(crate) this_update: Instant,
+    pub(crate) next_update: Instant,
+    pub(crate) der: Vec<u8>,
+    pub(crate) parsed: CertificateList,
+}
+
+impl CrlRecord {
+    const KIND: &'static str = "scep-rs-crl";
+
+    pub(crate) fn new(
+        number: u64,
+        this_update: Instant,
+        next_update: Instant,
+        parsed: CertificateList,
+    ) -> Result<Self, CaError> {
+        let der = parsed.to_der().map_err(|_| CaError::CertificateEncoding)?;
+        Ok(Self {
+            number,
+            this_update,
+            next_update,
+            der,
+            parsed,
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        Writer::new(Self::KIND)
+            .num("number", self.number)
+            .num("this_update", self.this_update.unix())
+            .num("next_update", self.next_update.unix())
+            .bytes("der", &self.der)
+            .finish()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CaError> {
+        let rk = RecordKey::Crl;
+        let f = Fields::parse(&rk, Self::KIND, bytes)?;
+        let der = f.bytes("der")?;
+        let parsed = CertificateList::from_der(&der)
+            .map_err(|_| CaError::CorruptRecord { key: rk.clone() })?;
+        Ok(Self {
+            number: f.num("number")?,
+            this_update: f.instant("this_update")?,
+            next_update: f.instant("next_update")?,
+            der,
+            parsed,
+        })
+    }
+}
+
+/// Where a request table entry stands (C-12 … C-16).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EntryState {
+    /// Waiting for the administrator.
+    Pending,
+    /// Granted; being signed right now (never stored: a crash drops it, the serial stays used).
+    Issuing,
+    /// Issued: the certificate is kept for re-delivery (C-12, C-13) until the purge.
+    Issued { serial: u64, cert: Vec<u8> },
+    /// Rejected by the administrator (or by a rollover cancel, C-24).
+    Rejected,
+}
+
+/// One request table entry ([`RecordKey::Request`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) id: u64,
+    pub(crate) transaction_id: String,
+    pub(crate) created: Instant,
+    pub(crate) state: EntryState,
+    /// DER of the signer's IssuerAndSerialNumber (C-12 "same signer").
+    pub(crate) signer_id: Vec<u8>,
+    /// The CSR as received.
+    pub(crate) csr: Vec<u8>,
+    /// The request was addressed to the rollover CA (C-6, C-24).
+    pub(crate) to_rollover: bool,
+    /// The signer's validity if it is a certificate of this CA (C-11 Balance).
+    pub(crate) signer_validity: Option<Validity>,
+}
+
+impl Entry {
+    const KIND: &'static str = "scep-rs-request";
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(Self::KIND)
+            .text("transaction_id", &self.transaction_id)
+            .num("created", self.created.unix())
+            .bytes("signer_id", &self.signer_id)
+            .bytes("csr", &self.csr)
+            .flag("to_rollover", self.to_rollover);
+        if let Some(v) = self.signer_validity {
+            w = w
+                .num("signer_not_before", v.not_before().unix())
+                .num("signer_not_after", v.not_after().unix());
+        }
+        w = match &self.state {
+            // An in-flight entry is stored as pending: after a crash the admin sees it.
+            EntryState::Pending | EntryState::Issuing => w.text("state", "pending"),
+            EntryState::Rejected => w.text("state", "rejected"),
+            EntryState::Issued { serial, cert } => w
+                .text("state", "issued")
+                .num("serial", *serial)
+                .bytes("cert", cert),
+        };
+        w.finish()
+    }
+
+    pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<Self, CaError> {
+        let rk = RecordKey::Request(id);
+        let f = Fields::parse(&rk, Self::KIND, bytes)?;
+        let corrupt = || CaError::CorruptRecord { key: rk.clone() };
+        let state = match f.text("state")? {
+            "pending" => EntryState::Pending,
+            "rejected" => EntryState::Rejected,
+            "issued" => EntryState::Issued {
+                serial: f.num("serial")?,
+                cert: f.bytes("cert")?,
+            },
+            _ => return Err(corrupt()),
+        };
+        let signer_validity = match (
+            f.opt_num("signer_not_before")?,
+            f.opt_num("signer_not_after")?,
+        ) {
+            (Some(nb), Some(na)) => Some(
+                Validity::new(Instant::from_unix(nb), Instant::from_unix(na))
+                    .map_err(|_| corrupt())?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            id,
+            transaction_id: f.text("transaction_id")?.to_owned(),
+            created: f.instant("created")?,
+            state,
+            signer_id: f.bytes("signer_id")?,
+            csr: f.bytes("csr")?,
+            to_rollover: f.flag("to_rollover")?,
+            signer_validity,
+        })
+    }
+}
+
+/// A one-time enrolment password ([`RecordKey::OneTimePassword`], C-9 step 3, Q-7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Otp {
+    pub(crate) password: String,
+    pub(crate) expires: Instant,
+}
+
+impl Otp {
+    const KIND: &'static str = "scep-rs-otp";
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        Writer::new(Self::KIND)
+            .text("password", &self.password)
+            .num("expires", self.expires.unix())
+            .finish()
+    }
+
+    pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<Self, CaError> {
+        let f = Fields::parse(&RecordKey::OneTimePassword(id), Self::KIND, bytes)?;
+        Ok(Self {
+            password: f.text("password")?.to_owned(),
+            expires: f.instant("expires")?,
+        })
+    }
+}
+
+/// A revoked serial ([`RecordKey::Revoked`]).
+pub(crate) fn encode_revoked(at: Instant) -> Vec<u8> {
+    Writer::new("scep-rs-revoked")
+        .num("revoked_at", at.unix())
+        .finish()
+}
+
+pub(crate) fn decode_revoked(serial: u64, bytes: &[u8]) -> Result<Instant, CaError> {
+    Fields::parse(&RecordKey::Revoked(serial), "scep-rs-revoked", bytes)?.instant("revoked_at")
+}
+
+/// The (serial, subject) record of database level Names ([`RecordKey::IssuedName`]).
+pub(crate) fn encode_issued_name(subject: &str, not_after: Instant) -> Vec<u8> {
+    Writer::new("scep-rs-issued")
+        .text("subject", subject)
+        .num("not_after", not_after.unix())
+        .finish()
+}
+
+/// DER of a certificate's IssuerAndSerialNumber (C-12 "same signer").
+pub(crate) fn signer_id(cert: &scep_proto::Certificate) -> Vec<u8> {
+    IssuerAndSerialNumber::of(cert).to_der().unwrap_or_default()
+}
+
+/// Everything behind the CA's lock.
+pub(crate) struct Inner {
+    pub(crate) ca: CaRecord,
+    pub(crate) last_serial: u64,
+    pub(crate) last_request: u64,
+    pub(crate) last_otp: u64,
+    pub(crate) crl: CrlRecord,
+    pub(crate) revoked: BTreeMap<u64, Instant>,
+    pub(crate) requests: BTreeMap<u64, Entry>,
+    pub(crate) otps: BTreeMap<u64, Otp>,
+    pub(crate) timers: TimerTable<CaTimer>,
+}
+
+impl Inner {
+    pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
+        self.requests.values().find(|e| e.transaction_id == tid)
+    }
+}
