@@ -292,23 +292,27 @@ impl<S: Store> Ca<S> {
     }
 
     /// C-22, C-23: generate the rollover CA now (whether or not `auto_rollover` is set).
+    /// Its validity follows T-6 (`[active.na, active.na + L_ca]`), so `_now` only keeps the
+    /// admin calls uniform.
     ///
     /// # Errors
     /// [`CaError::RolloverExists`]; [`CaError::NotOperational`]; key generation, signing,
     /// archive and storage errors.
     pub fn rollover<R: CryptoRng + ?Sized>(
         &self,
-        now: Instant,
+        _now: Instant,
         rng: &mut R,
     ) -> Result<CaEvent, CaError> {
+        // Key generation is the slow part: done before taking the lock.
+        let key = generate_rsa_key(self.config.key_bits, rng).map_err(CaError::Issue)?;
         let mut inner = self.lock();
-        self.generate_rollover(&mut inner, now, rng)
+        self.generate_rollover(&mut inner, key, rng)
     }
 
     fn generate_rollover<R: CryptoRng + ?Sized>(
         &self,
         inner: &mut super::state::Inner,
-        _now: Instant,
+        key: crate::issue::RsaKey,
         rng: &mut R,
     ) -> Result<CaEvent, CaError> {
         match inner.ca.state {
@@ -321,7 +325,6 @@ impl<S: Store> Ca<S> {
             .rollover_counter
             .checked_add(1)
             .ok_or(CaError::CounterExhausted)?;
-        let key = generate_rsa_key(self.config.key_bits, rng).map_err(CaError::Issue)?;
         let serial = self.alloc_serial(inner)?;
         let mut params = RolloverCaParams::new(serial);
         params.lifetime = self.config.lifetime_ca_certificate;
@@ -430,7 +433,15 @@ impl<S: Store> Ca<S> {
                             next_update: inner.crl.next_update,
                         })
                 }
-                CaTimer::ShadowGeneration => self.generate_rollover(&mut inner, now, rng),
+                CaTimer::ShadowGeneration => {
+                    // The new key is made without the lock (request threads keep running);
+                    // the state is checked again when it is installed.
+                    drop(inner);
+                    let key = generate_rsa_key(self.config.key_bits, rng);
+                    inner = self.lock();
+                    key.map_err(CaError::Issue)
+                        .and_then(|key| self.generate_rollover(&mut inner, key, rng))
+                }
                 CaTimer::CertExpire => self.expire(&mut inner, now, rng),
             };
             match result {

@@ -339,3 +339,100 @@ impl Inner {
         self.requests.values().find(|e| e.transaction_id == tid)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issue::{
+        CaCertParams, CrlParams, certificate_revocation_list, generate_rsa_key,
+        self_signed_ca_certificate,
+    };
+    use rand::SeedableRng;
+    use std::str::FromStr;
+
+    fn generation(seed: u64) -> Generation {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let key = generate_rsa_key(1024, &mut rng).unwrap();
+        let name = x509_cert::name::Name::from_str("CN=ROOTCA").unwrap();
+        let params = CaCertParams::new(name, Instant::from_unix(1_767_225_600));
+        Generation::new(self_signed_ca_certificate(&params, key, &mut rng).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn ca_record_round_trips() {
+        let active = Arc::new(generation(1));
+        for rollover in [None, Some(Arc::new(generation(2)))] {
+            let record = CaRecord {
+                state: CaState::ActiveWithRollover,
+                active: Arc::clone(&active),
+                rollover,
+                rollover_counter: 3,
+                shadow_suppressed: true,
+            };
+            let bytes = record.encode().unwrap();
+            let back = CaRecord::decode(&bytes).unwrap();
+            assert_eq!(back.encode().unwrap(), bytes);
+            assert_eq!(back.active.der, active.der);
+            assert_eq!(back.state, CaState::ActiveWithRollover);
+            assert_eq!(back.rollover_counter, 3);
+            assert!(back.shadow_suppressed);
+        }
+        assert!(CaRecord::decode(b"scep-rs-ca v1\nstate=odd\n").is_err());
+    }
+
+    #[test]
+    fn crl_record_round_trips() {
+        let g = generation(1);
+        let now = Instant::from_unix(1_767_225_600);
+        let list = certificate_revocation_list(
+            &g.ca,
+            &CrlParams::new(now, 7),
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        )
+        .unwrap();
+        let record = CrlRecord::new(7, now, Instant::from_unix(now.unix() + 21_600), list).unwrap();
+        let back = CrlRecord::decode(&record.encode()).unwrap();
+        assert_eq!(back.encode(), record.encode());
+        assert_eq!((back.number, back.next_update), (7, record.next_update));
+    }
+
+    #[test]
+    fn request_entry_round_trips() {
+        let validity = Validity::new(Instant::from_unix(10), Instant::from_unix(20)).unwrap();
+        for state in [
+            EntryState::Pending,
+            EntryState::Rejected,
+            EntryState::Issued {
+                serial: 9,
+                cert: vec![0x30, 0x00],
+            },
+        ] {
+            let entry = Entry {
+                id: 4,
+                transaction_id: "abc+/=".to_owned(),
+                created: Instant::from_unix(5),
+                state: state.clone(),
+                signer_id: vec![1, 2],
+                csr: vec![3, 4],
+                to_rollover: true,
+                signer_validity: Some(validity),
+            };
+            let back = Entry::decode(4, &entry.encode()).unwrap();
+            assert_eq!(back.encode(), entry.encode());
+            assert_eq!(back.state, state);
+            assert_eq!(back.signer_validity, Some(validity));
+        }
+    }
+
+    #[test]
+    fn otp_and_revoked_round_trip() {
+        let otp = Otp {
+            password: "0123ABCD".to_owned(),
+            expires: Instant::from_unix(99),
+        };
+        assert_eq!(Otp::decode(1, &otp.encode()).unwrap(), otp);
+        let at = Instant::from_unix(77);
+        assert_eq!(decode_revoked(5, &encode_revoked(at)).unwrap(), at);
+        assert!(decode_revoked(5, b"garbage").is_err());
+    }
+}
