@@ -399,3 +399,48 @@ fn c14_grant_all_issues_every_pending_request() {
         vec![2, 3, 4]
     );
 }
+
+#[test]
+fn c19_archives_at_creation_and_rollover() {
+    let mut c = config();
+    c.archive_password = Some("archive-pass".to_owned());
+    let ca = open(c, 1);
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    let mut names = ca_core::Store::list_archives(ca.store()).unwrap();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["ROOTCA.pem".to_owned(), "ROOTCA_00001.pem".to_owned()]
+    );
+}
+
+#[test]
+fn c14_pending_table_survives_reopen() {
+    let mut c = config();
+    c.grant = GrantMode::Manual;
+    let ca = open(c.clone(), 1);
+    let ca_der = ca.ca_certificate_der();
+    let client = Client::new(0, "CN=router1");
+    post(
+        &ca,
+        &client.pkcs_req(&ca_der, &client.csr(), "TID-S"),
+        T0,
+        &mut rng(4),
+    );
+    let otp = ca.generate_otp(None, T0, &mut rng(5)).unwrap();
+    let ca = Ca::open(c, ca.into_store(), T0, true, &mut rng(2)).unwrap();
+    assert_eq!(ca.list_pending().len(), 1);
+    ca.grant(RequestSelector::Id(1), T0, &mut rng(6)).unwrap();
+    let poll = client.cert_poll(&ca_der, "TID-S");
+    client.issued(&client.open_rep(&post(&ca, &poll, T0, &mut rng(4)), &ca_der));
+    // The OTP survived too.
+    let msg = client.pkcs_req(&ca_der, &client.csr_with_password(&otp), "TID-S2");
+    client.issued(&client.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &ca_der));
+}
+
+#[test]
+fn ca_is_send_and_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Ca<MemoryStore>>();
+    is::<Ca<ca_core::DirStore>>();
+}
