@@ -522,3 +522,44 @@ fn c14_remove_and_admin_errors() {
         Err(CaError::UnknownSerial { serial: 99 })
     ));
 }
+
+#[test]
+fn s28_s37_cert_rep_mirrors_cipher_and_digest_legacy_des_only_when_enabled() {
+    use scep_proto::{ContentCipher, DigestAlg, Nonce, RequestBody, RequestBuilder, TransactionId};
+    let client = Client::new(0, "CN=router1");
+    let body = RequestBody::PkcsReq(scep_proto::Csr::from_der(&client.csr()).unwrap());
+    let build = |ca_der: &[u8], tid: &str, cipher, digest| {
+        let mut b = RequestBuilder::new(TransactionId::new(tid).unwrap(), Nonce([4; 16]));
+        b.cipher = cipher;
+        b.digest = digest;
+        client.message_with(b, ca_der, &body)
+    };
+    // Strict CA: DES is refused with badAlg.
+    let ca = open(config(), 1);
+    let ca_der = ca.ca_certificate_der();
+    let msg = build(&ca_der, "TID-DES", ContentCipher::Des, DigestAlg::Sha256);
+    let rep = client.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &ca_der);
+    assert_eq!(failure(&rep), FailInfo::BadAlg);
+    // 3DES + SHA-512: mirrored.
+    let msg = build(&ca_der, "TID-3DES", ContentCipher::Des3, DigestAlg::Sha512);
+    let rep = client.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &ca_der);
+    assert_eq!(rep.cipher, Some(ContentCipher::Des3));
+    assert_eq!(rep.digest, DigestAlg::Sha512);
+    client.issued(&rep);
+    // Legacy CA: DES works and the answer uses DES too.
+    let mut c = config();
+    c.legacy_algorithms = true;
+    let ca = open(c, 1);
+    let ca_der = ca.ca_certificate_der();
+    let msg = build(&ca_der, "TID-DES2", ContentCipher::Des, DigestAlg::Sha1);
+    let r = post(&ca, &msg, T0, &mut rng(4));
+    let ca_cert = scep_proto::Certificate::from_der(&ca_der).unwrap();
+    let rep = scep_proto::PkiMessage::from_der(&r.body, &scep_proto::Profile::LEGACY)
+        .unwrap()
+        .verify(Some(&ca_cert))
+        .unwrap()
+        .open_cert_rep(Some(&client.private), &mut rng(5))
+        .unwrap();
+    assert_eq!(rep.cipher, Some(ContentCipher::Des));
+    client.issued(&rep);
+}

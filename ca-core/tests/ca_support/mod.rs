@@ -100,8 +100,19 @@ impl Client {
         tid: &str,
         nonce: Nonce,
     ) -> Vec<u8> {
+        let builder = RequestBuilder::new(TransactionId::new(tid).unwrap(), nonce);
+        self.message_with(builder, recipient_der, body)
+    }
+
+    /// As [`Client::message`] with the builder's algorithms chosen by the caller.
+    pub(crate) fn message_with(
+        &self,
+        builder: RequestBuilder,
+        recipient_der: &[u8],
+        body: &RequestBody,
+    ) -> Vec<u8> {
         let recipient = Certificate::from_der(recipient_der).unwrap();
-        RequestBuilder::new(TransactionId::new(tid).unwrap(), nonce)
+        builder
             .build(
                 body,
                 Signer {
