@@ -404,7 +404,7 @@ pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
 fn make_crl<R: CryptoRng + ?Sized>(
     config: &CaConfig,
     ca: &CaKey,
-    revoked: &BTreeMap<u64, Instant>,
+    revoked: &BTreeMap<u64, state::Revocation>,
     number: u64,
     now: Instant,
     rng: &mut R,
@@ -415,7 +415,12 @@ fn make_crl<R: CryptoRng + ?Sized>(
         SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
     params.revoked = revoked
         .iter()
-        .map(|(&serial, &revoked_at)| RevokedSerial { serial, revoked_at })
+        // C-21: only certificates that have not expired (when the CA knows the expiry).
+        .filter(|(_, r)| r.not_after.is_none_or(|na| na > now))
+        .map(|(&serial, r)| RevokedSerial {
+            serial,
+            revoked_at: r.revoked_at,
+        })
         .collect();
     let list = certificate_revocation_list(ca, &params, rng).map_err(CaError::Issue)?;
     let window = pki_timers::crl_window(now, config.lifetime_crl);

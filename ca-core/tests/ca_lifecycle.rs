@@ -444,3 +444,42 @@ fn ca_is_send_and_sync() {
     is::<Ca<MemoryStore>>();
     is::<Ca<ca_core::DirStore>>();
 }
+
+#[test]
+fn c21_revocation_listed_until_the_certificate_expires() {
+    let ca = open(config(), 1);
+    let ca_der = ca.ca_certificate_der();
+    let client = Client::new(0, "CN=router1");
+    let msg = client.pkcs_req(&ca_der, &client.csr(), "TID-V");
+    client.issued(&client.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &ca_der));
+    let crl_number = |der: &[u8]| -> Vec<u64> {
+        let crl: x509_cert::crl::CertificateList =
+            x509_cert::crl::CertificateList::from_der(der).unwrap();
+        crl.tbs_cert_list
+            .revoked_certificates
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                r.serial_number
+                    .as_bytes()
+                    .iter()
+                    .fold(0u64, |a, &b| (a << 8) | u64::from(b))
+            })
+            .collect()
+    };
+    let t = T0.saturating_add(Duration::from_days(1));
+    assert_eq!(ca.revoke(2, t, &mut rng(5)).unwrap(), 2);
+    // T-8: the CRL is regenerated at once and its timer restarts.
+    assert_eq!(crl_number(&ca.crl_der()), vec![2]);
+    assert_eq!(
+        ca.next_timer(),
+        Some((
+            CaTimer::CrlUpdate,
+            t.saturating_add(Duration::from_hours(6))
+        ))
+    );
+    ca.on_timer(at_days(100), &mut rng(6)).unwrap();
+    assert_eq!(crl_number(&ca.crl_der()), vec![2]);
+    ca.on_timer(at_days(366), &mut rng(6)).unwrap();
+    assert!(crl_number(&ca.crl_der()).is_empty());
+}

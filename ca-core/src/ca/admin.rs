@@ -244,16 +244,47 @@ impl<S: Store> Ca<S> {
         if serial == 0 || serial > inner.last_serial {
             return Err(CaError::UnknownSerial { serial });
         }
-        if let std::collections::btree_map::Entry::Vacant(slot) = inner.revoked.entry(serial) {
+        if !inner.revoked.contains_key(&serial) {
+            let revocation = super::state::Revocation {
+                revoked_at: now,
+                not_after: self.known_not_after(&inner, serial),
+            };
             self.store
                 .put(
                     &RecordKey::Revoked(serial),
-                    &super::state::encode_revoked(now),
+                    &super::state::encode_revoked(&revocation),
                 )
                 .map_err(CaError::storage)?;
-            slot.insert(now);
+            inner.revoked.insert(serial, revocation);
         }
         self.regenerate_crl(&mut inner, now, rng)
+    }
+
+    /// The notAfter of issued certificate `serial`, from the request table, the CA
+    /// certificates or the Names record; `None` when the CA does not know it (Minimal level
+    /// after the purge).
+    fn known_not_after(&self, inner: &super::state::Inner, serial: u64) -> Option<Instant> {
+        let from_table = inner.requests.values().find_map(|e| match &e.state {
+            EntryState::Issued { serial: s, cert } if *s == serial => {
+                <x509_cert::Certificate as der::Decode>::from_der(cert)
+                    .ok()
+                    .and_then(|c| crate::issue::certificate_validity(&c).ok())
+                    .map(|v| v.not_after())
+            }
+            _ => None,
+        });
+        let from_ca = [Some(&inner.ca.active), inner.ca.rollover.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|g| crate::issue::certificate_serial(g.ca.certificate()).ok() == Some(serial))
+            .map(|g| g.validity().not_after());
+        from_table.or(from_ca).or_else(|| {
+            self.store
+                .get(&RecordKey::IssuedName(serial))
+                .ok()
+                .flatten()
+                .and_then(|b| super::state::issued_name_not_after(serial, &b))
+        })
     }
 
     /// C-14, Q-7: a one-time enrolment password valid for `minutes` (default

@@ -297,15 +297,38 @@ impl Otp {
     }
 }
 
-/// A revoked serial ([`RecordKey::Revoked`]).
-pub(crate) fn encode_revoked(at: Instant) -> Vec<u8> {
-    Writer::new("scep-rs-revoked")
-        .num("revoked_at", at.unix())
-        .finish()
+/// A revoked serial ([`RecordKey::Revoked`]): when, and the certificate's notAfter if the CA
+/// knows it (then the CRL stops listing it after expiry, C-21).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Revocation {
+    pub(crate) revoked_at: Instant,
+    pub(crate) not_after: Option<Instant>,
 }
 
-pub(crate) fn decode_revoked(serial: u64, bytes: &[u8]) -> Result<Instant, CaError> {
-    Fields::parse(&RecordKey::Revoked(serial), "scep-rs-revoked", bytes)?.instant("revoked_at")
+pub(crate) fn encode_revoked(r: &Revocation) -> Vec<u8> {
+    let w = Writer::new("scep-rs-revoked").num("revoked_at", r.revoked_at.unix());
+    match r.not_after {
+        Some(na) => w.num("not_after", na.unix()),
+        None => w,
+    }
+    .finish()
+}
+
+pub(crate) fn decode_revoked(serial: u64, bytes: &[u8]) -> Result<Revocation, CaError> {
+    let f = Fields::parse(&RecordKey::Revoked(serial), "scep-rs-revoked", bytes)?;
+    Ok(Revocation {
+        revoked_at: f.instant("revoked_at")?,
+        not_after: f.opt_num("not_after")?.map(Instant::from_unix),
+    })
+}
+
+/// The notAfter of an issued (serial, subject) record, if it has one.
+pub(crate) fn issued_name_not_after(serial: u64, bytes: &[u8]) -> Option<Instant> {
+    let f = Fields::parse(&RecordKey::IssuedName(serial), "scep-rs-issued", bytes).ok()?;
+    f.opt_num("not_after")
+        .ok()
+        .flatten()
+        .map(Instant::from_unix)
 }
 
 /// The (serial, subject) record of database level Names ([`RecordKey::IssuedName`]).
@@ -328,7 +351,7 @@ pub(crate) struct Inner {
     pub(crate) last_request: u64,
     pub(crate) last_otp: u64,
     pub(crate) crl: CrlRecord,
-    pub(crate) revoked: BTreeMap<u64, Instant>,
+    pub(crate) revoked: BTreeMap<u64, Revocation>,
     pub(crate) requests: BTreeMap<u64, Entry>,
     pub(crate) otps: BTreeMap<u64, Otp>,
     pub(crate) timers: TimerTable<CaTimer>,
@@ -431,8 +454,18 @@ mod tests {
             expires: Instant::from_unix(99),
         };
         assert_eq!(Otp::decode(1, &otp.encode()).unwrap(), otp);
-        let at = Instant::from_unix(77);
-        assert_eq!(decode_revoked(5, &encode_revoked(at)).unwrap(), at);
+        for not_after in [None, Some(Instant::from_unix(88))] {
+            let r = Revocation {
+                revoked_at: Instant::from_unix(77),
+                not_after,
+            };
+            assert_eq!(decode_revoked(5, &encode_revoked(&r)).unwrap(), r);
+        }
+        let name = encode_issued_name("CN=a", Instant::from_unix(66));
+        assert_eq!(
+            issued_name_not_after(3, &name),
+            Some(Instant::from_unix(66))
+        );
         assert!(decode_revoked(5, b"garbage").is_err());
     }
 }
