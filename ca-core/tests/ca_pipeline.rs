@@ -563,3 +563,47 @@ fn s28_s37_cert_rep_mirrors_cipher_and_digest_legacy_des_only_when_enabled() {
     assert_eq!(rep.cipher, Some(ContentCipher::Des));
     client.issued(&rep);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn shared() -> &'static (Ca<MemoryStore>, Vec<u8>) {
+        static CA: OnceLock<(Ca<MemoryStore>, Vec<u8>)> = OnceLock::new();
+        CA.get_or_init(|| {
+            let ca = open(config(), 1);
+            let client = Client::new(0, "CN=router1");
+            let msg = client.pkcs_req(&ca.ca_certificate_der(), &client.csr(), "TID-FUZZ");
+            (ca, msg)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// S-8: any method, target and body gets an answer with a SCEP status.
+        #[test]
+        fn s08_any_input_is_answered(
+            method in prop::sample::select(vec!["GET", "POST", "PUT", "get", ""]),
+            target in "[ -~]{0,80}",
+            body in prop::collection::vec(any::<u8>(), 0..256),
+        ) {
+            let (ca, _) = shared();
+            let r = ca.handle(method, &target, &body, T0, &mut rng(1));
+            prop_assert!([200, 400, 404, 405, 413, 503].contains(&r.status));
+        }
+
+        /// C-5: a valid pkiMessage with one byte changed is answered 200 or 400, never a
+        /// panic.
+        #[test]
+        fn c05_mutated_message_is_answered(pos in any::<prop::sample::Index>(), xor in 1u8..) {
+            let (ca, msg) = shared();
+            let mut m = msg.clone();
+            let i = pos.index(m.len());
+            m[i] ^= xor;
+            let r = post(ca, &m, T0, &mut rng(2));
+            prop_assert!(r.status == 200 || r.status == 400, "status {}", r.status);
+        }
+    }
+}
