@@ -607,3 +607,97 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn s38_md5_signed_request_refused_with_bad_alg_unless_legacy() {
+    use scep_proto::{DigestAlg, Nonce, RequestBody, RequestBuilder, TransactionId};
+    let client = Client::new(0, "CN=router1");
+    let body = RequestBody::PkcsReq(scep_proto::Csr::from_der(&client.csr()).unwrap());
+    let ca = open(config(), 1);
+    let ca_der = ca.ca_certificate_der();
+    let mut b = RequestBuilder::new(TransactionId::new("TID-MD5").unwrap(), Nonce([6; 16]));
+    b.digest = DigestAlg::Md5;
+    let msg = client.message_with(b, &ca_der, &body);
+    let rep = client.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &ca_der);
+    assert_eq!(failure(&rep), FailInfo::BadAlg);
+    assert_eq!(rep.transaction_id.as_str(), "TID-MD5");
+    assert_eq!(rep.digest, DigestAlg::Sha256);
+}
+
+#[test]
+fn config_validate_names_the_bad_key() {
+    use ca_core::{CaConfig, ConfigError};
+    let ok = CaConfig::default();
+    ok.validate().unwrap();
+    let check = |f: &dyn Fn(&mut CaConfig)| {
+        let mut c = CaConfig::default();
+        f(&mut c);
+        match c.validate() {
+            Err(CaError::Config(e)) => e,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(matches!(
+        check(&|c| c.key_bits = 512),
+        ConfigError::KeyBits { bits: 512 }
+    ));
+    assert!(matches!(
+        check(&|c| c.otp_default_minutes = 0),
+        ConfigError::OtpMinutes { .. }
+    ));
+    assert!(matches!(
+        check(&|c| c.lifetime_certificate = Duration::from_days(3000)),
+        ConfigError::Lifetime(_)
+    ));
+    assert!(matches!(
+        check(&|c| c.issuer_name = "garbage".into()),
+        ConfigError::InvalidIssuerName
+    ));
+    assert!(matches!(
+        check(&|c| c.name = "../x".into()),
+        ConfigError::InvalidName
+    ));
+    assert!(matches!(
+        check(&|c| c.hash = ca_core::HashAlgorithm::Md5),
+        ConfigError::LegacyHash
+    ));
+    let mut c = CaConfig::default();
+    c.archive_password = Some("secret".into());
+    assert!(!format!("{c:?}").contains("secret"));
+}
+
+#[test]
+fn c22_dir_store_reopen_keeps_the_rollover() {
+    let dir = tempfile::tempdir().unwrap();
+    let (der, next) = {
+        let ca = Ca::open(
+            config(),
+            ca_core::DirStore::open(dir.path()).unwrap(),
+            T0,
+            true,
+            &mut rng(1),
+        )
+        .unwrap();
+        ca.rollover(T0, &mut rng(2)).unwrap();
+        (
+            ca.ca_certificate_der(),
+            ca.rollover_certificate_der().unwrap(),
+        )
+    };
+    let ca = Ca::open(
+        config(),
+        ca_core::DirStore::open(dir.path()).unwrap(),
+        T0,
+        true,
+        &mut rng(3),
+    )
+    .unwrap();
+    assert_eq!(ca.ca_certificate_der(), der);
+    assert_eq!(ca.rollover_certificate_der().unwrap(), next);
+    assert_eq!(ca.state(), ca_core::CaState::ActiveWithRollover);
+    // The rollover key decrypts requests addressed to it after the reopen.
+    let client = Client::new(0, "CN=router1");
+    let msg = client.pkcs_req(&next, &client.csr(), "TID-D");
+    let later = T0.saturating_add(Duration::from_days(1));
+    client.issued(&client.open_rep(&post(&ca, &msg, later, &mut rng(4)), &next));
+}

@@ -136,9 +136,9 @@ impl<S: Store> Ca<S> {
         now: Instant,
         rng: &mut R,
     ) -> ScepResponse {
-        // Without transactionID and senderNonce no CertRep can be built: 400 (S-8).
-        let Ok(msg) = PkiMessage::from_der(message, &self.profile()) else {
-            return ScepResponse::Error(ErrorStatus::BadRequest);
+        let msg = match PkiMessage::from_der(message, &self.profile()) {
+            Ok(msg) => msg,
+            Err(e) => return self.undecodable(snap, message, e, now, rng),
         };
         let mut builder = CertRepBuilder::new(
             msg.transaction_id().clone(),
@@ -216,6 +216,38 @@ impl<S: Store> Ca<S> {
             }
             Err(f) => self.fail(reply, &f, rng),
         }
+    }
+
+    /// A pkiMessage the configured profile refuses. If it only uses a legacy algorithm (S-37,
+    /// S-38) its identifiers are still readable: FAILURE badAlg, signed with SHA-256.
+    /// Otherwise no transactionID/senderNonce is available: 400 (S-8, C-5).
+    fn undecodable<R: CryptoRng + ?Sized>(
+        &self,
+        snap: &Snapshot,
+        message: &[u8],
+        error: scep_proto::Error,
+        now: Instant,
+        rng: &mut R,
+    ) -> ScepResponse {
+        let legacy_only = !self.config.legacy_algorithms
+            && matches!(error.fail_info(), Some(scep_proto::FailInfo::BadAlg));
+        let Some(msg) = legacy_only
+            .then(|| PkiMessage::from_der(message, &Profile::LEGACY).ok())
+            .flatten()
+        else {
+            return ScepResponse::Error(ErrorStatus::BadRequest);
+        };
+        let mut builder = CertRepBuilder::new(
+            msg.transaction_id().clone(),
+            Nonce::random(rng),
+            msg.sender_nonce(),
+        );
+        builder.signing_time = Some(now.unix());
+        let reply = Reply {
+            builder,
+            signer: Arc::clone(&snap.active),
+        };
+        self.fail(reply, &Failure::Protocol(error), rng)
     }
 
     fn deliver_cert<R: CryptoRng + ?Sized>(
