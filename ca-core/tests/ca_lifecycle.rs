@@ -483,3 +483,22 @@ fn c21_revocation_listed_until_the_certificate_expires() {
     ca.on_timer(at_days(366), &mut rng(6)).unwrap();
     assert!(crl_number(&ca.crl_der()).is_empty());
 }
+
+#[test]
+fn c27_get_next_ca_cert_advertised_during_rollover_only_when_configured() {
+    use scep_proto::{Capabilities, Capability, CapsProfile};
+    let mut c = config();
+    c.advertise_next_ca_always = false;
+    c.caps_profile = CapsProfile::IosLike;
+    let ca = open(c, 1);
+    let caps = |ca: &Ca<MemoryStore>| {
+        Capabilities::parse(
+            &ca.handle("GET", "/?operation=GetCACaps", b"", T0, &mut rng(1))
+                .body,
+        )
+    };
+    assert!(!caps(&ca).contains(Capability::GetNextCaCert));
+    assert!(!caps(&ca).contains(Capability::Aes));
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    assert!(caps(&ca).contains(Capability::GetNextCaCert));
+}
