@@ -110,7 +110,7 @@ impl<S: Store> Ca<S> {
                 create(&config, &store, issuer, last_serial, now, rng)?
             }
         };
-        let mut requests = BTreeMap::new();
+        let mut requests = state::RequestTable::default();
         for id in store
             .list(RecordFamily::Request)
             .map_err(CaError::storage)?

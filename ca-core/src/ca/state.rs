@@ -352,14 +352,72 @@ pub(crate) struct Inner {
     pub(crate) last_otp: u64,
     pub(crate) crl: CrlRecord,
     pub(crate) revoked: BTreeMap<u64, Revocation>,
-    pub(crate) requests: BTreeMap<u64, Entry>,
+    pub(crate) requests: RequestTable,
     pub(crate) otps: BTreeMap<u64, Otp>,
     pub(crate) timers: TimerTable<CaTimer>,
 }
 
 impl Inner {
     pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
-        self.requests.values().find(|e| e.transaction_id == tid)
+        self.requests.find_transaction(tid)
+    }
+}
+
+/// The request table (C-12 … C-16): entries by id, with an index by transactionID so a
+/// request's duplicate check does not scan the table under the lock.
+#[derive(Default)]
+pub(crate) struct RequestTable {
+    by_id: BTreeMap<u64, Entry>,
+    by_tid: std::collections::HashMap<String, u64>,
+}
+
+impl RequestTable {
+    /// Inserts or replaces entry `id` (its transactionID must not change on replace).
+    pub(crate) fn insert(&mut self, id: u64, entry: Entry) {
+        self.by_tid.insert(entry.transaction_id.clone(), id);
+        if let Some(old) = self.by_id.insert(id, entry)
+            && self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
+            && self.by_tid.get(&old.transaction_id) == Some(&id)
+        {
+            self.by_tid.remove(&old.transaction_id);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &u64) -> Option<Entry> {
+        let entry = self.by_id.remove(id)?;
+        if self.by_tid.get(&entry.transaction_id) == Some(id) {
+            self.by_tid.remove(&entry.transaction_id);
+        }
+        Some(entry)
+    }
+
+    pub(crate) fn get(&self, id: &u64) -> Option<&Entry> {
+        self.by_id.get(id)
+    }
+
+    /// For state changes only: the transactionID must stay as it is.
+    pub(crate) fn get_mut(&mut self, id: &u64) -> Option<&mut Entry> {
+        self.by_id.get_mut(id)
+    }
+
+    pub(crate) fn contains_key(&self, id: &u64) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &u64> {
+        self.by_id.keys()
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.by_id.values()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
+        self.by_tid.get(tid).and_then(|id| self.by_id.get(id))
     }
 }
 
@@ -445,6 +503,32 @@ mod tests {
             assert_eq!(back.state, state);
             assert_eq!(back.signer_validity, Some(validity));
         }
+    }
+
+    #[test]
+    fn request_table_index_follows_inserts_and_removes() {
+        let entry = |id: u64, tid: &str| Entry {
+            id,
+            transaction_id: tid.to_owned(),
+            created: Instant::from_unix(0),
+            state: EntryState::Pending,
+            signer_id: vec![],
+            csr: vec![],
+            to_rollover: false,
+            signer_validity: None,
+        };
+        let mut t = RequestTable::default();
+        t.insert(1, entry(1, "A"));
+        t.insert(2, entry(2, "B"));
+        assert_eq!(t.find_transaction("A").map(|e| e.id), Some(1));
+        t.insert(1, entry(1, "A"));
+        assert_eq!(t.find_transaction("A").map(|e| e.id), Some(1));
+        assert_eq!(t.remove(&1).map(|e| e.id), Some(1));
+        assert!(t.find_transaction("A").is_none());
+        t.insert(3, entry(3, "B"));
+        t.remove(&2);
+        assert_eq!(t.find_transaction("B").map(|e| e.id), Some(3));
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
