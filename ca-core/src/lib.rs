@@ -7,6 +7,7 @@
 )]
 
 mod archive;
+mod ca;
 mod issue;
 mod storage;
 
@@ -15,6 +16,10 @@ pub use crate::{
         ArchiveError, ArchiveFile, ArchiveFormat, ArchiveGeneration, ArchiveParams,
         DEFAULT_PBKDF2_ITERATIONS, MAX_ROLLOVER_COUNTER, MIN_PBKDF2_ITERATIONS, archive_file_name,
         export_archive,
+    },
+    ca::{
+        Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantMode,
+        PendingRequest, RequestSelector, RequestStatus, StatusReport,
     },
     issue::{
         CaCertParams, CaKey, CrlParams, HashAlgorithm, IdentityParams, IssueError, MAX_RSA_BITS,

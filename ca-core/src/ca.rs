@@ -1,0 +1,470 @@
+//! The certificate server: a sans-IO state machine over a [`Store`] (SPEC §3, C-1 … C-28).
+//!
+//! The host feeds it HTTP requests ([`Ca::handle`]), wakes it at [`Ca::next_wakeup`]
+//! ([`Ca::on_timer`]) and calls the admin operations. Time and randomness are arguments;
+//! the store is the only I/O.
+//!
+//! Locking: one mutex guards the counters, the request table and the store writes. Request
+//! handling takes snapshots of the CA keys (`Arc`s) under it and does every RSA operation of
+//! a request (signature check, decryption, certificate signing, CertRep signing and
+//! encryption) with the lock released. Admin and timer operations are rare and may sign
+//! (CRL, rollover certificate) while holding it.
+
+mod admin;
+mod config;
+mod error;
+mod pipeline;
+mod records;
+mod state;
+mod status;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use pki_timers::{CaTimer, Instant, TimerTable, Validity, ca_timers, purge_at};
+use rand::CryptoRng;
+
+pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
+pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
+pub use self::error::{CaError, CaState, ConfigError};
+pub use self::status::StatusReport;
+
+use self::records::{decode_counter, encode_counter};
+use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, Otp, decode_revoked};
+use crate::archive::{ArchiveGeneration, export_archive};
+use crate::issue::{
+    CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
+    generate_rsa_key, self_signed_ca_certificate,
+};
+use crate::storage::{RecordFamily, RecordKey, Store};
+
+/// The certificate server. `Send + Sync`: share it (e.g. in an `Arc`) between the threads
+/// of an HTTP server.
+pub struct Ca<S: Store> {
+    config: CaConfig,
+    store: S,
+    inner: Mutex<Inner>,
+}
+
+impl<S: Store> core::fmt::Debug for Ca<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ca")
+            .field("config", &self.config)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request needs of the CA, copied under the lock.
+#[derive(Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) state: CaState,
+    pub(crate) active: Arc<Generation>,
+    pub(crate) rollover: Option<Arc<Generation>>,
+}
+
+impl<S: Store> Ca<S> {
+    /// Opens the CA kept in `store`, or creates it on first start (C-1): a `key_bits` RSA
+    /// key, the self-signed CA certificate with serial 1 valid `[now, now + L_ca]`, the first
+    /// CRL, the key archive (C-19, if `archive_password` is set). Timers are armed when
+    /// `authoritative_time` is true (T-12).
+    ///
+    /// # Errors
+    /// [`CaError::Config`] for a bad configuration or an `issuer_name` that differs from the
+    /// stored CA's (C-2); [`CaError::NoAuthoritativeTime`] when the CA must be created
+    /// without authoritative time; storage, corrupt-record and issuance errors.
+    pub fn open<R: CryptoRng + ?Sized>(
+        config: CaConfig,
+        store: S,
+        now: Instant,
+        authoritative_time: bool,
+        rng: &mut R,
+    ) -> Result<Self, CaError> {
+        config.validate()?;
+        let issuer = config.issuer()?;
+        let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
+        let existing = store
+            .get(&RecordKey::CaState)
+            .map_err(CaError::storage)?
+            .map(|b| CaRecord::decode(&b))
+            .transpose()?;
+        let (ca, crl, last_serial) = match existing {
+            Some(ca) => {
+                if !scep_proto::names_match(ca.active.ca.subject(), &issuer) {
+                    return Err(ConfigError::IssuerNameChanged.into());
+                }
+                let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+                    Some(b) => CrlRecord::decode(&b)?,
+                    None => {
+                        return Err(CaError::CorruptRecord {
+                            key: RecordKey::Crl,
+                        });
+                    }
+                };
+                (ca, crl, last_serial)
+            }
+            None => {
+                if !authoritative_time {
+                    return Err(CaError::NoAuthoritativeTime);
+                }
+                create(&config, &store, issuer, last_serial, now, rng)?
+            }
+        };
+        let mut requests = state::RequestTable::default();
+        for id in store
+            .list(RecordFamily::Request)
+            .map_err(CaError::storage)?
+        {
+            if let Some(b) = store
+                .get(&RecordKey::Request(id))
+                .map_err(CaError::storage)?
+            {
+                requests.insert(id, Entry::decode(id, &b)?);
+            }
+        }
+        let mut otps = BTreeMap::new();
+        for id in store
+            .list(RecordFamily::OneTimePassword)
+            .map_err(CaError::storage)?
+        {
+            if let Some(b) = store
+                .get(&RecordKey::OneTimePassword(id))
+                .map_err(CaError::storage)?
+            {
+                otps.insert(id, Otp::decode(id, &b)?);
+            }
+        }
+        let mut revoked = BTreeMap::new();
+        for serial in store
+            .list(RecordFamily::Revoked)
+            .map_err(CaError::storage)?
+        {
+            if let Some(b) = store
+                .get(&RecordKey::Revoked(serial))
+                .map_err(CaError::storage)?
+            {
+                revoked.insert(serial, decode_revoked(serial, &b)?);
+            }
+        }
+        let last_request = read_counter(&store, RecordKey::RequestCounter)?
+            .max(requests.keys().next_back().copied().unwrap_or(0));
+        let last_otp = otps.keys().next_back().copied().unwrap_or(0);
+        let mut timers = TimerTable::new();
+        timers.set_authoritative(authoritative_time);
+        let mut inner = Inner {
+            ca,
+            last_serial,
+            last_request,
+            last_otp,
+            crl,
+            revoked,
+            requests,
+            otps,
+            timers,
+        };
+        rearm(&config, &mut inner);
+        Ok(Self {
+            config,
+            store,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// The configuration the CA runs with.
+    #[must_use]
+    pub fn config(&self) -> &CaConfig {
+        &self.config
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back (e.g. to reopen the CA from it).
+    #[must_use]
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// The lifecycle state (C-4).
+    #[must_use]
+    pub fn state(&self) -> CaState {
+        self.lock().ca.state
+    }
+
+    /// DER of the active CA certificate (what GetCACert serves, S-31).
+    #[must_use]
+    pub fn ca_certificate_der(&self) -> Vec<u8> {
+        self.lock().ca.active.der.clone()
+    }
+
+    /// DER of the rollover CA certificate, if one exists (C-22).
+    #[must_use]
+    pub fn rollover_certificate_der(&self) -> Option<Vec<u8>> {
+        self.lock().ca.rollover.as_ref().map(|g| g.der.clone())
+    }
+
+    /// DER of the current CRL (C-21).
+    #[must_use]
+    pub fn crl_der(&self) -> Vec<u8> {
+        self.lock().crl.der.clone()
+    }
+
+    /// The last serial handed out (C-3).
+    #[must_use]
+    pub fn last_serial(&self) -> u64 {
+        self.lock().last_serial
+    }
+
+    /// T-12: tell the CA whether the host clock is authoritative. Without it no timer runs.
+    pub fn set_authoritative_time(&self, authoritative: bool) {
+        let mut inner = self.lock();
+        inner.timers.set_authoritative(authoritative);
+        rearm(&self.config, &mut inner);
+    }
+
+    /// The earliest of the three CA timers (T-16 labels), or `None` without authoritative
+    /// time (T-12). Request purges (T-15) are not CA timers: see [`Ca::next_wakeup`].
+    #[must_use]
+    pub fn next_timer(&self) -> Option<(CaTimer, Instant)> {
+        self.lock().timers.next_deadline()
+    }
+
+    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer or pending
+    /// request purge (T-15). `None` without authoritative time.
+    #[must_use]
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let inner = self.lock();
+        let timer = inner.timers.next_deadline().map(|(_, at)| at)?;
+        let purge = earliest_purge(&self.config, &inner);
+        Some(purge.map_or(timer, |p| p.min(timer)))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let inner = self.lock();
+        Snapshot {
+            state: inner.ca.state,
+            active: Arc::clone(&inner.ca.active),
+            rollover: inner.ca.rollover.clone(),
+        }
+    }
+
+    pub(crate) fn signature(&self) -> SignatureConfig {
+        SignatureConfig::new(self.config.hash).with_legacy_algorithms(self.config.legacy_algorithms)
+    }
+
+    /// C-3, C-20: the next serial, durable before it is used.
+    pub(crate) fn alloc_serial(&self, inner: &mut Inner) -> Result<u64, CaError> {
+        let next = inner
+            .last_serial
+            .checked_add(1)
+            .ok_or(CaError::CounterExhausted)?;
+        self.store
+            .put(&RecordKey::SerialCounter, &encode_counter(next))
+            .map_err(CaError::storage)?;
+        inner.last_serial = next;
+        Ok(next)
+    }
+
+    /// C-14: the next request id, durable before it is used.
+    pub(crate) fn alloc_request_id(&self, inner: &mut Inner) -> Result<u64, CaError> {
+        let next = inner
+            .last_request
+            .checked_add(1)
+            .ok_or(CaError::CounterExhausted)?;
+        self.store
+            .put(&RecordKey::RequestCounter, &encode_counter(next))
+            .map_err(CaError::storage)?;
+        inner.last_request = next;
+        Ok(next)
+    }
+
+    pub(crate) fn put_entry(&self, entry: &Entry) -> Result<(), CaError> {
+        self.store
+            .put(&RecordKey::Request(entry.id), &entry.encode())
+            .map_err(CaError::storage)
+    }
+
+    pub(crate) fn put_ca(&self, inner: &Inner) -> Result<(), CaError> {
+        self.store
+            .put(&RecordKey::CaState, &inner.ca.encode()?)
+            .map_err(CaError::storage)
+    }
+
+    /// C-21/T-8: a new CRL from the active key, number + 1, stored, timer re-armed.
+    pub(crate) fn regenerate_crl<R: CryptoRng + ?Sized>(
+        &self,
+        inner: &mut Inner,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<u64, CaError> {
+        let number = inner
+            .crl
+            .number
+            .checked_add(1)
+            .ok_or(CaError::CounterExhausted)?;
+        let crl = make_crl(
+            &self.config,
+            &inner.ca.active.ca,
+            &inner.revoked,
+            number,
+            now,
+            rng,
+        )?;
+        self.store
+            .put(&RecordKey::Crl, &crl.encode())
+            .map_err(CaError::storage)?;
+        inner.crl = crl;
+        rearm(&self.config, inner);
+        Ok(number)
+    }
+}
+
+fn read_counter<S: Store>(store: &S, key: RecordKey) -> Result<u64, CaError> {
+    match store.get(&key).map_err(CaError::storage)? {
+        Some(b) => decode_counter(&key, &b),
+        None => Ok(0),
+    }
+}
+
+/// C-1: the first key, certificate, CRL and archive. The CA record is written last, so a
+/// crash part-way leaves no CA (the serials it took stay used).
+fn create<S: Store, R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    store: &S,
+    issuer: x509_cert::name::Name,
+    last_serial: u64,
+    now: Instant,
+    rng: &mut R,
+) -> Result<(CaRecord, CrlRecord, u64), CaError> {
+    let serial = last_serial
+        .checked_add(1)
+        .ok_or(CaError::CounterExhausted)?;
+    store
+        .put(&RecordKey::SerialCounter, &encode_counter(serial))
+        .map_err(CaError::storage)?;
+    let key = generate_rsa_key(config.key_bits, rng).map_err(CaError::Issue)?;
+    let mut params = CaCertParams::new(issuer, now);
+    params.serial = serial;
+    params.lifetime = config.lifetime_ca_certificate;
+    params.signature =
+        SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
+    let ca = self_signed_ca_certificate(&params, key, rng).map_err(CaError::Issue)?;
+    let crl = make_crl(config, &ca, &BTreeMap::new(), 1, now, rng)?;
+    store
+        .put(&RecordKey::Crl, &crl.encode())
+        .map_err(CaError::storage)?;
+    archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
+    let record = CaRecord {
+        state: CaState::Active,
+        active: Arc::new(Generation::new(ca)?),
+        rollover: None,
+        rollover_counter: 0,
+        shadow_suppressed: false,
+    };
+    store
+        .put(&RecordKey::CaState, &record.encode()?)
+        .map_err(CaError::storage)?;
+    Ok((record, crl, serial))
+}
+
+/// C-19: export `ca` with the archive password, if one is configured.
+pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    store: &S,
+    ca: &CaKey,
+    generation: ArchiveGeneration,
+    rng: &mut R,
+) -> Result<(), CaError> {
+    let Some(password) = &config.archive_password else {
+        return Ok(());
+    };
+    let key = ca.key().to_pkcs8_der().map_err(CaError::Issue)?;
+    let cert = ca.certificate_der().map_err(CaError::Issue)?;
+    let file = export_archive(
+        &config.name,
+        generation,
+        key.as_bytes(),
+        &cert,
+        password.as_bytes(),
+        rng,
+    )
+    .map_err(CaError::Archive)?;
+    store
+        .put(&file.record_key(), file.contents())
+        .map_err(CaError::storage)
+}
+
+fn make_crl<R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    ca: &CaKey,
+    revoked: &BTreeMap<u64, state::Revocation>,
+    number: u64,
+    now: Instant,
+    rng: &mut R,
+) -> Result<CrlRecord, CaError> {
+    let mut params = CrlParams::new(now, number);
+    params.lifetime = config.lifetime_crl;
+    params.signature =
+        SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
+    params.revoked = revoked
+        .iter()
+        // C-21: only certificates that have not expired (when the CA knows the expiry).
+        .filter(|(_, r)| r.not_after.is_none_or(|na| na > now))
+        .map(|(&serial, r)| RevokedSerial {
+            serial,
+            revoked_at: r.revoked_at,
+        })
+        .collect();
+    let list = certificate_revocation_list(ca, &params, rng).map_err(CaError::Issue)?;
+    let window = pki_timers::crl_window(now, config.lifetime_crl);
+    CrlRecord::new(number, window.this_update, window.next_update, list)
+}
+
+/// Re-arms the three CA timers from the state (T-5, T-8, T-9; C-24 suppression).
+pub(crate) fn rearm(config: &CaConfig, inner: &mut Inner) {
+    inner.timers.clear();
+    if inner.ca.state == CaState::Expired {
+        inner.timers.arm(CaTimer::CrlUpdate, inner.crl.next_update);
+        return;
+    }
+    let inputs = pki_timers::CaTimerInputs {
+        active_ca: inner.ca.active.validity(),
+        crl_next_update: inner.crl.next_update,
+        auto_rollover: if inner.ca.shadow_suppressed {
+            None
+        } else {
+            config.auto_rollover
+        },
+        rollover_exists: inner.ca.rollover.is_some(),
+    };
+    for (timer, at) in ca_timers(&inputs) {
+        inner.timers.arm(timer, at);
+    }
+}
+
+fn earliest_purge(config: &CaConfig, inner: &Inner) -> Option<Instant> {
+    inner
+        .requests
+        .values()
+        .map(|e| purge_at(e.created, config.lifetime_enrollment_request))
+        .min()
+}
+
+/// C-8: how the CA sees the signer of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignerClass {
+    /// Self-signed: a new enrolment.
+    SelfSigned,
+    /// Issued by the active CA, signature verified, in force now; revocation is checked
+    /// under the lock.
+    Credential { serial: u64, validity: Validity },
+    /// Anything else: a new enrolment with an untrusted signer.
+    Untrusted,
+}

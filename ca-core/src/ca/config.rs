@@ -1,0 +1,206 @@
+//! The CA's configuration (SPEC §3.1).
+
+use core::fmt;
+use std::str::FromStr;
+
+use pki_timers::{Duration, LifetimeKind, Overlap, RolloverIdentityPolicy};
+use scep_proto::CapsProfile;
+use x509_cert::name::Name;
+
+use super::error::{CaError, ConfigError};
+use crate::issue::{HashAlgorithm, MAX_RSA_BITS, MIN_RSA_BITS};
+
+/// Who decides whether an enrolment request gets a certificate (SPEC §3.1 `grant`, C-9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrantMode {
+    /// Requests wait in the pending table for an administrator (IOS default).
+    #[default]
+    Manual,
+    /// Every request with a valid proof of possession is granted at once (C-17).
+    Auto,
+    /// Every enrolment request is refused with FAILURE badRequest (C-9 step 1).
+    None,
+    /// Granted iff the signer is a registered RA. This CA has no RA yet, so it behaves as
+    /// [`GrantMode::Manual`].
+    RaAuto,
+}
+
+/// What the CA keeps about issued certificates (C-18).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum DatabaseLevel {
+    /// Serial counter, CRL, request table, revoked serials, CA keys (IOS default).
+    #[default]
+    Minimal,
+    /// Minimal plus one (serial, subject) record per issued certificate.
+    Names,
+    /// Names plus the DER of every issued certificate (needed by GetCert, S-35).
+    Complete,
+}
+
+/// The CA configuration; [`CaConfig::default`] gives the SPEC §3.1 defaults. Check it with
+/// [`CaConfig::validate`] ([`crate::Ca::open`] does).
+///
+/// `Debug` does not print the archive password.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CaConfig {
+    /// The server name: the key label (C-1) and the archive file stem (C-19). Letters,
+    /// digits, `_` and `-`.
+    pub name: String,
+    /// `issuer_name`: the CA's DN in RFC 4514 text, e.g. `CN=ROOTCA` (fixed once the CA
+    /// exists, C-2).
+    pub issuer_name: String,
+    /// `lifetime_certificate`, L_cert (365 days; 1–1825 days).
+    pub lifetime_certificate: Duration,
+    /// `lifetime_ca_certificate`, L_ca (1095 days; 1–7305 days).
+    pub lifetime_ca_certificate: Duration,
+    /// `lifetime_crl`, L_crl (6 hours, Q-2; 1–336 hours).
+    pub lifetime_crl: Duration,
+    /// `lifetime_enrollment_request`, L_req (168 hours; 1–1000 hours, T-15).
+    pub lifetime_enrollment_request: Duration,
+    /// `auto_rollover` overlap O (T-5); `None` arms no shadow generation.
+    pub auto_rollover: Option<Overlap>,
+    /// `grant` mode (C-9).
+    pub grant: GrantMode,
+    /// `grant_auto_trustpoint Self`: renewals signed by a valid certificate of the active CA
+    /// are granted (C-9 step 4).
+    pub grant_auto_trustpoint: bool,
+    /// `database_level` (C-18).
+    pub database_level: DatabaseLevel,
+    /// Digest of the CA's own signatures (certificates, CRLs).
+    pub hash: HashAlgorithm,
+    /// RSA modulus size of CA keys (2048; 1024–4096).
+    pub key_bits: u32,
+    /// GetCACaps profile (S-16, C-27).
+    pub caps_profile: CapsProfile,
+    /// List `GetNextCACert` even without a rollover (Q-6, C-27).
+    pub advertise_next_ca_always: bool,
+    /// Validity of certificates issued by the rollover CA (C-11, Q-5).
+    pub rollover_id_validity: RolloverIdentityPolicy,
+    /// Default validity of a one-time password in minutes (60; 1–1440, Q-7).
+    pub otp_default_minutes: u32,
+    /// Accept DES-CBC and MD5 from peers; allow MD5 as `hash` (S-37, S-38).
+    pub legacy_algorithms: bool,
+    /// The archive password (C-19). `None`: no key archive is written.
+    pub archive_password: Option<String>,
+}
+
+impl Default for CaConfig {
+    fn default() -> Self {
+        Self {
+            name: "ROOTCA".to_owned(),
+            issuer_name: "CN=ROOTCA".to_owned(),
+            lifetime_certificate: Duration::from_days(365),
+            lifetime_ca_certificate: Duration::from_days(1095),
+            lifetime_crl: Duration::from_hours(6),
+            lifetime_enrollment_request: Duration::from_hours(168),
+            auto_rollover: None,
+            grant: GrantMode::Manual,
+            grant_auto_trustpoint: false,
+            database_level: DatabaseLevel::Minimal,
+            hash: HashAlgorithm::Sha256,
+            key_bits: 2048,
+            caps_profile: CapsProfile::Full,
+            advertise_next_ca_always: true,
+            rollover_id_validity: RolloverIdentityPolicy::Balance,
+            otp_default_minutes: 60,
+            legacy_algorithms: false,
+            archive_password: None,
+        }
+    }
+}
+
+impl fmt::Debug for CaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaConfig")
+            .field("name", &self.name)
+            .field("issuer_name", &self.issuer_name)
+            .field("lifetime_certificate", &self.lifetime_certificate)
+            .field("lifetime_ca_certificate", &self.lifetime_ca_certificate)
+            .field("lifetime_crl", &self.lifetime_crl)
+            .field(
+                "lifetime_enrollment_request",
+                &self.lifetime_enrollment_request,
+            )
+            .field("auto_rollover", &self.auto_rollover)
+            .field("grant", &self.grant)
+            .field("grant_auto_trustpoint", &self.grant_auto_trustpoint)
+            .field("database_level", &self.database_level)
+            .field("hash", &self.hash)
+            .field("key_bits", &self.key_bits)
+            .field("caps_profile", &self.caps_profile)
+            .field("advertise_next_ca_always", &self.advertise_next_ca_always)
+            .field("rollover_id_validity", &self.rollover_id_validity)
+            .field("otp_default_minutes", &self.otp_default_minutes)
+            .field("legacy_algorithms", &self.legacy_algorithms)
+            .field(
+                "archive_password",
+                &self.archive_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl CaConfig {
+    /// Checks every key against its SPEC §3.1 range and parses `issuer_name`.
+    ///
+    /// # Errors
+    /// [`CaError::Config`] naming the first key out of range.
+    pub fn validate(&self) -> Result<(), CaError> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        if !name_ok {
+            return Err(ConfigError::InvalidName.into());
+        }
+        self.issuer()?;
+        for (kind, value) in [
+            (LifetimeKind::Certificate, self.lifetime_certificate),
+            (LifetimeKind::CaCertificate, self.lifetime_ca_certificate),
+            (LifetimeKind::Crl, self.lifetime_crl),
+            (
+                LifetimeKind::EnrollmentRequest,
+                self.lifetime_enrollment_request,
+            ),
+        ] {
+            kind.check(value)
+                .map_err(|e| CaError::Config(ConfigError::Lifetime(e)))?;
+        }
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&self.key_bits) {
+            return Err(ConfigError::KeyBits {
+                bits: self.key_bits,
+            }
+            .into());
+        }
+        if !(1..=1440).contains(&self.otp_default_minutes) {
+            return Err(ConfigError::OtpMinutes {
+                minutes: self.otp_default_minutes,
+            }
+            .into());
+        }
+        if self.hash.is_legacy() && !self.legacy_algorithms {
+            return Err(ConfigError::LegacyHash.into());
+        }
+        if self.archive_password.as_deref() == Some("") {
+            return Err(ConfigError::EmptyArchivePassword.into());
+        }
+        Ok(())
+    }
+
+    /// `issuer_name` parsed as a DN.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidIssuerName`] if it does not parse or is empty.
+    pub fn issuer(&self) -> Result<Name, CaError> {
+        let name = Name::from_str(&self.issuer_name).map_err(|_| ConfigError::InvalidIssuerName)?;
+        if name.is_empty() {
+            return Err(ConfigError::InvalidIssuerName.into());
+        }
+        Ok(name)
+    }
+}

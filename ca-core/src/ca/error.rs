@@ -1,0 +1,221 @@
+//! The CA's error type and the one mapping of a request failure to its answer (C-5).
+
+use pki_timers::TimerError;
+use scep_proto::{ErrorStatus, FailInfo};
+
+use crate::archive::ArchiveError;
+use crate::issue::IssueError;
+use crate::storage::{RecordKey, StoreError};
+
+/// A configuration key out of its SPEC §3.1 range.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `name` is empty, longer than 64 bytes, or has characters other than letters, digits,
+    /// `_` and `-`.
+    #[error("the CA name must be 1-64 letters, digits, '_' or '-'")]
+    InvalidName,
+    /// `issuer_name` is not an RFC 4514 DN or is empty.
+    #[error("issuer_name is not a distinguished name")]
+    InvalidIssuerName,
+    /// A lifetime outside its range.
+    #[error("lifetime out of range: {0}")]
+    Lifetime(#[source] TimerError),
+    /// `key_bits` outside 1024–4096.
+    #[error("key_bits {bits} is outside 1024-4096")]
+    KeyBits {
+        /// The value given.
+        bits: u32,
+    },
+    /// `otp_default_minutes` outside 1–1440 (also a `generate_otp` argument).
+    #[error("one-time password validity {minutes} min is outside 1-1440")]
+    OtpMinutes {
+        /// The value given.
+        minutes: u32,
+    },
+    /// `hash` is MD5 without `legacy_algorithms`.
+    #[error("MD5 needs legacy_algorithms")]
+    LegacyHash,
+    /// `archive_password` is set but empty.
+    #[error("the archive password is empty")]
+    EmptyArchivePassword,
+    /// The stored CA's subject differs from `issuer_name` (C-2: fixed once the CA exists).
+    #[error("issuer_name differs from the existing CA's subject")]
+    IssuerNameChanged,
+}
+
+/// The CA's lifecycle state (C-4). A CA that was never opened is `Disabled` and has no value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CaState {
+    /// One CA certificate, operational.
+    Active,
+    /// Operational, with a rollover (shadow) CA certificate waiting for activation (C-22).
+    ActiveWithRollover,
+    /// The CA certificate expired without a rollover (C-25): PKIOperation answers 503.
+    Expired,
+}
+
+impl CaState {
+    /// Whether PKIOperation and GetNextCACert are served (C-4).
+    #[must_use]
+    pub const fn is_operational(self) -> bool {
+        matches!(self, Self::Active | Self::ActiveWithRollover)
+    }
+
+    /// The word the status report prints.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Active => "enabled",
+            Self::ActiveWithRollover => "enabled, rollover pending",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Everything that can go wrong in the CA outside a request's answer. Grouped by cause:
+/// configuration, storage, crypto/issuance, administrator misuse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaError {
+    // --- configuration ---
+    /// A configuration key is out of range.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// C-1 (and T-12): the CA is created only with authoritative time.
+    #[error("the CA cannot be created without authoritative time")]
+    NoAuthoritativeTime,
+
+    // --- storage ---
+    /// The store failed.
+    #[error("storage: {0}")]
+    Storage(#[source] StoreError),
+    /// A record does not decode.
+    #[error("record {key:?} is corrupt")]
+    CorruptRecord {
+        /// Which record.
+        key: RecordKey,
+    },
+    /// The serial or request counter reached its end.
+    #[error("counter exhausted")]
+    CounterExhausted,
+
+    // --- crypto / issuance ---
+    /// Making a key, certificate or CRL failed.
+    #[error("issuance: {0}")]
+    Issue(#[source] IssueError),
+    /// Writing the key archive failed (C-19).
+    #[error("archive: {0}")]
+    Archive(#[source] ArchiveError),
+    /// A stored or built certificate does not convert between the strict and lenient forms.
+    #[error("certificate encoding")]
+    CertificateEncoding,
+
+    // --- administrator misuse ---
+    /// No request with this id.
+    #[error("no request {id}")]
+    UnknownRequest {
+        /// The id.
+        id: u64,
+    },
+    /// The request is not pending (C-15).
+    #[error("request {id} is not pending")]
+    NotPending {
+        /// The id.
+        id: u64,
+    },
+    /// `revoke` of a serial this CA never issued.
+    #[error("serial {serial:#x} was not issued by this CA")]
+    UnknownSerial {
+        /// The serial.
+        serial: u64,
+    },
+    /// `rollover()` while a rollover exists (C-22).
+    #[error("rollover already exists")]
+    RolloverExists,
+    /// `rollover_cancel()` without a rollover (C-24).
+    #[error("no rollover to cancel")]
+    NoRollover,
+    /// The operation needs an operational CA (C-4).
+    #[error("the CA is not operational ({state:?})")]
+    NotOperational {
+        /// The current state.
+        state: CaState,
+    },
+}
+
+impl CaError {
+    pub(crate) fn storage(e: StoreError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+/// Why a PKIOperation request was not answered with a certificate. Crate-internal: the CA
+/// turns it into an HTTP status or a CertRep FAILURE with [`Failure::answer`].
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The pkiMessage (any layer) is bad: the protocol crate's own mapping decides.
+    Protocol(scep_proto::Error),
+    /// C-6: the envelope is not addressed to the active or rollover CA certificate.
+    NotAddressed,
+    /// S-26 and CSR checks.
+    Csr(IssueError),
+    /// C-8: a RenewalReq whose signer is not a renewal credential.
+    RenewalNotAuthorized,
+    /// C-9 step 1.
+    GrantNone,
+    /// C-12/C-13: the transaction was rejected by the administrator.
+    Rejected,
+    /// C-13: unknown or purged transaction; S-35 GetCert without the certificate.
+    UnknownTransaction,
+    /// A messageType the CA does not serve (S-10).
+    UnsupportedMessage,
+    /// The store failed: nothing was handed out; try again later.
+    Storage,
+}
+
+/// The answer a failure gets: a CertRep FAILURE or, when none can be built, an HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// CertRep FAILURE with this failInfo and optional failInfoText.
+    Fail(FailInfo, Option<&'static str>),
+    /// No CertRep: this HTTP status.
+    Http(ErrorStatus),
+}
+
+impl Failure {
+    /// The single mapping of a pipeline failure to its answer (C-5, C-6, C-8 … C-13, S-26,
+    /// S-35).
+    pub(crate) fn answer(&self) -> Answer {
+        match self {
+            Self::Protocol(e) => Answer::Fail(e.fail_info().unwrap_or(FailInfo::BadRequest), None),
+            Self::NotAddressed => {
+                Answer::Fail(FailInfo::BadRequest, Some("not addressed to this CA"))
+            }
+            Self::Csr(IssueError::ProofOfPossession) => Answer::Fail(
+                FailInfo::BadMessageCheck,
+                Some("CSR signature does not verify"),
+            ),
+            Self::Csr(
+                IssueError::UnsupportedKeyAlgorithm { .. }
+                | IssueError::KeySizeOutOfRange { .. }
+                | IssueError::UnsupportedSignatureAlgorithm { .. }
+                | IssueError::LegacyAlgorithmRefused { .. },
+            ) => Answer::Fail(FailInfo::BadAlg, None),
+            Self::Csr(IssueError::IssuingCaExpired { .. } | IssueError::OutlivesIssuer) => {
+                Answer::Fail(FailInfo::BadRequest, Some("issuing CA expired"))
+            }
+            Self::Csr(_) => Answer::Fail(FailInfo::BadRequest, None),
+            Self::RenewalNotAuthorized => Answer::Fail(
+                FailInfo::BadRequest,
+                Some("renewal signer is not a valid certificate of this CA"),
+            ),
+            Self::GrantNone => Answer::Fail(FailInfo::BadRequest, Some("enrolment disabled")),
+            Self::Rejected => Answer::Fail(FailInfo::BadRequest, Some("request rejected")),
+            Self::UnknownTransaction => Answer::Fail(FailInfo::BadCertId, None),
+            Self::UnsupportedMessage => Answer::Fail(FailInfo::BadRequest, None),
+            Self::Storage => Answer::Http(ErrorStatus::ServiceUnavailable),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! How the CA encodes its records (the store keeps opaque bytes).
+//!
+//! Every record is UTF-8 text: a first line `<kind> v1`, then one `field=value` line per
+//! field, each ending in LF. Values never contain LF; binary values (DER, PKCS#8) are
+//! lowercase hex; numbers are decimal; instants are Unix seconds. Unknown fields are
+//! ignored, so a later version can add fields; a changed meaning gets a new version number.
+//! The issued-certificate record ([`RecordKey::IssuedCert`](crate::RecordKey)) is the raw DER
+//! and the CRL record holds the DER in a field.
+
+use std::collections::BTreeMap;
+
+use pki_timers::Instant;
+
+use super::error::CaError;
+use crate::storage::RecordKey;
+
+/// A decoded record: its fields by name.
+pub(crate) struct Fields {
+    key: RecordKey,
+    map: BTreeMap<String, String>,
+}
+
+/// Builds a record.
+pub(crate) struct Writer {
+    out: String,
+}
+
+impl Writer {
+    pub(crate) fn new(kind: &str) -> Self {
+        Self {
+            out: format!("{kind} v1\n"),
+        }
+    }
+
+    pub(crate) fn text(mut self, name: &str, value: &str) -> Self {
+        // Values are produced by the CA itself; LF would break the framing, so drop it.
+        let clean: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+        self.out.push_str(name);
+        self.out.push('=');
+        self.out.push_str(&clean);
+        self.out.push('\n');
+        self
+    }
+
+    pub(crate) fn num(self, name: &str, value: u64) -> Self {
+        self.text(name, &value.to_string())
+    }
+
+    pub(crate) fn bytes(self, name: &str, value: &[u8]) -> Self {
+        self.text(name, &hex(value))
+    }
+
+    pub(crate) fn flag(self, name: &str, value: bool) -> Self {
+        self.text(name, if value { "1" } else { "0" })
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.out.into_bytes()
+    }
+}
+
+impl Fields {
+    pub(crate) fn parse(key: &RecordKey, kind: &str, bytes: &[u8]) -> Result<Self, CaError> {
+        let corrupt = || CaError::CorruptRecord { key: key.clone() };
+        let text = core::str::from_utf8(bytes).map_err(|_| corrupt())?;
+        let mut lines = text.lines();
+        if lines.next() != Some(format!("{kind} v1").as_str()) {
+            return Err(corrupt());
+        }
+        let mut map = BTreeMap::new();
+        for line in lines {
+            let (name, value) = line.split_once('=').ok_or_else(corrupt)?;
+            map.insert(name.to_owned(), value.to_owned());
+        }
+        Ok(Self {
+            key: key.clone(),
+            map,
+        })
+    }
+
+    fn corrupt(&self) -> CaError {
+        CaError::CorruptRecord {
+            key: self.key.clone(),
+        }
+    }
+
+    pub(crate) fn opt_text(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    pub(crate) fn text(&self, name: &str) -> Result<&str, CaError> {
+        self.opt_text(name).ok_or_else(|| self.corrupt())
+    }
+
+    pub(crate) fn num(&self, name: &str) -> Result<u64, CaError> {
+        self.text(name)?.parse().map_err(|_| self.corrupt())
+    }
+
+    pub(crate) fn opt_num(&self, name: &str) -> Result<Option<u64>, CaError> {
+        self.opt_text(name)
+            .map(|v| v.parse().map_err(|_| self.corrupt()))
+            .transpose()
+    }
+
+    pub(crate) fn instant(&self, name: &str) -> Result<Instant, CaError> {
+        self.num(name).map(Instant::from_unix)
+    }
+
+    pub(crate) fn bytes(&self, name: &str) -> Result<Vec<u8>, CaError> {
+        unhex(self.text(name)?).ok_or_else(|| self.corrupt())
+    }
+
+    pub(crate) fn opt_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, CaError> {
+        self.opt_text(name)
+            .map(|v| unhex(v).ok_or_else(|| self.corrupt()))
+            .transpose()
+    }
+
+    pub(crate) fn flag(&self, name: &str) -> Result<bool, CaError> {
+        match self.text(name)? {
+            "1" => Ok(true),
+            "0" => Ok(false),
+            _ => Err(self.corrupt()),
+        }
+    }
+}
+
+/// Decimal text of a counter record.
+pub(crate) fn encode_counter(value: u64) -> Vec<u8> {
+    format!("{value}\n").into_bytes()
+}
+
+/// Reads a counter record.
+pub(crate) fn decode_counter(key: &RecordKey, bytes: &[u8]) -> Result<u64, CaError> {
+    core::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or(CaError::CorruptRecord { key: key.clone() })
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                s.push(char::from(d));
+            }
+        }
+    }
+    s
+}
+
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [hi, lo] => {
+                let h = char::from(*hi).to_digit(16)?;
+                let l = char::from(*lo).to_digit(16)?;
+                u8::try_from(h.checked_mul(16)?.checked_add(l)?).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let data: Vec<u8> = (0..=255).collect();
+        assert_eq!(unhex(&hex(&data)).unwrap(), data);
+        assert!(unhex("abc").is_none());
+        assert!(unhex("zz").is_none());
+    }
+
+    #[test]
+    fn fields_round_trip() {
+        let bytes = Writer::new("test")
+            .text("a", "x=y")
+            .num("n", 42)
+            .bytes("b", &[1, 2, 255])
+            .flag("f", true)
+            .finish();
+        let f = Fields::parse(&RecordKey::CaState, "test", &bytes).unwrap();
+        assert_eq!(f.text("a").unwrap(), "x=y");
+        assert_eq!(f.num("n").unwrap(), 42);
+        assert_eq!(f.bytes("b").unwrap(), vec![1, 2, 255]);
+        assert!(f.flag("f").unwrap());
+        assert!(Fields::parse(&RecordKey::CaState, "other", &bytes).is_err());
+        let c = encode_counter(7);
+        assert_eq!(decode_counter(&RecordKey::SerialCounter, &c).unwrap(), 7);
+    }
+}

@@ -1,0 +1,555 @@
+//! The CA's in-memory state and its records (see [`super::records`] for the encoding).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use der::{Decode, Encode};
+use pki_timers::{CaTimer, Instant, TimerTable, Validity};
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
+use scep_proto::{IssuerAndSerialNumber, Signer};
+use x509_cert::crl::CertificateList;
+
+use super::error::{CaError, CaState};
+use super::records::{Fields, Writer};
+use crate::issue::{CaKey, RsaKey};
+use crate::storage::RecordKey;
+
+/// One CA key with its certificate in both forms, shared read-only with request threads.
+pub(crate) struct Generation {
+    pub(crate) ca: CaKey,
+    pub(crate) rsa: RsaPrivateKey,
+    pub(crate) cert: scep_proto::Certificate,
+    pub(crate) der: Vec<u8>,
+}
+
+impl Generation {
+    pub(crate) fn new(ca: CaKey) -> Result<Self, CaError> {
+        let der = ca.certificate_der().map_err(CaError::Issue)?;
+        let pkcs8 = ca.key().to_pkcs8_der().map_err(CaError::Issue)?;
+        let rsa = RsaPrivateKey::from_pkcs8_der(pkcs8.as_bytes())
+            .map_err(|_| CaError::Issue(crate::issue::IssueError::InvalidPrivateKey))?;
+        let cert =
+            scep_proto::Certificate::from_der(&der).map_err(|_| CaError::CertificateEncoding)?;
+        Ok(Self { ca, rsa, cert, der })
+    }
+
+    pub(crate) fn signer(&self) -> Signer<'_> {
+        Signer {
+            cert: &self.cert,
+            key: &self.rsa,
+        }
+    }
+
+    pub(crate) fn validity(&self) -> Validity {
+        self.ca.validity()
+    }
+
+    fn from_parts(key_der: &[u8], cert_der: &[u8], rk: &RecordKey) -> Result<Self, CaError> {
+        let corrupt = || CaError::CorruptRecord { key: rk.clone() };
+        let key = RsaKey::from_pkcs8_der(key_der).map_err(|_| corrupt())?;
+        let cert = x509_cert::Certificate::from_der(cert_der).map_err(|_| corrupt())?;
+        Self::new(CaKey::new(key, cert).map_err(|_| corrupt())?)
+    }
+
+    fn key_der(&self) -> Result<Vec<u8>, CaError> {
+        Ok(self
+            .ca
+            .key()
+            .to_pkcs8_der()
+            .map_err(CaError::Issue)?
+            .as_bytes()
+            .to_vec())
+    }
+}
+
+/// The persistent part of the CA itself ([`RecordKey::CaState`]).
+pub(crate) struct CaRecord {
+    pub(crate) state: CaState,
+    pub(crate) active: Arc<Generation>,
+    pub(crate) rollover: Option<Arc<Generation>>,
+    /// Rollover generations made so far (C-19 archive counter).
+    pub(crate) rollover_counter: u32,
+    /// C-24/Q-8: automatic shadow generation is off after a cancel.
+    pub(crate) shadow_suppressed: bool,
+}
+
+impl CaRecord {
+    const KIND: &'static str = "scep-rs-ca";
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, CaError> {
+        let state = match self.state {
+            CaState::Active => "active",
+            CaState::ActiveWithRollover => "active-with-rollover",
+            CaState::Expired => "expired",
+        };
+        let mut w = Writer::new(Self::KIND)
+            .text("state", state)
+            .num("rollover_counter", u64::from(self.rollover_counter))
+            .flag("shadow_suppressed", self.shadow_suppressed)
+            .bytes("active_key", &self.active.key_der()?)
+            .bytes("active_cert", &self.active.der);
+        if let Some(r) = &self.rollover {
+            w = w
+                .bytes("rollover_key", &r.key_der()?)
+                .bytes("rollover_cert", &r.der);
+        }
+        Ok(w.finish())
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CaError> {
+        let rk = RecordKey::CaState;
+        let f = Fields::parse(&rk, Self::KIND, bytes)?;
+        let corrupt = || CaError::CorruptRecord { key: rk.clone() };
+        let state = match f.text("state")? {
+            "active" => CaState::Active,
+            "active-with-rollover" => CaState::ActiveWithRollover,
+            "expired" => CaState::Expired,
+            _ => return Err(corrupt()),
+        };
+        let active =
+            Generation::from_parts(&f.bytes("active_key")?, &f.bytes("active_cert")?, &rk)?;
+        let rollover = match (f.opt_bytes("rollover_key")?, f.opt_bytes("rollover_cert")?) {
+            (Some(k), Some(c)) => Some(Arc::new(Generation::from_parts(&k, &c, &rk)?)),
+            (None, None) => None,
+            _ => return Err(corrupt()),
+        };
+        Ok(Self {
+            state,
+            active: Arc::new(active),
+            rollover,
+            rollover_counter: u32::try_from(f.num("rollover_counter")?).map_err(|_| corrupt())?,
+            shadow_suppressed: f.flag("shadow_suppressed")?,
+        })
+    }
+}
+
+/// The current CRL ([`RecordKey::Crl`]).
+#[derive(Clone)]
+pub(crate) struct CrlRecord {
+    pub(crate) number: u64,
+    pub(crate) this_update: Instant,
+    pub(crate) next_update: Instant,
+    pub(crate) der: Vec<u8>,
+    pub(crate) parsed: CertificateList,
+}
+
+impl CrlRecord {
+    const KIND: &'static str = "scep-rs-crl";
+
+    pub(crate) fn new(
+        number: u64,
+        this_update: Instant,
+        next_update: Instant,
+        parsed: CertificateList,
+    ) -> Result<Self, CaError> {
+        let der = parsed.to_der().map_err(|_| CaError::CertificateEncoding)?;
+        Ok(Self {
+            number,
+            this_update,
+            next_update,
+            der,
+            parsed,
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        Writer::new(Self::KIND)
+            .num("number", self.number)
+            .num("this_update", self.this_update.unix())
+            .num("next_update", self.next_update.unix())
+            .bytes("der", &self.der)
+            .finish()
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CaError> {
+        let rk = RecordKey::Crl;
+        let f = Fields::parse(&rk, Self::KIND, bytes)?;
+        let der = f.bytes("der")?;
+        let parsed = CertificateList::from_der(&der)
+            .map_err(|_| CaError::CorruptRecord { key: rk.clone() })?;
+        Ok(Self {
+            number: f.num("number")?,
+            this_update: f.instant("this_update")?,
+            next_update: f.instant("next_update")?,
+            der,
+            parsed,
+        })
+    }
+}
+
+/// Where a request table entry stands (C-12 … C-16).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EntryState {
+    /// Waiting for the administrator.
+    Pending,
+    /// Granted; being signed right now (never stored: a crash drops it, the serial stays used).
+    Issuing,
+    /// Issued: the certificate is kept for re-delivery (C-12, C-13) until the purge.
+    Issued { serial: u64, cert: Vec<u8> },
+    /// Rejected by the administrator (or by a rollover cancel, C-24).
+    Rejected,
+}
+
+/// One request table entry ([`RecordKey::Request`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) id: u64,
+    pub(crate) transaction_id: String,
+    pub(crate) created: Instant,
+    pub(crate) state: EntryState,
+    /// DER of the signer's IssuerAndSerialNumber (C-12 "same signer").
+    pub(crate) signer_id: Vec<u8>,
+    /// The CSR as received.
+    pub(crate) csr: Vec<u8>,
+    /// The request was addressed to the rollover CA (C-6, C-24).
+    pub(crate) to_rollover: bool,
+    /// The signer's validity if it is a certificate of this CA (C-11 Balance).
+    pub(crate) signer_validity: Option<Validity>,
+}
+
+impl Entry {
+    const KIND: &'static str = "scep-rs-request";
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(Self::KIND)
+            .text("transaction_id", &self.transaction_id)
+            .num("created", self.created.unix())
+            .bytes("signer_id", &self.signer_id)
+            .bytes("csr", &self.csr)
+            .flag("to_rollover", self.to_rollover);
+        if let Some(v) = self.signer_validity {
+            w = w
+                .num("signer_not_before", v.not_before().unix())
+                .num("signer_not_after", v.not_after().unix());
+        }
+        w = match &self.state {
+            // An in-flight entry is stored as pending: after a crash the admin sees it.
+            EntryState::Pending | EntryState::Issuing => w.text("state", "pending"),
+            EntryState::Rejected => w.text("state", "rejected"),
+            EntryState::Issued { serial, cert } => w
+                .text("state", "issued")
+                .num("serial", *serial)
+                .bytes("cert", cert),
+        };
+        w.finish()
+    }
+
+    pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<Self, CaError> {
+        let rk = RecordKey::Request(id);
+        let f = Fields::parse(&rk, Self::KIND, bytes)?;
+        let corrupt = || CaError::CorruptRecord { key: rk.clone() };
+        let state = match f.text("state")? {
+            "pending" => EntryState::Pending,
+            "rejected" => EntryState::Rejected,
+            "issued" => EntryState::Issued {
+                serial: f.num("serial")?,
+                cert: f.bytes("cert")?,
+            },
+            _ => return Err(corrupt()),
+        };
+        let signer_validity = match (
+            f.opt_num("signer_not_before")?,
+            f.opt_num("signer_not_after")?,
+        ) {
+            (Some(nb), Some(na)) => Some(
+                Validity::new(Instant::from_unix(nb), Instant::from_unix(na))
+                    .map_err(|_| corrupt())?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            id,
+            transaction_id: f.text("transaction_id")?.to_owned(),
+            created: f.instant("created")?,
+            state,
+            signer_id: f.bytes("signer_id")?,
+            csr: f.bytes("csr")?,
+            to_rollover: f.flag("to_rollover")?,
+            signer_validity,
+        })
+    }
+}
+
+/// A one-time enrolment password ([`RecordKey::OneTimePassword`], C-9 step 3, Q-7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Otp {
+    pub(crate) password: String,
+    pub(crate) expires: Instant,
+}
+
+impl Otp {
+    const KIND: &'static str = "scep-rs-otp";
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        Writer::new(Self::KIND)
+            .text("password", &self.password)
+            .num("expires", self.expires.unix())
+            .finish()
+    }
+
+    pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<Self, CaError> {
+        let f = Fields::parse(&RecordKey::OneTimePassword(id), Self::KIND, bytes)?;
+        Ok(Self {
+            password: f.text("password")?.to_owned(),
+            expires: f.instant("expires")?,
+        })
+    }
+}
+
+/// A revoked serial ([`RecordKey::Revoked`]): when, and the certificate's notAfter if the CA
+/// knows it (then the CRL stops listing it after expiry, C-21).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Revocation {
+    pub(crate) revoked_at: Instant,
+    pub(crate) not_after: Option<Instant>,
+}
+
+pub(crate) fn encode_revoked(r: &Revocation) -> Vec<u8> {
+    let w = Writer::new("scep-rs-revoked").num("revoked_at", r.revoked_at.unix());
+    match r.not_after {
+        Some(na) => w.num("not_after", na.unix()),
+        None => w,
+    }
+    .finish()
+}
+
+pub(crate) fn decode_revoked(serial: u64, bytes: &[u8]) -> Result<Revocation, CaError> {
+    let f = Fields::parse(&RecordKey::Revoked(serial), "scep-rs-revoked", bytes)?;
+    Ok(Revocation {
+        revoked_at: f.instant("revoked_at")?,
+        not_after: f.opt_num("not_after")?.map(Instant::from_unix),
+    })
+}
+
+/// The notAfter of an issued (serial, subject) record, if it has one.
+pub(crate) fn issued_name_not_after(serial: u64, bytes: &[u8]) -> Option<Instant> {
+    let f = Fields::parse(&RecordKey::IssuedName(serial), "scep-rs-issued", bytes).ok()?;
+    f.opt_num("not_after")
+        .ok()
+        .flatten()
+        .map(Instant::from_unix)
+}
+
+/// The (serial, subject) record of database level Names ([`RecordKey::IssuedName`]).
+pub(crate) fn encode_issued_name(subject: &str, not_after: Instant) -> Vec<u8> {
+    Writer::new("scep-rs-issued")
+        .text("subject", subject)
+        .num("not_after", not_after.unix())
+        .finish()
+}
+
+/// DER of a certificate's IssuerAndSerialNumber (C-12 "same signer").
+pub(crate) fn signer_id(cert: &scep_proto::Certificate) -> Vec<u8> {
+    IssuerAndSerialNumber::of(cert).to_der().unwrap_or_default()
+}
+
+/// Everything behind the CA's lock.
+pub(crate) struct Inner {
+    pub(crate) ca: CaRecord,
+    pub(crate) last_serial: u64,
+    pub(crate) last_request: u64,
+    pub(crate) last_otp: u64,
+    pub(crate) crl: CrlRecord,
+    pub(crate) revoked: BTreeMap<u64, Revocation>,
+    pub(crate) requests: RequestTable,
+    pub(crate) otps: BTreeMap<u64, Otp>,
+    pub(crate) timers: TimerTable<CaTimer>,
+}
+
+impl Inner {
+    pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
+        self.requests.find_transaction(tid)
+    }
+}
+
+/// The request table (C-12 … C-16): entries by id, with an index by transactionID so a
+/// request's duplicate check does not scan the table under the lock.
+#[derive(Default)]
+pub(crate) struct RequestTable {
+    by_id: BTreeMap<u64, Entry>,
+    by_tid: std::collections::HashMap<String, u64>,
+}
+
+impl RequestTable {
+    /// Inserts or replaces entry `id` (its transactionID must not change on replace).
+    pub(crate) fn insert(&mut self, id: u64, entry: Entry) {
+        self.by_tid.insert(entry.transaction_id.clone(), id);
+        if let Some(old) = self.by_id.insert(id, entry)
+            && self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
+            && self.by_tid.get(&old.transaction_id) == Some(&id)
+        {
+            self.by_tid.remove(&old.transaction_id);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, id: &u64) -> Option<Entry> {
+        let entry = self.by_id.remove(id)?;
+        if self.by_tid.get(&entry.transaction_id) == Some(id) {
+            self.by_tid.remove(&entry.transaction_id);
+        }
+        Some(entry)
+    }
+
+    pub(crate) fn get(&self, id: &u64) -> Option<&Entry> {
+        self.by_id.get(id)
+    }
+
+    /// For state changes only: the transactionID must stay as it is.
+    pub(crate) fn get_mut(&mut self, id: &u64) -> Option<&mut Entry> {
+        self.by_id.get_mut(id)
+    }
+
+    pub(crate) fn contains_key(&self, id: &u64) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &u64> {
+        self.by_id.keys()
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Entry> {
+        self.by_id.values()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
+        self.by_tid.get(tid).and_then(|id| self.by_id.get(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::issue::{
+        CaCertParams, CrlParams, certificate_revocation_list, generate_rsa_key,
+        self_signed_ca_certificate,
+    };
+    use rand::SeedableRng;
+    use std::str::FromStr;
+
+    fn generation(seed: u64) -> Generation {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let key = generate_rsa_key(1024, &mut rng).unwrap();
+        let name = x509_cert::name::Name::from_str("CN=ROOTCA").unwrap();
+        let params = CaCertParams::new(name, Instant::from_unix(1_767_225_600));
+        Generation::new(self_signed_ca_certificate(&params, key, &mut rng).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn ca_record_round_trips() {
+        let active = Arc::new(generation(1));
+        for rollover in [None, Some(Arc::new(generation(2)))] {
+            let record = CaRecord {
+                state: CaState::ActiveWithRollover,
+                active: Arc::clone(&active),
+                rollover,
+                rollover_counter: 3,
+                shadow_suppressed: true,
+            };
+            let bytes = record.encode().unwrap();
+            let back = CaRecord::decode(&bytes).unwrap();
+            assert_eq!(back.encode().unwrap(), bytes);
+            assert_eq!(back.active.der, active.der);
+            assert_eq!(back.state, CaState::ActiveWithRollover);
+            assert_eq!(back.rollover_counter, 3);
+            assert!(back.shadow_suppressed);
+        }
+        assert!(CaRecord::decode(b"scep-rs-ca v1\nstate=odd\n").is_err());
+    }
+
+    #[test]
+    fn crl_record_round_trips() {
+        let g = generation(1);
+        let now = Instant::from_unix(1_767_225_600);
+        let list = certificate_revocation_list(
+            &g.ca,
+            &CrlParams::new(now, 7),
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        )
+        .unwrap();
+        let record = CrlRecord::new(7, now, Instant::from_unix(now.unix() + 21_600), list).unwrap();
+        let back = CrlRecord::decode(&record.encode()).unwrap();
+        assert_eq!(back.encode(), record.encode());
+        assert_eq!((back.number, back.next_update), (7, record.next_update));
+    }
+
+    #[test]
+    fn request_entry_round_trips() {
+        let validity = Validity::new(Instant::from_unix(10), Instant::from_unix(20)).unwrap();
+        for state in [
+            EntryState::Pending,
+            EntryState::Rejected,
+            EntryState::Issued {
+                serial: 9,
+                cert: vec![0x30, 0x00],
+            },
+        ] {
+            let entry = Entry {
+                id: 4,
+                transaction_id: "abc+/=".to_owned(),
+                created: Instant::from_unix(5),
+                state: state.clone(),
+                signer_id: vec![1, 2],
+                csr: vec![3, 4],
+                to_rollover: true,
+                signer_validity: Some(validity),
+            };
+            let back = Entry::decode(4, &entry.encode()).unwrap();
+            assert_eq!(back.encode(), entry.encode());
+            assert_eq!(back.state, state);
+            assert_eq!(back.signer_validity, Some(validity));
+        }
+    }
+
+    #[test]
+    fn request_table_index_follows_inserts_and_removes() {
+        let entry = |id: u64, tid: &str| Entry {
+            id,
+            transaction_id: tid.to_owned(),
+            created: Instant::from_unix(0),
+            state: EntryState::Pending,
+            signer_id: vec![],
+            csr: vec![],
+            to_rollover: false,
+            signer_validity: None,
+        };
+        let mut t = RequestTable::default();
+        t.insert(1, entry(1, "A"));
+        t.insert(2, entry(2, "B"));
+        assert_eq!(t.find_transaction("A").map(|e| e.id), Some(1));
+        t.insert(1, entry(1, "A"));
+        assert_eq!(t.find_transaction("A").map(|e| e.id), Some(1));
+        assert_eq!(t.remove(&1).map(|e| e.id), Some(1));
+        assert!(t.find_transaction("A").is_none());
+        t.insert(3, entry(3, "B"));
+        t.remove(&2);
+        assert_eq!(t.find_transaction("B").map(|e| e.id), Some(3));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn otp_and_revoked_round_trip() {
+        let otp = Otp {
+            password: "0123ABCD".to_owned(),
+            expires: Instant::from_unix(99),
+        };
+        assert_eq!(Otp::decode(1, &otp.encode()).unwrap(), otp);
+        for not_after in [None, Some(Instant::from_unix(88))] {
+            let r = Revocation {
+                revoked_at: Instant::from_unix(77),
+                not_after,
+            };
+            assert_eq!(decode_revoked(5, &encode_revoked(&r)).unwrap(), r);
+        }
+        let name = encode_issued_name("CN=a", Instant::from_unix(66));
+        assert_eq!(
+            issued_name_not_after(3, &name),
+            Some(Instant::from_unix(66))
+        );
+        assert!(decode_revoked(5, b"garbage").is_err());
+    }
+}
