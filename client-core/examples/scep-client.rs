@@ -137,10 +137,17 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
                 | Event::RetriesExhausted
                 | Event::PollExhausted
                 | Event::IdentityExpiring
+                | Event::LegacyAlgorithmRefused
         )
     })?;
     std::fs::create_dir_all(&args.dir)?;
     FileStore::new(args.dir.join("trustpoint.bin")).save(&tp.to_bytes()?)?;
+    if ev == Event::LegacyAlgorithmRefused {
+        eprintln!(
+            "the CA uses DES or MD5 (legacy algorithms): refused; rerun with --legacy-algorithms to accept"
+        );
+        return Ok(false);
+    }
     if ev != Event::Enrolled {
         eprintln!("not enrolled: {ev:?}");
         return Ok(false);

@@ -374,6 +374,35 @@ fn issued_by(cert: &Certificate, issuer: &Certificate, profile: Profile) -> bool
     key.verify(scheme, &alg.digest(&tbs), sig).is_ok()
 }
 
+/// Why an answer failed K-14/K-17: a transport failure, with the reason for the log.
+struct BadReply {
+    reason: String,
+    /// The answer used DES or MD5 while the profile refuses them (S-37, S-38).
+    legacy: bool,
+}
+
+impl From<String> for BadReply {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            legacy: false,
+        }
+    }
+}
+
+impl From<&str> for BadReply {
+    fn from(reason: &str) -> Self {
+        Self::from(reason.to_string())
+    }
+}
+
+fn bad(e: &scep_proto::Error, context: &str) -> BadReply {
+    BadReply {
+        reason: format!("{context}: {e}"),
+        legacy: matches!(e, scep_proto::Error::LegacyAlgorithmDisabled { .. }),
+    }
+}
+
 /// What a CertRep that passed K-17 says.
 enum Outcome {
     Pending,
@@ -1079,18 +1108,16 @@ impl Trustpoint {
         reply: Result<HttpReply, TransportError>,
         txn: &Transaction,
         rng: &mut R,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, BadReply> {
         let reply = reply.map_err(|e| format!("PKIOperation failed: {e}"))?;
         if reply.status != 200 {
-            return Err(format!("PKIOperation answered HTTP {}", reply.status));
+            return Err(format!("PKIOperation answered HTTP {}", reply.status).into());
         }
         if reply.scep_content_type() != Some(ContentType::PkiMessage) {
-            return Err(String::from(
-                "PKIOperation answer has the wrong content type",
-            ));
+            return Err("PKIOperation answer has the wrong content type".into());
         }
         let msg = PkiMessage::from_der(&reply.body, &self.profile())
-            .map_err(|e| format!("CertRep undecodable: {e}"))?;
+            .map_err(|e| bad(&e, "CertRep undecodable"))?;
         let verified = match msg.clone().verify(Some(&txn.verifier)) {
             Ok(v) => v,
             Err(e) => {
@@ -1099,19 +1126,19 @@ impl Trustpoint {
                 match (txn.job.kind, active) {
                     (JobKind::Shadow, Some(a)) => msg
                         .verify(Some(&a))
-                        .map_err(|e| format!("CertRep signature: {e}"))?,
-                    _ => return Err(format!("CertRep signature: {e}")),
+                        .map_err(|e| bad(&e, "CertRep signature"))?,
+                    _ => return Err(bad(&e, "CertRep signature")),
                 }
             }
         };
         let rep = verified
             .open_cert_rep(Some(&txn.signer_key), rng)
-            .map_err(|e| format!("CertRep unreadable: {e}"))?;
+            .map_err(|e| bad(&e, "CertRep unreadable"))?;
         if rep.transaction_id != txn.id {
-            return Err(String::from("CertRep transactionID mismatch"));
+            return Err("CertRep transactionID mismatch".into());
         }
         if Some(rep.recipient_nonce) != txn.nonce {
-            return Err(String::from("CertRep recipientNonce mismatch"));
+            return Err("CertRep recipientNonce mismatch".into());
         }
         match rep.status {
             CertRepStatus::Pending => Ok(Outcome::Pending),
@@ -1132,16 +1159,16 @@ impl Trustpoint {
                     cert.tbs_certificate().issuer(),
                     txn.ca.tbs_certificate().subject(),
                 ) {
-                    return Err(String::from("issued certificate has another issuer"));
+                    return Err("issued certificate has another issuer".into());
                 }
                 if !issued_by(cert, &txn.ca, self.profile()) {
-                    return Err(String::from(
-                        "issued certificate signature does not verify with the CA key",
-                    ));
+                    return Err(
+                        "issued certificate signature does not verify with the CA key".into(),
+                    );
                 }
                 Ok(Outcome::Success(Box::new(cert.clone())))
             }
-            _ => Err(String::from("unknown CertRep status")),
+            _ => Err("unknown CertRep status".into()),
         }
     }
 
@@ -1153,9 +1180,12 @@ impl Trustpoint {
         rng: &mut R,
     ) {
         match self.judge(reply, &txn, rng) {
-            Err(reason) => {
+            Err(bad) => {
                 // K-14: every bad answer is a transport failure.
-                self.events.push_back(Event::Warning(reason));
+                if bad.legacy {
+                    self.events.push_back(Event::LegacyAlgorithmRefused);
+                }
+                self.events.push_back(Event::Warning(bad.reason));
                 match connect_retry_at(
                     now,
                     txn.retries,

@@ -51,6 +51,10 @@ pub enum Event {
     NeedsReauthentication,
     /// Only a manual `enroll` restarts enrolment (K-12).
     NeedsManualRenewal,
+    /// The CA answered with DES or MD5 while `legacy_algorithms` is off (S-37, S-38): a
+    /// badAlg-class refusal on our side. Still a transport failure (K-14), so CONNECT RETRY
+    /// follows; a host may stop here and tell the operator to enable the legacy switch.
+    LegacyAlgorithmRefused,
     /// Something worth logging that changes nothing (K-19, a transport failure, …).
     Warning(String),
 }
