@@ -466,3 +466,157 @@ fn k15_manual_enroll_without_identity_is_initial() {
     let mut un = Trustpoint::new(config(None)).unwrap();
     assert_eq!(un.enroll(now, None), Err(TrustpointError::NotAuthenticated));
 }
+
+#[test]
+fn k16_old_key_and_cert_stay_until_the_replacement_is_installed() {
+    let mut r = rng(30);
+    let mut ca = TestCa::new(T0, 730);
+    let mut c = config(Some(50));
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    c.auto_enroll.as_mut().unwrap().regenerate = true;
+    let now = at(T0 + 60);
+    let mut tp = Trustpoint::new(c).unwrap();
+    tp.set_authoritative_time(true, now);
+    tp.authenticate(now).unwrap();
+    pump(&mut tp, &mut ca, now, &mut r);
+    step(&mut tp, &mut ca, now, &mut r);
+    let old = tp.identity_cert().unwrap().clone();
+    let old_key = format!("{:?}", tp.identity_key().unwrap().to_public_key());
+    let t = deadline(&tp, ClientTimer::Renew).unwrap();
+    // The garbled answer uses up one PENDING at the CA: one PENDING remains, then a grant.
+    ca.pending = 2;
+    ca.mode = Mode::Garbage;
+    ca.mode_count = 1;
+    step(&mut tp, &mut ca, at(t), &mut r);
+    assert_eq!(tp.state(), StateName::Retrying);
+    assert_eq!(tp.identity_cert(), Some(&old));
+    step(&mut tp, &mut ca, at(t + 60), &mut r);
+    assert_eq!(tp.state(), StateName::Pending);
+    assert_eq!(tp.identity_cert(), Some(&old));
+    assert_eq!(
+        format!("{:?}", tp.identity_key().unwrap().to_public_key()),
+        old_key
+    );
+    step(&mut tp, &mut ca, at(t + 120), &mut r);
+    assert_eq!(tp.state(), StateName::Enrolled);
+    assert_ne!(tp.identity_cert(), Some(&old));
+    assert_ne!(
+        format!("{:?}", tp.identity_key().unwrap().to_public_key()),
+        old_key
+    );
+}
+
+#[test]
+fn k19_shadow_without_getnextcacert_renews_with_a_warning() {
+    let mut r = rng(31);
+    let mut ca = TestCa::new(T0, 30);
+    ca.caps = "POSTPKIOperation\nRenewal\nSHA-256\nAES\n".into();
+    let mut tp = enrolled(&mut ca, 80, &mut r);
+    let t = deadline(&tp, ClientTimer::Shadow).unwrap();
+    step(&mut tp, &mut ca, at(t), &mut r);
+    let ev = events(&mut tp);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Warning(w) if w.contains("GetNextCACert"))),
+        "{ev:?}"
+    );
+    assert!(ev.contains(&Event::Renewed), "{ev:?}");
+    assert!(!ca.ops.contains(&"GetNextCACert"));
+    assert!(!ca.seen.last().unwrap().to_rollover);
+}
+
+#[test]
+fn k11_shadow_request_polls_past_activation_and_installs_as_active() {
+    let mut r = rng(32);
+    let mut ca = TestCa::new(T0, 30);
+    let mut tp = enrolled(&mut ca, 80, &mut r);
+    let t = deadline(&tp, ClientTimer::Shadow).unwrap();
+    ca.make_rollover(60);
+    // The CA holds the shadow request until its own rollover.
+    ca.hold = true;
+    step(&mut tp, &mut ca, at(t), &mut r);
+    assert_eq!(tp.state(), StateName::Pending);
+    let ca_na = ca.active.not_after();
+    let mut activated = false;
+    while tp.state() != StateName::Enrolled {
+        let now = tp.poll_timeout().unwrap().unix();
+        if now >= ca_na && !activated {
+            ca.activate();
+            ca.hold = false;
+            activated = true;
+        }
+        step(&mut tp, &mut ca, at(now), &mut r);
+    }
+    assert!(activated);
+    let ev = events(&mut tp);
+    assert!(ev.contains(&Event::RolloverActivated), "{ev:?}");
+    assert!(ev.contains(&Event::Renewed), "{ev:?}");
+    assert_eq!(tp.ca_cert(), Some(&ca.active.cert));
+    assert_eq!(
+        tp.identity_cert().unwrap().tbs_certificate().issuer(),
+        ca.active.cert.tbs_certificate().subject()
+    );
+    assert!(tp.rollover_identity_cert().is_none());
+}
+
+#[test]
+fn k10_rollover_ca_without_identity_starts_initial_enrolment() {
+    let mut r = rng(33);
+    let mut ca = TestCa::new(T0, 30);
+    ca.caps = "GetNextCACert\nPOSTPKIOperation\nSHA-256\nAES\n".into();
+    let now = at(T0 + 60);
+    let mut c = config(None);
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    let mut tp = Trustpoint::new(c).unwrap();
+    tp.set_authoritative_time(true, now);
+    tp.authenticate(now).unwrap();
+    pump(&mut tp, &mut ca, now, &mut r);
+    ca.make_rollover(60);
+    let t = deadline(&tp, ClientTimer::Shadow).unwrap();
+    step(&mut tp, &mut ca, at(t), &mut r);
+    assert!(tp.rollover_ca_cert().is_some());
+    let na = ca.active.not_after();
+    ca.activate();
+    step(&mut tp, &mut ca, at(na), &mut r);
+    assert!(events(&mut tp).contains(&Event::RolloverActivated));
+    assert_eq!(tp.ca_cert(), Some(&ca.active.cert));
+    assert!(ca.seen.is_empty(), "no auto-enroll: no enrolment");
+}
+
+#[test]
+fn k13_poll_exhausted_is_a_failed_attempt() {
+    let mut r = rng(34);
+    let mut ca = TestCa::new(T0, 730);
+    let mut c = config(Some(80));
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    c.retry_count = 2;
+    let now = at(T0 + 60);
+    let mut tp = Trustpoint::new(c).unwrap();
+    tp.set_authoritative_time(true, now);
+    tp.authenticate(now).unwrap();
+    pump(&mut tp, &mut ca, now, &mut r);
+    ca.pending = 100;
+    step(&mut tp, &mut ca, now, &mut r);
+    for _ in 0..3 {
+        let t = tp.poll_timeout().unwrap();
+        step(&mut tp, &mut ca, t, &mut r);
+    }
+    let ev = events(&mut tp);
+    assert!(ev.contains(&Event::PollExhausted), "{ev:?}");
+    assert_eq!(tp.state(), StateName::Authenticated);
+    assert!(deadline(&tp, ClientTimer::Renew).is_some(), "T-13 re-arm");
+    assert_eq!(ca.seen.len(), 4, "request + polls 0, 1, 2");
+}
+
+#[test]
+fn k15_manual_shadow_falls_back_to_renew_when_getnextcacert_fails() {
+    let mut r = rng(35);
+    let mut ca = TestCa::new(T0, 30);
+    let mut tp = enrolled(&mut ca, 80, &mut r);
+    // id.na == ca.na: SHADOW, but the CA has no rollover yet (404).
+    tp.enroll(at(T0 + 120), None).unwrap();
+    pump(&mut tp, &mut ca, at(T0 + 120), &mut r);
+    assert!(ca.ops.contains(&"GetNextCACert"));
+    assert!(events(&mut tp).contains(&Event::Renewed));
+    assert!(!ca.seen.last().unwrap().to_rollover);
+}

@@ -118,6 +118,8 @@ pub struct TestCa {
     pub seen: Vec<Seen>,
     pub ops: Vec<&'static str>,
     pub last_csr: Vec<u8>,
+    /// Answer PENDING whatever the count (hold the grant).
+    pub hold: bool,
     waiting: HashMap<String, (Vec<u8>, bool, u32)>,
     serial: u64,
     rng: StdRng,
@@ -148,6 +150,7 @@ impl TestCa {
             seen: Vec::new(),
             ops: Vec::new(),
             last_csr: Vec::new(),
+            hold: false,
             waiting: HashMap::new(),
             serial: 100,
             rng: r,
@@ -318,6 +321,8 @@ impl TestCa {
                 fail_info: FailInfo::BadRequest,
                 text: Some("refused".into()),
             }
+        } else if self.hold {
+            CertRepContent::Pending
         } else if csr.2 > 0 {
             self.waiting.get_mut(&tid).unwrap().2 -= 1;
             CertRepContent::Pending
