@@ -141,6 +141,11 @@ fn k05_csr_verifies_with_openssl() {
         "{text}"
     );
     assert!(text.contains("challengePassword"), "{text}");
+    assert!(text.contains("Requested Extensions"), "{text}");
+    assert!(
+        text.contains("Digital Signature, Key Encipherment"),
+        "{text}"
+    );
 }
 
 #[test]

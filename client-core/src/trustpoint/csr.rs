@@ -1,14 +1,16 @@
 //! The PKCS #10 request a trustpoint sends (K-5): subject, public key, optional
-//! challengePassword, signed with SHA-256 and RSA PKCS #1 v1.5.
+//! challengePassword, extensionRequest (keyUsage), signed with SHA-256 and RSA PKCS #1 v1.5.
 
-use der::asn1::{Any, BitString, SetOfVec, Utf8StringRef};
+use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
 use der::{Decode, Encode};
 use rsa::RsaPrivateKey;
 use rsa::pkcs8::EncodePublicKey;
 use sha2::{Digest, Sha256};
 use x509_cert::attr::Attribute;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
-use x509_cert::request::{CertReq, CertReqInfo, Version};
+use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 /// challengePassword (PKCS #9).
@@ -49,6 +51,17 @@ pub(crate) fn build_csr(
             })
             .map_err(|_| CsrError)?;
     }
+    // extensionRequest (K-5): keyUsage digitalSignature + keyEncipherment, what a SCEP
+    // identity signs and decrypts with.
+    let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+    let ext = Extension {
+        extn_id: <KeyUsage as der::oid::AssociatedOid>::OID,
+        critical: true,
+        extn_value: OctetString::new(usage.to_der().map_err(|_| CsrError)?)
+            .map_err(|_| CsrError)?,
+    };
+    let req_attr = Attribute::try_from(ExtensionReq(vec![ext])).map_err(|_| CsrError)?;
+    attributes.insert(req_attr).map_err(|_| CsrError)?;
     let info = CertReqInfo {
         version: Version::V1,
         subject: subject.clone(),
