@@ -625,3 +625,31 @@ fn k15_manual_shadow_falls_back_to_renew_when_getnextcacert_fails() {
     assert!(events(&mut tp).contains(&Event::Renewed));
     assert!(!ca.seen.last().unwrap().to_rollover);
 }
+
+#[test]
+fn k02_ca_ra_chain_requests_go_to_the_ra() {
+    let mut r = rng(36);
+    let mut ca = TestCa::new(T0, 730);
+    ca.make_ra();
+    ca.pending = 1;
+    let now = at(T0 + 60);
+    let mut tp = authenticated(&mut ca, Some(80), now, &mut r);
+    assert_eq!(
+        tp.ca_cert(),
+        Some(&ca.active.cert),
+        "the self-signed one is the CA"
+    );
+    step(&mut tp, &mut ca, now, &mut r);
+    assert_eq!(tp.state(), StateName::Pending);
+    step(&mut tp, &mut ca, at(T0 + 120), &mut r);
+    assert!(events(&mut tp).contains(&Event::Enrolled));
+    assert_eq!(
+        ca.to_ra,
+        [true, true],
+        "request and poll encrypted to the RA"
+    );
+    assert_eq!(
+        tp.identity_cert().unwrap().tbs_certificate().issuer(),
+        ca.active.cert.tbs_certificate().subject()
+    );
+}

@@ -107,6 +107,9 @@ pub struct TestCa {
     pub active: CaPair,
     pub rollover: Option<CaPair>,
     pub impostor: CaPair,
+    /// An RA certificate (issued by the active CA) and key; when set, GetCACert answers the
+    /// CA-RA chain and the RA decrypts requests and signs replies.
+    pub ra: Option<(Certificate, RsaPrivateKey)>,
     pub caps: String,
     /// PENDING answers before granting, per transaction.
     pub pending: u32,
@@ -118,6 +121,8 @@ pub struct TestCa {
     pub seen: Vec<Seen>,
     pub ops: Vec<&'static str>,
     pub last_csr: Vec<u8>,
+    /// Per PKIOperation: whether it was addressed to the RA.
+    pub to_ra: Vec<bool>,
     /// Answer PENDING whatever the count (hold the grant).
     pub hold: bool,
     waiting: HashMap<String, (Vec<u8>, bool, u32)>,
@@ -139,6 +144,7 @@ impl TestCa {
             active: CaPair::new(ca, keys()[0].clone()),
             rollover: None,
             impostor: CaPair::new(imp, keys()[3].clone()),
+            ra: None,
             caps: String::from(
                 "GetNextCACert\nPOSTPKIOperation\nRenewal\nSHA-256\nAES\nSCEPStandard\n",
             ),
@@ -150,6 +156,7 @@ impl TestCa {
             seen: Vec::new(),
             ops: Vec::new(),
             last_csr: Vec::new(),
+            to_ra: Vec::new(),
             hold: false,
             waiting: HashMap::new(),
             serial: 100,
@@ -164,6 +171,22 @@ impl TestCa {
         let ca = rollover_ca_certificate(&self.active.ca, &p, rsa_key(&keys()[1]), &mut self.rng)
             .unwrap();
         self.rollover = Some(CaPair::new(ca, keys()[1].clone()));
+    }
+
+    /// Issues an RA certificate (keyUsage digitalSignature + keyEncipherment) for key 2.
+    pub fn make_ra(&mut self) {
+        let key = keys()[2].clone();
+        let csr = test_csr(&key, "CN=Test RA,O=scep-rs");
+        let v = VerifiedCsr::from_der(&csr, false).unwrap();
+        let validity = identity_validity(self.now, &self.active.ca, self.lifetime).unwrap();
+        let cert = identity_certificate(
+            &self.active.ca,
+            &v,
+            &IdentityParams::new(50, validity),
+            &mut self.rng,
+        )
+        .unwrap();
+        self.ra = Some((lenient(&cert), key));
     }
 
     /// The rollover becomes active (the CA side of K-10).
@@ -196,6 +219,13 @@ impl TestCa {
         match parsed {
             ScepRequest::GetCaCert { .. } => {
                 self.ops.push("GetCACert");
+                if let Some((ra, _)) = &self.ra {
+                    let chain = CaCerts::Chain(vec![ra.clone(), self.active.cert.clone()]);
+                    return Ok(Self::reply(
+                        CaCerts::CONTENT_TYPE_CA_RA,
+                        chain.to_der().unwrap(),
+                    ));
+                }
                 Ok(Self::reply(
                     CaCerts::CONTENT_TYPE_CA,
                     self.active.cert.to_der().unwrap(),
@@ -267,12 +297,25 @@ impl TestCa {
             self.rollover.as_ref().unwrap()
         } else {
             assert!(
-                env.is_addressed_to(&self.active.cert),
+                env.is_addressed_to(&self.active.cert)
+                    || self
+                        .ra
+                        .as_ref()
+                        .is_some_and(|(ra, _)| env.is_addressed_to(ra)),
                 "addressed to an unknown CA"
             );
             &self.active
         };
-        let request = verified.open_request(&issuer.key, &mut self.rng).unwrap();
+        let via_ra = self
+            .ra
+            .as_ref()
+            .filter(|(ra, _)| env.is_addressed_to(ra))
+            .map(|(c, k)| (c.clone(), k.clone()));
+        let request = match &via_ra {
+            Some((_, k)) => verified.open_request(k, &mut self.rng).unwrap(),
+            None => verified.open_request(&issuer.key, &mut self.rng).unwrap(),
+        };
+        self.to_ra.push(via_ra.is_some());
         let signer = &request.signer;
         let signer_self_signed =
             signer.tbs_certificate().issuer() == signer.tbs_certificate().subject();
@@ -307,6 +350,8 @@ impl TestCa {
         }
         let (sign_cert, sign_key) = if mode == Mode::BadSignature {
             (&self.impostor.cert, &self.impostor.key)
+        } else if let Some((c, k)) = &via_ra {
+            (c, k)
         } else {
             (&issuer.cert, &issuer.key)
         };
@@ -425,4 +470,50 @@ pub fn authenticated(
 pub fn step(tp: &mut Trustpoint, ca: &mut TestCa, now: Instant, r: &mut StdRng) {
     tp.handle_timeout(now);
     pump(tp, ca, now, r);
+}
+
+/// A PKCS #10 request with keyUsage digitalSignature + keyEncipherment (test RA).
+pub fn test_csr(key: &RsaPrivateKey, subject: &str) -> Vec<u8> {
+    use der::asn1::{Any, BitString, OctetString, SetOfVec};
+    use rsa::pkcs8::EncodePublicKey;
+    use sha2::Digest;
+    use x509_cert::attr::Attribute;
+    use x509_cert::ext::Extension;
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
+    use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+    let spki = SubjectPublicKeyInfoOwned::from_der(
+        key.to_public_key().to_public_key_der().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let ku = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+    let ext = Extension {
+        extn_id: <KeyUsage as der::oid::AssociatedOid>::OID,
+        critical: true,
+        extn_value: OctetString::new(ku.to_der().unwrap()).unwrap(),
+    };
+    let mut attributes = SetOfVec::new();
+    attributes
+        .insert(Attribute::try_from(ExtensionReq(vec![ext])).unwrap())
+        .unwrap();
+    let info = CertReqInfo {
+        version: Version::V1,
+        subject: subject.parse().unwrap(),
+        public_key: spki,
+        attributes,
+    };
+    let hash = sha2::Sha256::digest(info.to_der().unwrap());
+    let sig = key
+        .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hash)
+        .unwrap();
+    CertReq {
+        info,
+        algorithm: AlgorithmIdentifierOwned {
+            oid: "1.2.840.113549.1.1.11".parse().unwrap(),
+            parameters: Some(Any::null()),
+        },
+        signature: BitString::from_bytes(&sig).unwrap(),
+    }
+    .to_der()
+    .unwrap()
 }
