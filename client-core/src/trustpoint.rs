@@ -34,7 +34,7 @@ use x509_cert::name::Name;
 
 pub use self::config::{AutoEnroll, ConfigError, RenewalMessage, TrustpointConfig};
 pub use self::event::Event;
-pub use self::persist::PersistError;
+pub use self::persist::{MIN_PBKDF2_ITERATIONS, PersistError};
 
 use crate::transport::{HttpReply, TransportError};
 

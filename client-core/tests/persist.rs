@@ -207,3 +207,36 @@ fn driver_runs_enrolment_through_pending_on_virtual_time() {
     // Polls at +60, +120, +240 after the PENDING at T0 + 60.
     assert_eq!(clock.get(), T0 + 60 + 240);
 }
+
+#[test]
+fn persist_keys_encrypted_under_a_password() {
+    use client_core::PersistError;
+    let mut r = rng(24);
+    let mut ca = TestCa::new(T0, 730);
+    ca.pending = 1;
+    let now = at(T0 + 60);
+    let mut tp = authenticated(&mut ca, Some(80), now, &mut r);
+    step(&mut tp, &mut ca, now, &mut r);
+    assert_eq!(tp.state(), StateName::Pending);
+    let plain = tp.to_bytes().unwrap();
+    let bytes = tp.to_bytes_encrypted(b"hunter2", 1000, &mut r).unwrap();
+    assert_eq!(
+        tp.to_bytes_encrypted(b"x", 999, &mut r),
+        Err(PersistError::Iterations)
+    );
+    assert_eq!(
+        Trustpoint::from_bytes(&bytes).unwrap_err(),
+        PersistError::PasswordRequired
+    );
+    assert_eq!(
+        Trustpoint::from_bytes_encrypted(&bytes, b"wrong").unwrap_err(),
+        PersistError::WrongPassword
+    );
+    let back = Trustpoint::from_bytes_encrypted(&bytes, b"hunter2").unwrap();
+    assert_eq!(back.to_bytes().unwrap(), plain);
+    let mut back = back;
+    step(&mut back, &mut ca, at(T0 + 120), &mut r);
+    assert_eq!(back.state(), StateName::Enrolled);
+    // A plain record also opens with a password.
+    assert!(Trustpoint::from_bytes_encrypted(&plain, b"any").is_ok());
+}

@@ -3,7 +3,8 @@
 //! Format, version 1 — a length-prefixed binary record, integers big-endian:
 //!
 //! ```text
-//! magic "SCEPTP" | version u8 = 1
+//! magic "SCEPTP" | version u8 = 1 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
+//!          EncryptedPrivateKeyInfo: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC)
 //! config   name str | path str | auto_enroll opt(percent u8, regenerate u8)
 //!          | retry_period_secs u64 | retry_count u32 | subject str | challenge opt(str)
 //!          | fingerprint opt(str) | renewal_message u8 | legacy u8 | key_bits u32 | backoff u8
@@ -17,7 +18,8 @@
 //! ```
 //!
 //! `str` and `bytes` are a u32 length and the bytes; `opt(x)` is u8 0 (absent) or 1 and `x`;
-//! `cert` is the DER certificate, `key` the PKCS #8 DER private key. Events are outputs and
+//! `cert` is the DER certificate, `key` the PKCS #8 DER private key (encrypted with the
+//! password when the record says so; everything else stays readable). Events are outputs and
 //! are not saved: drain them before saving.
 
 use der::{Decode, Encode};
@@ -48,10 +50,29 @@ pub enum PersistError {
     /// A key or certificate could not be encoded.
     #[error("cannot encode {0}")]
     Encode(&'static str),
+    /// The record's keys are password-protected: use `from_bytes_encrypted`.
+    #[error("the record's keys are encrypted: a password is needed")]
+    PasswordRequired,
+    /// The password does not decrypt the keys.
+    #[error("wrong password for the record's keys")]
+    WrongPassword,
+    /// Fewer PBKDF2 iterations than [`MIN_PBKDF2_ITERATIONS`].
+    #[error("at least 1000 PBKDF2 iterations are required")]
+    Iterations,
+}
+
+/// The fewest PBKDF2 iterations `to_bytes_encrypted` accepts (RFC 8018 §4.2).
+pub const MIN_PBKDF2_ITERATIONS: u32 = 1000;
+
+/// Salt and IV per key, made before writing (a record holds at most five keys).
+struct KeyCrypt {
+    password: Vec<u8>,
+    iterations: u32,
+    salts: Vec<([u8; 16], [u8; 16])>,
 }
 
 #[derive(Default)]
-struct W(Vec<u8>);
+struct W(Vec<u8>, Option<KeyCrypt>);
 
 impl W {
     fn u8(&mut self, v: u8) {
@@ -84,7 +105,27 @@ impl W {
         let doc = k
             .to_pkcs8_der()
             .map_err(|_| PersistError::Encode("private key"))?;
-        self.bytes(doc.as_bytes())
+        let Some(crypt) = &mut self.1 else {
+            return self.bytes(doc.as_bytes());
+        };
+        let (salt, iv) = crypt.salts.pop().ok_or(PersistError::Encode("key salt"))?;
+        let enc = PersistError::Encode("encrypted private key");
+        let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
+            crypt.iterations,
+            &salt,
+            iv,
+        )
+        .map_err(|_| enc.clone())?;
+        let ciphertext = params
+            .encrypt(&crypt.password, doc.as_bytes())
+            .map_err(|_| enc.clone())?;
+        let der = pkcs8::EncryptedPrivateKeyInfoRef {
+            encryption_algorithm: params.into(),
+            encrypted_data: der::asn1::OctetStringRef::new(&ciphertext).map_err(|_| enc.clone())?,
+        }
+        .to_der()
+        .map_err(|_| enc)?;
+        self.bytes(&der)
     }
     fn opt_cert(&mut self, c: Option<&Certificate>) -> Result<(), PersistError> {
         self.flag(c.is_some());
@@ -104,7 +145,7 @@ impl W {
     }
 }
 
-struct R<'a>(&'a [u8]);
+struct R<'a>(&'a [u8], Option<&'a [u8]>);
 
 impl R<'_> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&[u8], PersistError> {
@@ -152,8 +193,17 @@ impl R<'_> {
             .map_err(|_| PersistError::Corrupt("certificate"))
     }
     fn key(&mut self) -> Result<RsaPrivateKey, PersistError> {
-        RsaPrivateKey::from_pkcs8_der(&self.bytes("private key")?)
-            .map_err(|_| PersistError::Corrupt("private key"))
+        let der = self.bytes("private key")?;
+        let Some(password) = self.1 else {
+            return RsaPrivateKey::from_pkcs8_der(&der)
+                .map_err(|_| PersistError::Corrupt("private key"));
+        };
+        let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der)
+            .map_err(|_| PersistError::Corrupt("encrypted private key"))?;
+        let plain = info
+            .decrypt(password)
+            .map_err(|_| PersistError::WrongPassword)?;
+        RsaPrivateKey::from_pkcs8_der(plain.as_bytes()).map_err(|_| PersistError::WrongPassword)
     }
     fn opt_cert(&mut self) -> Result<Option<Certificate>, PersistError> {
         if self.flag("option")? {
@@ -400,9 +450,41 @@ impl Trustpoint {
     /// # Errors
     /// [`PersistError::Encode`] when a key or certificate cannot be encoded.
     pub fn to_bytes(&self) -> Result<Vec<u8>, PersistError> {
-        let mut w = W::default();
+        self.encode(W::default())
+    }
+
+    /// [`Trustpoint::to_bytes`] with every private key encrypted under `password` (PKCS #8
+    /// EncryptedPrivateKeyInfo, PBES2 with PBKDF2-HMAC-SHA256 over `pbkdf2_iterations` and
+    /// AES-256-CBC; salt and IV from `rng`).
+    ///
+    /// # Errors
+    /// [`PersistError::Iterations`] below [`MIN_PBKDF2_ITERATIONS`]; as `to_bytes`.
+    pub fn to_bytes_encrypted<R: rand::CryptoRng + ?Sized>(
+        &self,
+        password: &[u8],
+        pbkdf2_iterations: u32,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, PersistError> {
+        if pbkdf2_iterations < MIN_PBKDF2_ITERATIONS {
+            return Err(PersistError::Iterations);
+        }
+        let salts = (0..5)
+            .map(|_| (Nonce::random(rng).0, Nonce::random(rng).0))
+            .collect();
+        self.encode(W(
+            Vec::new(),
+            Some(KeyCrypt {
+                password: password.to_vec(),
+                iterations: pbkdf2_iterations,
+                salts,
+            }),
+        ))
+    }
+
+    fn encode(&self, mut w: W) -> Result<Vec<u8>, PersistError> {
         w.0.extend_from_slice(MAGIC);
         w.u8(VERSION);
+        w.flag(w.1.is_some());
         put_config(&mut w, &self.config)?;
         w.flag(self.timers.is_authoritative());
         w.flag(self.chain.is_some());
@@ -463,11 +545,28 @@ impl Trustpoint {
     /// [`PersistError::Format`] for another record or version, [`PersistError::Corrupt`] for
     /// a truncated or inconsistent one.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PersistError> {
-        let mut r = R(bytes);
+        Self::decode(R(bytes, None))
+    }
+
+    /// Restores a record written by [`Trustpoint::to_bytes_encrypted`] (a plain record is
+    /// accepted too).
+    ///
+    /// # Errors
+    /// [`PersistError::WrongPassword`]; as `from_bytes`.
+    pub fn from_bytes_encrypted(bytes: &[u8], password: &[u8]) -> Result<Self, PersistError> {
+        Self::decode(R(bytes, Some(password)))
+    }
+
+    fn decode(mut r: R<'_>) -> Result<Self, PersistError> {
         if r.take(6, "magic").map_err(|_| PersistError::Format)? != MAGIC
             || r.u8("version")? != VERSION
         {
             return Err(PersistError::Format);
+        }
+        match (r.flag("key protection")?, r.1.is_some()) {
+            (true, false) => return Err(PersistError::PasswordRequired),
+            (false, true) => r.1 = None,
+            _ => {}
         }
         let config = get_config(&mut r)?;
         let mut tp = Self::new(config).map_err(|_| PersistError::Corrupt("configuration"))?;
