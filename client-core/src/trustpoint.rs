@@ -183,14 +183,32 @@ struct Transaction {
 enum State {
     Unauthenticated,
     AwaitingCaCert,
-    AwaitingCaApproval { chain: Box<CaChain> },
-    AwaitingCaCaps,
+    AwaitingCaApproval {
+        chain: Box<CaChain>,
+    },
+    /// `refresh`: after an activation (K-10), not an authentication; `enrol`: then start the
+    /// initial enrolment (rollover CA without rollover identity, auto-enroll on).
+    AwaitingCaCaps {
+        refresh: bool,
+        enrol: bool,
+    },
     Authenticated,
-    AwaitingNextCaCert { job: Job, retries: u32 },
-    PreparingRequest { job: Job },
-    AwaitingCertRep { txn: Box<Transaction> },
-    Pending { txn: Box<Transaction> },
-    Retrying { txn: Box<Transaction> },
+    AwaitingNextCaCert {
+        job: Job,
+        retries: u32,
+    },
+    PreparingRequest {
+        job: Job,
+    },
+    AwaitingCertRep {
+        txn: Box<Transaction>,
+    },
+    Pending {
+        txn: Box<Transaction>,
+    },
+    Retrying {
+        txn: Box<Transaction>,
+    },
     Enrolled,
     RejectedNeedsManual,
 }
@@ -201,7 +219,7 @@ impl State {
             Self::Unauthenticated => StateName::Unauthenticated,
             Self::AwaitingCaCert => StateName::AwaitingCaCert,
             Self::AwaitingCaApproval { .. } => StateName::AwaitingCaApproval,
-            Self::AwaitingCaCaps => StateName::AwaitingCaCaps,
+            Self::AwaitingCaCaps { .. } => StateName::AwaitingCaCaps,
             Self::Authenticated => StateName::Authenticated,
             Self::AwaitingNextCaCert { .. } => StateName::AwaitingNextCaCert,
             Self::PreparingRequest { .. } => StateName::PreparingRequest,
@@ -569,7 +587,10 @@ impl Trustpoint {
         };
         if approved {
             self.chain = Some((**chain).clone());
-            self.state = State::AwaitingCaCaps;
+            self.state = State::AwaitingCaCaps {
+                refresh: false,
+                enrol: false,
+            };
             self.wire = Wire::Ready;
         } else {
             self.state = State::Unauthenticated;
@@ -598,7 +619,7 @@ impl Trustpoint {
         };
         if matches!(
             self.state,
-            State::AwaitingCaCert | State::AwaitingCaApproval { .. } | State::AwaitingCaCaps
+            State::AwaitingCaCert | State::AwaitingCaApproval { .. } | State::AwaitingCaCaps { .. }
         ) {
             return Err(TrustpointError::Busy);
         }
@@ -670,7 +691,7 @@ impl Trustpoint {
         let path = self.config.path.clone();
         let request = match &mut self.state {
             State::AwaitingCaCert => ClientRequest::get_ca_cert(&path, None),
-            State::AwaitingCaCaps => ClientRequest::get_ca_caps(&path, None),
+            State::AwaitingCaCaps { .. } => ClientRequest::get_ca_caps(&path, None),
             State::AwaitingNextCaCert { .. } => ClientRequest::get_next_ca_cert(&path, None),
             State::AwaitingCertRep { txn } => {
                 let caps = self.caps;
@@ -705,7 +726,7 @@ impl Trustpoint {
         let state = core::mem::replace(&mut self.state, State::Unauthenticated);
         match state {
             State::AwaitingCaCert => self.on_ca_cert(reply, now),
-            State::AwaitingCaCaps => self.on_caps(reply, now),
+            State::AwaitingCaCaps { refresh, enrol } => self.on_caps(reply, refresh, enrol, now),
             State::AwaitingNextCaCert { job, retries } => {
                 self.on_next_ca_cert(reply, job, retries, now);
             }
@@ -802,7 +823,7 @@ impl Trustpoint {
                 State::AwaitingNextCaCert { .. } => self.wire = Wire::Ready,
                 _ => {}
             },
-            ClientTimer::RolloverActivate => self.activate(now),
+            ClientTimer::RolloverActivate => self.activate(),
         }
     }
 
@@ -958,7 +979,10 @@ impl Trustpoint {
         match &self.config.ca_fingerprint {
             Some(fp) if fingerprint_matches(fp, &der) => {
                 self.chain = Some(chain);
-                self.state = State::AwaitingCaCaps;
+                self.state = State::AwaitingCaCaps {
+                    refresh: false,
+                    enrol: false,
+                };
                 self.wire = Wire::Ready;
             }
             Some(_) => self.auth_failed(String::from(
@@ -986,14 +1010,36 @@ impl Trustpoint {
             .push_back(Event::AuthenticationFailed { reason });
     }
 
-    fn on_caps(&mut self, reply: Result<HttpReply, TransportError>, now: Instant) {
-        self.caps = match reply {
-            Ok(r) => Capabilities::from_http_response(r.status, &r.body),
-            Err(_) => Capabilities::EMPTY,
-        };
+    fn on_caps(
+        &mut self,
+        reply: Result<HttpReply, TransportError>,
+        refresh: bool,
+        enrol: bool,
+        now: Instant,
+    ) {
+        match reply {
+            Ok(r) => self.caps = Capabilities::from_http_response(r.status, &r.body),
+            // After an activation an outage keeps what the CA advertised before.
+            Err(_) if refresh => {}
+            Err(_) => self.caps = Capabilities::EMPTY,
+        }
         self.state = self.idle_state();
-        self.events.push_back(Event::Authenticated);
+        if !refresh {
+            self.events.push_back(Event::Authenticated);
+        }
         self.arm_timers(now);
+        if enrol {
+            self.timers.cancel(ClientTimer::Renew);
+            self.timers.cancel(ClientTimer::Shadow);
+            self.start_job(
+                Job {
+                    kind: JobKind::Initial,
+                    regenerate: self.config.auto_enroll.is_some_and(|a| a.regenerate),
+                    manual: false,
+                },
+                now,
+            );
+        }
     }
 
     /// K-3: arm RENEW / SHADOW / CA-only SHADOW and the activation from the stored state.
@@ -1304,7 +1350,7 @@ impl Trustpoint {
     }
 
     /// K-10 at the active CA's expiry.
-    fn activate(&mut self, now: Instant) {
+    fn activate(&mut self) {
         let Some(rollover) = self.rollover_ca.take() else {
             // No rollover CA: trust ends with the CA.
             self.chain = None;
@@ -1326,19 +1372,14 @@ impl Trustpoint {
         }
         self.events.push_back(Event::RolloverActivated);
         if self.is_idle() {
-            self.arm_timers(now);
-            if !had_identity && self.config.auto_enroll.is_some() {
-                self.timers.cancel(ClientTimer::Renew);
-                self.timers.cancel(ClientTimer::Shadow);
-                self.start_job(
-                    Job {
-                        kind: JobKind::Initial,
-                        regenerate: self.config.auto_enroll.is_some_and(|a| a.regenerate),
-                        manual: false,
-                    },
-                    now,
-                );
-            }
+            // Refresh the capabilities from the new CA, then arm from the new state [REC].
+            self.state = State::AwaitingCaCaps {
+                refresh: true,
+                enrol: !had_identity && self.config.auto_enroll.is_some(),
+            };
+            self.wire = Wire::Ready;
+            self.timers.cancel(ClientTimer::Renew);
+            self.timers.cancel(ClientTimer::Shadow);
         } else if let Some(v) = self.chain.as_ref().and_then(|c| cert_validity(&c.ca)) {
             self.timers
                 .arm(ClientTimer::RolloverActivate, activation_at(v));

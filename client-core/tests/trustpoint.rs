@@ -375,8 +375,19 @@ fn k08_k10_shadow_then_activation_across_rollover() {
     let rollover_id = tp.rollover_identity_cert().unwrap().clone();
     let rollover_ca = tp.rollover_ca_cert().unwrap().clone();
     ca.activate();
+    let caps_before = ca.ops.iter().filter(|o| **o == "GetCACaps").count();
     step(&mut tp, &mut ca, at(ca_na), &mut r);
-    assert!(events(&mut tp).contains(&Event::RolloverActivated));
+    let ev = events(&mut tp);
+    assert!(ev.contains(&Event::RolloverActivated));
+    assert!(
+        !ev.contains(&Event::Authenticated),
+        "a refresh, not an authentication"
+    );
+    assert_eq!(
+        ca.ops.iter().filter(|o| **o == "GetCACaps").count(),
+        caps_before + 1,
+        "capabilities refreshed from the new CA"
+    );
     assert_eq!(tp.identity_cert(), Some(&rollover_id));
     assert_eq!(tp.ca_cert(), Some(&rollover_ca));
     assert!(tp.rollover_ca_cert().is_none());

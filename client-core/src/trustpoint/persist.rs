@@ -13,7 +13,8 @@
 //! caps     str (GetCACaps text)
 //! identity opt(cert | key) | rollover_ca opt(cert) | rollover_identity opt(cert | key)
 //! timers   count u8, then count × (timer u8 | deadline u64 unix seconds)
-//! state    tag u8 and its data (transaction: see `put_txn`)
+//! state    tag u8 and its data (transaction: see `put_txn`; AwaitingCaCaps: refresh u8 |
+//!          enrol u8)
 //! wire     u8 (0 idle, 1 ready; an exchange on the wire is saved as "ready")
 //! ```
 //!
@@ -508,7 +509,11 @@ impl Trustpoint {
                 w.u8(2);
                 put_chain(&mut w, chain)?;
             }
-            State::AwaitingCaCaps => w.u8(3),
+            State::AwaitingCaCaps { refresh, enrol } => {
+                w.u8(3);
+                w.flag(*refresh);
+                w.flag(*enrol);
+            }
             State::Authenticated => w.u8(4),
             State::AwaitingNextCaCert { job, retries } => {
                 w.u8(5);
@@ -588,7 +593,10 @@ impl Trustpoint {
             2 => State::AwaitingCaApproval {
                 chain: Box::new(get_chain(&mut r)?),
             },
-            3 => State::AwaitingCaCaps,
+            3 => State::AwaitingCaCaps {
+                refresh: r.flag("refresh")?,
+                enrol: r.flag("enrol")?,
+            },
             4 => State::Authenticated,
             5 => State::AwaitingNextCaCert {
                 job: get_job(&mut r)?,
