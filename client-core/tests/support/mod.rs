@@ -215,7 +215,17 @@ impl TestCa {
             scep_proto::Method::Get => "GET",
             _ => "POST",
         };
-        let parsed = ScepRequest::parse(method, &req.target, &req.body).expect("client request");
+        self.handle_raw(method, &req.target, &req.body)
+    }
+
+    /// One HTTP exchange from its request line parts and body.
+    pub fn handle_raw(
+        &mut self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> Result<HttpReply, TransportError> {
+        let parsed = ScepRequest::parse(method, target, body).expect("client request");
         match parsed {
             ScepRequest::GetCaCert { .. } => {
                 self.ops.push("GetCACert");
