@@ -564,7 +564,7 @@ impl Trustpoint {
     }
 
     /// Starts authentication (K-2): GetCACert, then the fingerprint check or host approval,
-    /// then GetCACaps.
+    /// then GetCACaps. A transaction under way is abandoned; certificates and keys are kept.
     ///
     /// # Errors
     /// [`TrustpointError::Busy`] while an exchange is under way.
@@ -698,7 +698,13 @@ impl Trustpoint {
                 match build_message(txn, caps, rng) {
                     Ok(der) => ClientRequest::pki_operation(&path, caps, &der),
                     Err(reason) => {
+                        // Cannot happen with a well-formed transaction; give the attempt up
+                        // (T-13) rather than retry in a loop.
+                        let job = txn.job;
                         self.events.push_back(Event::Warning(reason));
+                        self.state = self.idle_state();
+                        self.wire = Wire::Idle;
+                        self.failed_attempt(job, now);
                         return None;
                     }
                 }
