@@ -4,7 +4,7 @@
 
 mod support;
 
-use client_core::{Event, StateName, Trustpoint, TrustpointError};
+use client_core::{Event, StateName, Trustpoint, TrustpointConfig, TrustpointError};
 use pki_timers::{ClientTimer, PollSchedule, RetryConfig, Step, renew_at};
 use scep_proto::MessageType;
 use support::*;
@@ -663,4 +663,60 @@ fn k02_ca_ra_chain_requests_go_to_the_ra() {
         tp.identity_cert().unwrap().tbs_certificate().issuer(),
         ca.active.cert.tbs_certificate().subject()
     );
+}
+
+#[test]
+fn config_validation_has_typed_errors() {
+    use client_core::ConfigError;
+    let ok = config(Some(80));
+    assert_eq!(ok.validate(), Ok(()));
+    let mut c = ok.clone();
+    c.retry_period = pki_timers::Duration::from_secs(30);
+    assert_eq!(c.validate(), Err(ConfigError::RetryPeriod));
+    let mut c = ok.clone();
+    c.retry_period = pki_timers::Duration::from_minutes(61);
+    assert_eq!(c.validate(), Err(ConfigError::RetryPeriod));
+    let mut c = ok.clone();
+    c.subject = String::new();
+    assert!(matches!(c.validate(), Err(ConfigError::Subject(_))));
+    let mut c = ok.clone();
+    c.key_bits = 512;
+    assert_eq!(c.validate(), Err(ConfigError::KeyBits));
+    for (fp, good) in [
+        ("ab:CD ef".repeat(1), false),
+        ("Ab:".repeat(16), true),
+        ("0a ".repeat(20), true),
+        ("ff".repeat(32), true),
+        ("zz".repeat(16), false),
+    ] {
+        let mut c = ok.clone();
+        c.ca_fingerprint = Some(fp.clone());
+        assert_eq!(c.validate().is_ok(), good, "{fp}");
+    }
+    assert!(matches!(
+        Trustpoint::new(TrustpointConfig::default()),
+        Err(TrustpointError::Config(ConfigError::Subject(_)))
+    ));
+}
+
+#[test]
+fn debug_output_never_shows_keys_or_the_challenge() {
+    let mut r = rng(37);
+    let mut ca = TestCa::new(T0, 730);
+    let tp = enrolled(&mut ca, 80, &mut r);
+    let text = format!("{tp:?} {:?}", tp.config());
+    assert!(!text.contains("secret"), "{text}");
+    assert!(!text.to_lowercase().contains("private"), "{text}");
+    assert!(text.contains("Enrolled"), "{text}");
+}
+
+#[test]
+fn t16_timer_listing_uses_client_labels() {
+    let mut r = rng(38);
+    let mut ca = TestCa::new(T0, 30);
+    let tp = enrolled(&mut ca, 80, &mut r);
+    let text = tp.timer_listing(at(T0 + 60)).to_string();
+    assert!(text.starts_with("Trustpoint tp\n"), "{text}");
+    assert!(text.contains("  SHADOW tp\n"), "{text}");
+    assert!(text.contains("  ROLLOVER ACTIVATE tp\n"), "{text}");
 }
