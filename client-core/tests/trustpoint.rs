@@ -683,7 +683,7 @@ fn config_validation_has_typed_errors() {
     c.key_bits = 512;
     assert_eq!(c.validate(), Err(ConfigError::KeyBits));
     for (fp, good) in [
-        ("ab:CD ef".repeat(1), false),
+        ("ab:CD ef".to_string(), false),
         ("Ab:".repeat(16), true),
         ("0a ".repeat(20), true),
         ("ff".repeat(32), true),
