@@ -5,8 +5,18 @@
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
 )]
 
+mod driver;
+mod store;
 mod transport;
+mod trustpoint;
 
+pub use crate::driver::{DriveError, run_until};
+pub use crate::store::{FileStore, MemoryStore, TrustpointStore};
 #[cfg(feature = "http")]
 pub use crate::transport::http::{HttpTransport, HttpTransportConfig};
 pub use crate::transport::{HttpReply, InProcess, Transport, TransportError};
+pub use crate::trustpoint::{
+    AutoEnroll, ConfigError, Event, MIN_PBKDF2_ITERATIONS, PersistError, RenewalMessage, StateName,
+    Trustpoint, TrustpointConfig, TrustpointError,
+};
+pub use pki_timers::{Backoff, Duration, Instant, Percent};

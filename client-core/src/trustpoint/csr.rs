@@ -1,0 +1,85 @@
+//! The PKCS #10 request a trustpoint sends (K-5): subject, public key, optional
+//! challengePassword, extensionRequest (keyUsage), signed with SHA-256 and RSA PKCS #1 v1.5.
+
+use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
+use der::{Decode, Encode};
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::EncodePublicKey;
+use sha2::{Digest, Sha256};
+use x509_cert::attr::Attribute;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+use x509_cert::name::Name;
+use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+/// challengePassword (PKCS #9).
+const CHALLENGE_PASSWORD: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
+/// sha256WithRSAEncryption.
+const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+
+/// Why a CSR could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CsrError;
+
+/// The SubjectPublicKeyInfo DER of `key`.
+pub(crate) fn spki_der(key: &RsaPrivateKey) -> Result<Vec<u8>, CsrError> {
+    key.to_public_key()
+        .to_public_key_der()
+        .map(|d| d.as_bytes().to_vec())
+        .map_err(|_| CsrError)
+}
+
+/// DER of a PKCS #10 request for `subject` over `key`, with `challenge` if given.
+pub(crate) fn build_csr(
+    subject: &Name,
+    key: &RsaPrivateKey,
+    challenge: Option<&str>,
+) -> Result<Vec<u8>, CsrError> {
+    let public_key = SubjectPublicKeyInfoOwned::from_der(&spki_der(key)?).map_err(|_| CsrError)?;
+    let mut attributes = SetOfVec::new();
+    if let Some(pw) = challenge {
+        let value = Any::encode_from(&Utf8StringRef::new(pw).map_err(|_| CsrError)?)
+            .map_err(|_| CsrError)?;
+        let values = SetOfVec::try_from(vec![value]).map_err(|_| CsrError)?;
+        attributes
+            .insert(Attribute {
+                oid: CHALLENGE_PASSWORD,
+                values,
+            })
+            .map_err(|_| CsrError)?;
+    }
+    // extensionRequest (K-5): keyUsage digitalSignature + keyEncipherment, what a SCEP
+    // identity signs and decrypts with.
+    let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+    let ext = Extension {
+        extn_id: <KeyUsage as der::oid::AssociatedOid>::OID,
+        critical: true,
+        extn_value: OctetString::new(usage.to_der().map_err(|_| CsrError)?)
+            .map_err(|_| CsrError)?,
+    };
+    let req_attr = Attribute::try_from(ExtensionReq(vec![ext])).map_err(|_| CsrError)?;
+    attributes.insert(req_attr).map_err(|_| CsrError)?;
+    let info = CertReqInfo {
+        version: Version::V1,
+        subject: subject.clone(),
+        public_key,
+        attributes,
+    };
+    let tbs = info.to_der().map_err(|_| CsrError)?;
+    let hash = Sha256::digest(&tbs);
+    let sig = key
+        .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &hash)
+        .map_err(|_| CsrError)?;
+    let req = CertReq {
+        info,
+        algorithm: AlgorithmIdentifierOwned {
+            oid: SHA256_WITH_RSA,
+            parameters: Some(Any::null()),
+        },
+        signature: BitString::from_bytes(&sig).map_err(|_| CsrError)?,
+    };
+    req.to_der().map_err(|_| CsrError)
+}
