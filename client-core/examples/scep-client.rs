@@ -53,6 +53,10 @@ fn parse() -> Result<Args, lexopt::Error> {
     let mut p = lexopt::Parser::from_env();
     let mut args = Args::default();
     match p.next()? {
+        Some(Short('h') | Long("help")) => {
+            args.command = "help".into();
+            return Ok(args);
+        }
         Some(Value(cmd)) => args.command = cmd.string()?,
         Some(arg) => return Err(arg.unexpected()),
         None => return Err("missing command".into()),
@@ -68,6 +72,7 @@ fn parse() -> Result<Args, lexopt::Error> {
             Long("key-bits") => args.key_bits = Some(p.value()?.parse()?),
             Long("auto-enroll") => args.auto_enroll = Some(p.value()?.parse()?),
             Long("regenerate") => args.regenerate = true,
+            Short('h') | Long("help") => args.command = "help".into(),
             _ => return Err(arg.unexpected()),
         }
     }
@@ -317,6 +322,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.command.as_str() {
+        "help" => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
         "enroll" => enroll(args),
         "renew" => renew(args),
         "status" => status(args),

@@ -61,16 +61,31 @@ fn micromdm_scepserver_enrol_renew_and_legacy_refusal() {
     sh("openssl rsa -in ca.plain.key -traditional -des3 -passout pass:capw -out depot/ca.key");
     sh("echo 1 > depot/serial && touch depot/index.txt");
     let exe = std::env::current_exe().unwrap();
+    // `cargo test` builds the examples next to the test binaries' `deps/` folder.
+    let client = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/scep-client");
+    assert!(client.exists(), "{} not built", client.display());
     let script = format!(
         "ip link set lo up || exit 1; \
          scepserver -depot '{depot}' -capass capw -port {PORT} -allowrenew 0 > '{log}' 2>&1 & \
          srv=$!; \
          for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/{PORT}) 2>/dev/null && break; sleep 0.1; done; \
          MICROMDM_URL=http://127.0.0.1:{PORT}/scep '{exe}' --exact inner --ignored --nocapture; \
-         rc=$?; kill $srv; wait $srv; exit $rc",
+         rc=$?; \
+         '{client}' enroll --url http://127.0.0.1:{PORT}/scep --dir '{tp}/strict' --subject 'CN=ex1,O=scep-rs' \
+           --key-bits 1024; echo \"example-strict-exit=$?\"; \
+         '{client}' enroll --url http://127.0.0.1:{PORT}/scep --dir '{tp}/legacy' --subject 'CN=ex2,O=scep-rs' \
+           --key-bits 1024 --legacy-algorithms; echo \"example-legacy-exit=$?\"; \
+         kill $srv; wait $srv; exit $rc",
         depot = depot.display(),
         log = d.join("server.log").display(),
         exe = exe.display(),
+        client = client.display(),
+        tp = d.display(),
     );
     let out = Command::new("unshare")
         .args(["-n", "--kill-child", "bash", "-c", &script])
@@ -84,6 +99,16 @@ fn micromdm_scepserver_enrol_renew_and_legacy_refusal() {
         std::fs::read_to_string(d.join("server.log")).unwrap_or_default()
     );
     assert!(text.contains("1 passed"), "{text}");
+    // The example client (issue's fixed command form): refuses DES without the legacy switch,
+    // enrols with it and writes a key and a certificate that openssl chains to the CA.
+    assert!(text.contains("example-strict-exit=1"), "{text}");
+    assert!(text.contains("example-legacy-exit=0"), "{text}");
+    let legacy = d.join("legacy");
+    sh(&format!(
+        "openssl verify -CAfile depot/ca.pem '{0}/cert.pem' && \
+         [ \"$(openssl x509 -in '{0}/cert.pem' -noout -pubkey)\" = \"$(openssl pkey -in '{0}/key.pem' -pubout)\" ]",
+        legacy.display()
+    ));
 }
 
 fn now() -> Instant {
