@@ -322,7 +322,8 @@ fn admin_endpoint(
     let t = now();
     let want = match op {
         "status" | "pending" | "timers" => "GET",
-        _ => "POST",
+        "grant" | "reject" | "remove" | "revoke" | "rollover" | "rollover-cancel" | "otp" => "POST",
+        _ => return (404, format!("unknown admin command {op:?}\n")),
     };
     if method != want {
         return (405, format!("/admin/{op} takes {want}\n"));
