@@ -194,3 +194,78 @@ fn strongswan_manual_grant_then_authorized_renewal() {
     );
     server.terminate();
 }
+
+#[test]
+fn strongswan_enrols_against_the_rollover_ca_and_openssl_verifies_the_rollover_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("ca"), &["--grant", "auto"]);
+    let ca = setup(tmp.path(), &server);
+    server.admin_ok(&["rollover"]);
+
+    // The rollover CA certificate, from GetNextCACert (checked with openssl cms).
+    let (status, body) = server.get("/scep?operation=GetNextCACert");
+    assert_eq!(status, 200);
+    let next = tmp.path().join("next.der");
+    std::fs::write(&next, body).unwrap();
+    let content = tmp.path().join("content.der");
+    let out = run(Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(&next)
+        .arg("-CAfile")
+        .arg(&ca)
+        .arg("-out")
+        .arg(&content));
+    assert!(out.status.success(), "openssl cms -verify: {}", text(&out));
+    let out = run(Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+        .arg(&content));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let start = printed.find("-----BEGIN CERTIFICATE-----").unwrap();
+    let rollover = tmp.path().join("rollover.pem");
+    std::fs::write(&rollover, &printed[start..]).unwrap();
+
+    // A request encrypted to the rollover certificate gets a rollover identity certificate.
+    let key = tmp.path().join("key.pem");
+    gen_key(&key);
+    let out = run(Command::new("pki")
+        .args([
+            "--scep",
+            "--url",
+            &server.url,
+            "--dn",
+            "CN=strongswan-rollover",
+            "--in",
+        ])
+        .arg(&key)
+        .arg("--cacert-enc")
+        .arg(&rollover)
+        .arg("--cacert-sig")
+        .arg(&rollover)
+        .args(["--outform", "pem", "--maxpolltime", "5"]));
+    assert!(
+        out.status.success(),
+        "pki --scep (rollover): {}",
+        text(&out)
+    );
+    let cert = tmp.path().join("rollover-id.pem");
+    std::fs::write(&cert, &out.stdout).unwrap();
+    // It starts when the rollover CA becomes active, hence no time check.
+    let verify = |anchor: &Path| {
+        run(Command::new("openssl")
+            .args(["verify", "-no_check_time", "-CAfile"])
+            .arg(anchor)
+            .arg(&cert))
+    };
+    let out = verify(&rollover);
+    assert!(
+        out.status.success(),
+        "against the rollover CA: {}",
+        text(&out)
+    );
+    let out = verify(&ca);
+    assert!(
+        !out.status.success(),
+        "a rollover identity certificate verified against the current CA"
+    );
+    server.terminate();
+}
