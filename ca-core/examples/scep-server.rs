@@ -149,7 +149,8 @@ fn parse_server(args: Vec<std::ffi::OsString>) -> Result<ServerArgs, BoxError> {
             }
             Long("archive-password") => config.archive_password = Some(p.value()?.string()?),
             Long("help") | Short('h') => {
-                println!("{USAGE}");
+                // Ignore a closed pipe (`--help | head`).
+                let _ = writeln!(std::io::stdout(), "{USAGE}");
                 std::process::exit(0);
             }
             _ => return Err(format!("{}\n{USAGE}", arg.unexpected()).into()),
