@@ -6,14 +6,12 @@ use der::{Decode, Encode};
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
 use rsa::RsaPublicKey;
-use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pkcs8::DecodePublicKey;
 use scep_proto::{
     CertRepBuilder, CertRepContent, CertsOnly, DigestAlg, ErrorStatus, HttpResponse,
     IssuerAndSerialNumber, Nonce, PkiMessage, Profile, Request, RequestBody, ScepRequest,
     ScepResponse,
 };
-use sha2::Digest;
 
 use super::error::{Answer, CaError, Failure};
 use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
@@ -699,31 +697,6 @@ fn signed_by(cert: &x509_cert::Certificate, ca: &crate::issue::CaKey) -> bool {
     let Some(signature) = cert.signature().as_bytes() else {
         return false;
     };
-    let (scheme, digest) = match hash {
-        HashAlgorithm::Md5 => (
-            Pkcs1v15Sign::new::<md5::Md5>(),
-            md5::Md5::digest(&tbs).to_vec(),
-        ),
-        HashAlgorithm::Sha1 => (
-            Pkcs1v15Sign::new::<sha1::Sha1>(),
-            sha1::Sha1::digest(&tbs).to_vec(),
-        ),
-        HashAlgorithm::Sha224 => (
-            Pkcs1v15Sign::new::<sha2::Sha224>(),
-            sha2::Sha224::digest(&tbs).to_vec(),
-        ),
-        HashAlgorithm::Sha256 => (
-            Pkcs1v15Sign::new::<sha2::Sha256>(),
-            sha2::Sha256::digest(&tbs).to_vec(),
-        ),
-        HashAlgorithm::Sha384 => (
-            Pkcs1v15Sign::new::<sha2::Sha384>(),
-            sha2::Sha384::digest(&tbs).to_vec(),
-        ),
-        HashAlgorithm::Sha512 => (
-            Pkcs1v15Sign::new::<sha2::Sha512>(),
-            sha2::Sha512::digest(&tbs).to_vec(),
-        ),
-    };
-    key.verify(scheme, &digest, signature).is_ok()
+    key.verify(hash.pkcs1v15(), &hash.digest(&tbs), signature)
+        .is_ok()
 }
