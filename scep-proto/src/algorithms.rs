@@ -228,7 +228,8 @@ impl DigestAlg {
     }
 
     /// RSASSA-PKCS1-v1_5 padding with this digest's DigestInfo prefix.
-    pub(crate) fn pkcs1v15(self) -> Pkcs1v15Sign {
+    #[must_use]
+    pub fn pkcs1v15(self) -> Pkcs1v15Sign {
         match self {
             Self::Md5 => Pkcs1v15Sign::new::<md5::Md5>(),
             Self::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),

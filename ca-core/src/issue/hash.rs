@@ -4,7 +4,6 @@ use core::fmt;
 
 use der::{asn1::Any, oid::ObjectIdentifier};
 use rsa::Pkcs1v15Sign;
-use sha2::Digest as _;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::error::IssueError;
@@ -95,28 +94,26 @@ impl HashAlgorithm {
         }
     }
 
+    /// The same digest as scep-proto names it, whose implementations this type reuses.
+    pub(crate) const fn as_digest_alg(self) -> scep_proto::DigestAlg {
+        match self {
+            Self::Md5 => scep_proto::DigestAlg::Md5,
+            Self::Sha1 => scep_proto::DigestAlg::Sha1,
+            Self::Sha224 => scep_proto::DigestAlg::Sha224,
+            Self::Sha256 => scep_proto::DigestAlg::Sha256,
+            Self::Sha384 => scep_proto::DigestAlg::Sha384,
+            Self::Sha512 => scep_proto::DigestAlg::Sha512,
+        }
+    }
+
     /// The digest of `data`.
     pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Md5 => md5::Md5::digest(data).to_vec(),
-            Self::Sha1 => sha1::Sha1::digest(data).to_vec(),
-            Self::Sha224 => sha2::Sha224::digest(data).to_vec(),
-            Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
-            Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
-            Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        }
+        self.as_digest_alg().digest(data)
     }
 
     /// The PKCS#1 v1.5 signature scheme (DigestInfo prefix) for this digest.
     pub(crate) fn pkcs1v15(self) -> Pkcs1v15Sign {
-        match self {
-            Self::Md5 => Pkcs1v15Sign::new::<md5::Md5>(),
-            Self::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
-            Self::Sha224 => Pkcs1v15Sign::new::<sha2::Sha224>(),
-            Self::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
-            Self::Sha384 => Pkcs1v15Sign::new::<sha2::Sha384>(),
-            Self::Sha512 => Pkcs1v15Sign::new::<sha2::Sha512>(),
-        }
+        self.as_digest_alg().pkcs1v15()
     }
 
     /// Refuses a legacy digest unless `legacy_algorithms` is on.
