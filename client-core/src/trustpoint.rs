@@ -12,6 +12,7 @@ mod event;
 mod persist;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use der::Encode;
 use md5::Md5;
@@ -256,6 +257,17 @@ pub struct Trustpoint {
     rollover_identity: Option<Identity>,
     timers: TimerTable<ClientTimer>,
     events: VecDeque<Event>,
+    key_source: Option<Arc<dyn KeySource>>,
+}
+
+/// Where a trustpoint takes new key pairs from (K-5 initial enrolment, K-6/K-8 `regenerate`)
+/// instead of generating them itself: an HSM, a pre-generated pool (the drill's fleet uses one,
+/// as RSA key generation would dominate a simulated fleet), a key provisioned at manufacture.
+///
+/// Not part of the persisted state: after [`Trustpoint::from_bytes`] the host sets it again.
+pub trait KeySource: Send + Sync {
+    /// The next key pair of `bits` bits, or `None` to let the trustpoint generate one.
+    fn next_key(&self, bits: u32) -> Option<RsaPrivateKey>;
 }
 
 impl core::fmt::Debug for Trustpoint {
@@ -453,6 +465,7 @@ impl Trustpoint {
             rollover_identity: None,
             timers: TimerTable::new(),
             events: VecDeque::new(),
+            key_source: None,
         })
     }
 
@@ -506,6 +519,11 @@ impl Trustpoint {
     #[must_use]
     pub fn identity_key(&self) -> Option<&RsaPrivateKey> {
         self.identity.as_ref().map(|i| &i.key)
+    }
+
+    /// Takes new key pairs from `source` from now on (see [`KeySource`]).
+    pub fn set_key_source(&mut self, source: Arc<dyn KeySource>) {
+        self.key_source = Some(source);
     }
 
     /// The stored, not yet active rollover identity certificate (K-8).
@@ -887,10 +905,17 @@ impl Trustpoint {
         };
         let request_key = match (&self.identity, job.regenerate) {
             (Some(id), false) => id.key.clone(),
-            _ => {
-                let bits = usize::try_from(self.config.key_bits).map_err(|_| "key size")?;
-                RsaPrivateKey::new(rng, bits).map_err(|_| "key generation failed")?
-            }
+            _ => match self
+                .key_source
+                .as_ref()
+                .and_then(|s| s.next_key(self.config.key_bits))
+            {
+                Some(key) => key,
+                None => {
+                    let bits = usize::try_from(self.config.key_bits).map_err(|_| "key size")?;
+                    RsaPrivateKey::new(rng, bits).map_err(|_| "key generation failed")?
+                }
+            },
         };
         let csr = csr::build_csr(
             &self.subject,

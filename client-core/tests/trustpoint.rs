@@ -720,3 +720,52 @@ fn t16_timer_listing_uses_client_labels() {
     assert!(text.contains("  SHADOW tp\n"), "{text}");
     assert!(text.contains("  ROLLOVER ACTIVATE tp\n"), "{text}");
 }
+
+/// A [`client_core::KeySource`] handing out fixed keys in order, counting the calls.
+struct Pool {
+    keys: Vec<rsa::RsaPrivateKey>,
+    next: std::sync::Mutex<usize>,
+}
+
+impl client_core::KeySource for Pool {
+    fn next_key(&self, _bits: u32) -> Option<rsa::RsaPrivateKey> {
+        let mut n = self.next.lock().unwrap();
+        let key = self.keys.get(*n).cloned();
+        *n += 1;
+        key
+    }
+}
+
+#[test]
+fn k05_k06_new_keys_come_from_the_key_source() {
+    use rsa::pkcs8::EncodePublicKey;
+    let mut r = rng(12);
+    let mut ca = TestCa::new(T0, 730);
+    let mut c = config(Some(50));
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    c.auto_enroll.as_mut().unwrap().regenerate = true;
+    let pool = std::sync::Arc::new(Pool {
+        keys: keys()[..2].to_vec(),
+        next: std::sync::Mutex::new(0),
+    });
+    let now = at(T0 + 60);
+    let mut tp = Trustpoint::new(c).unwrap();
+    tp.set_key_source(pool.clone());
+    tp.set_authoritative_time(true, now);
+    tp.authenticate(now).unwrap();
+    pump(&mut tp, &mut ca, now, &mut r);
+    step(&mut tp, &mut ca, now, &mut r);
+    let pem = |k: &rsa::RsaPrivateKey| k.to_public_key().to_public_key_der().unwrap();
+    // K-5: the initial key is the pool's first; K-6 with regenerate: the renewal takes the second.
+    assert_eq!(
+        spki(tp.identity_cert().unwrap()),
+        pem(&keys()[0]).as_bytes()
+    );
+    let t = deadline(&tp, ClientTimer::Renew).unwrap();
+    step(&mut tp, &mut ca, at(t), &mut r);
+    assert_eq!(
+        spki(tp.identity_cert().unwrap()),
+        pem(&keys()[1]).as_bytes()
+    );
+    assert_eq!(*pool.next.lock().unwrap(), 2);
+}
