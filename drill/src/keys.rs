@@ -1,0 +1,63 @@
+//! The fleet's keys: a pool generated once from the scenario's seed.
+//!
+//! A thousand clients renewing with `regenerate` would spend the whole run in RSA key
+//! generation; the drill is about timers, so clients share a few pre-generated keys through
+//! client-core's [`KeySource`] hook. The CA does not care: each request still carries its own
+//! CSR, signature and transaction.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use client_core::KeySource;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rsa::RsaPrivateKey;
+
+use crate::DrillError;
+
+/// Pre-generated RSA keys handed out round-robin.
+pub(crate) struct KeyPool {
+    bits: u32,
+    keys: Vec<RsaPrivateKey>,
+    next: AtomicUsize,
+}
+
+impl KeyPool {
+    /// `count` keys of `bits` bits; key `k` comes from a generator seeded with `seed` and `k`,
+    /// so the pool is the same whatever the number of threads making it (two, one per core).
+    pub(crate) fn generate(count: usize, bits: u32, seed: u64) -> Result<Self, DrillError> {
+        let size = usize::try_from(bits).map_err(|_| DrillError::KeyGeneration)?;
+        let make = |k: usize| {
+            // A stream of its own per key, apart from the drill's main generator (which makes
+            // the CA key from `seed` alone).
+            let mut material = [0u8; 32];
+            material[..8].copy_from_slice(&seed.to_le_bytes());
+            material[8..16].copy_from_slice(&(k as u64).to_le_bytes());
+            material[16..24].copy_from_slice(b"key pool");
+            let mut rng = StdRng::from_seed(material);
+            RsaPrivateKey::new(&mut rng, size).map_err(|_| DrillError::KeyGeneration)
+        };
+        let half = count / 2;
+        let (first, second) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| (half..count).map(make).collect::<Result<Vec<_>, _>>());
+            let mine = (0..half).map(make).collect::<Result<Vec<_>, _>>();
+            (mine, other.join())
+        });
+        let mut keys = first?;
+        keys.extend(second.map_err(|_| DrillError::KeyGeneration)??);
+        Ok(Self {
+            bits,
+            keys,
+            next: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl KeySource for KeyPool {
+    fn next_key(&self, bits: u32) -> Option<RsaPrivateKey> {
+        if bits != self.bits || self.keys.is_empty() {
+            return None;
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.keys.get(n % self.keys.len()).cloned()
+    }
+}
