@@ -30,13 +30,17 @@ impl Outcome {
         self == Self::Success
     }
 
-    /// A short label for the error tally.
+    /// A short label for the error tally (FAILURE with its failInfo).
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::Pending => "pending",
-            Self::Failure(_) => "failure",
+            Self::Failure(FailInfo::BadAlg) => "failure_badAlg",
+            Self::Failure(FailInfo::BadMessageCheck) => "failure_badMessageCheck",
+            Self::Failure(FailInfo::BadRequest) => "failure_badRequest",
+            Self::Failure(FailInfo::BadTime) => "failure_badTime",
+            Self::Failure(FailInfo::BadCertId) => "failure_badCertId",
             Self::HttpStatus(_) => "http_status",
             Self::Transport => "transport",
             Self::Unparsable => "unparsable",
