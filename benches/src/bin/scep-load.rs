@@ -19,9 +19,12 @@ use benches::load::{
 use rand::Rng as _;
 use scep_proto::{Capability, ContentCipher, DigestAlg};
 
-/// Default number of pre-built requests: enough for 10 s at ~1,500 enrolments/s, built in a
-/// few seconds on 2 cores (the prime pool makes the keys cheap; signing dominates).
-const DEFAULT_REQUESTS: usize = 15_000;
+/// Pre-built requests per second of `--seconds` by default: about what the fast backend
+/// sustains on 2 cores, and about 0.6 ms of pre-building each on 2 cores.
+const DEFAULT_REQUESTS_PER_SECOND: u64 = 1_000;
+/// Upper bound of the default (about 12 s of pre-building on 2 cores); `--requests` may go
+/// beyond.
+const DEFAULT_REQUESTS_MAX: u64 = 20_000;
 
 const USAGE: &str = "\
 usage: scep-load --url <URL> --seconds <S> --concurrency <C> [options]
@@ -36,8 +39,8 @@ options:
   --concurrency <C>        connections, one thread each (default 4)
   --cipher des|3des|aes128 content encryption of the requests (default aes128)
   --digest sha1|sha256     digest of the requests and CSRs (default sha256)
-  --requests <N>           messages to pre-build (default 15000); the run stops early if
-                           they run out
+  --requests <N>           messages to pre-build (default 1000 per second of --seconds,
+                           at most 20000); the run stops early if they run out
   --key-bits <B>           client key size (default 1024; the server's cost depends on
                            its own key, not this one)
   --challenge <PW>         challengePassword for every CSR
@@ -56,7 +59,7 @@ struct Args {
     concurrency: usize,
     cipher: ContentCipher,
     digest: DigestAlg,
-    requests: usize,
+    requests: Option<usize>,
     key_bits: usize,
     challenge: Option<String>,
     seed: u64,
@@ -117,7 +120,7 @@ fn parse_args() -> Result<Option<Args>, CliError> {
         concurrency: 4,
         cipher: ContentCipher::Aes128,
         digest: DigestAlg::Sha256,
-        requests: DEFAULT_REQUESTS,
+        requests: None,
         key_bits: 1024,
         challenge: None,
         seed: 1,
@@ -158,7 +161,7 @@ fn parse_args() -> Result<Option<Args>, CliError> {
                     }
                 };
             }
-            Long("requests") => args.requests = p.value()?.parse()?,
+            Long("requests") => args.requests = Some(p.value()?.parse()?),
             Long("key-bits") => args.key_bits = p.value()?.parse()?,
             Long("challenge") => args.challenge = Some(p.value()?.string()?),
             Long("seed") => args.seed = p.value()?.parse()?,
@@ -175,7 +178,7 @@ fn parse_args() -> Result<Option<Args>, CliError> {
             usize::try_from(args.seconds).unwrap_or(usize::MAX),
         ),
         ("--concurrency", args.concurrency),
-        ("--requests", args.requests),
+        ("--requests", args.requests.unwrap_or(1)),
         (
             "--timeout",
             usize::try_from(args.timeout).unwrap_or(usize::MAX),
@@ -187,6 +190,19 @@ fn parse_args() -> Result<Option<Args>, CliError> {
         }
     }
     Ok(Some(args))
+}
+
+impl Args {
+    /// `--requests`, or the default sized to `--seconds`.
+    fn requests(&self) -> usize {
+        self.requests.unwrap_or_else(|| {
+            let n = self
+                .seconds
+                .saturating_mul(DEFAULT_REQUESTS_PER_SECOND)
+                .min(DEFAULT_REQUESTS_MAX);
+            usize::try_from(n).unwrap_or(usize::MAX)
+        })
+    }
 }
 
 fn unix_now() -> u64 {
@@ -215,7 +231,8 @@ fn run(args: &Args) -> Result<(), CliError> {
         ca.caps.pki_operation_method().as_str(),
     );
 
-    let mut params = BuildParams::new(args.requests, unix_now());
+    let requests = args.requests();
+    let mut params = BuildParams::new(requests, unix_now());
     params.key_bits = args.key_bits;
     params.seed = args.seed;
     params.digest = args.digest;
@@ -228,9 +245,9 @@ fn run(args: &Args) -> Result<(), CliError> {
     eprintln!(
         "scep-load: pre-building {} PKCSReq ({}-bit keys from a pool of {} primes, {}, {}) \
          on {} threads",
-        args.requests,
+        requests,
         args.key_bits,
-        primes_needed(args.requests),
+        primes_needed(requests),
         args.cipher,
         digest_name(args.digest),
         params.threads,
