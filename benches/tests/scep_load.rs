@@ -28,6 +28,7 @@ fn server_binary() -> PathBuf {
         .args([
             "build",
             "--quiet",
+            "--locked",
             "-p",
             "ca-core",
             "--example",
