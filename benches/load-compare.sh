@@ -11,9 +11,11 @@
 # Everything listens on 127.0.0.1 inside a private network namespace with only loopback up
 # (`unshare -n`; needs root), because scepserver listens on all interfaces.
 #
-# Environment (defaults): SECONDS=10 (per run), CONCURRENCY=4, CIPHER=3des, DIGEST=sha256,
+# Environment (defaults): SECONDS=10 (per run), CONCURRENCY=8, CIPHER=3des, DIGEST=sha256,
 # REQUESTS (pre-built per run; default scep-load's: 1000 per second, at most 20000),
-# KEY_BITS=1024. Re-running is safe: builds are
+# KEY_BITS=1024, SCRATCH_BASE=/dev/shm (where the servers keep their state; tmpfs, so the
+# fsyncs of our crash-safe store do not dominate and micromdm, which does not fsync, is not
+# favoured; set it to a disk folder to include storage). Re-running is safe: builds are
 # incremental and every run gets a fresh scratch directory.
 set -euo pipefail
 
@@ -26,11 +28,13 @@ if [[ "${1:-}" != "--inner" ]]; then
     # from the process environment as it was at exec time.
     given="$(tr '\0' '\n' < "/proc/$$/environ" | sed -n 's/^SECONDS=//p')"
     export RUN_SECONDS="${given:-10}"
-    export CONCURRENCY="${CONCURRENCY:-4}"
+    export CONCURRENCY="${CONCURRENCY:-8}"
     export CIPHER="${CIPHER:-3des}"
     export DIGEST="${DIGEST:-sha256}"
     export REQUESTS="${REQUESTS:-}"
     export KEY_BITS="${KEY_BITS:-1024}"
+    export SCRATCH_BASE="${SCRATCH_BASE:-/dev/shm}"
+    [[ -d "$SCRATCH_BASE" && -w "$SCRATCH_BASE" ]] || SCRATCH_BASE="${TMPDIR:-/tmp}"
     for tool in unshare ip openssl scepserver python3; do
         command -v "$tool" > /dev/null || {
             echo "load-compare: $tool not found (scepserver: Debian package scep)" >&2
@@ -63,7 +67,7 @@ fi
 
 # Inner part: inside the private network namespace.
 ip link set lo up
-scratch="$(mktemp -d)"
+scratch="$(mktemp -d -p "$SCRATCH_BASE" load-compare.XXXXXX)"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
@@ -128,7 +132,7 @@ if [[ -x "$BINS/scep-server-fast" ]]; then
     ours fast "$BINS/scep-server-fast" 18102
     scaling="$BINS/scep-server-fast"
 else
-    echo "skipped: no aws-lc feature (ca-core has no \`aws-lc\` cargo feature yet)"
+    echo "skipped: no aws-lc feature (ca-core has no \`aws-lc\` cargo feature yet; w1 and w2 use the default backend)"
     scaling="$BINS/scep-server-default"
 fi
 ours w1 "$scaling" 18103 --threads 1
@@ -164,7 +168,7 @@ else
 fi
 stop "$mdm"
 
-echo "load: seconds=$RUN_SECONDS concurrency=$CONCURRENCY cipher=$CIPHER digest=$DIGEST requests=${REQUESTS:-default} key_bits=$KEY_BITS"
+echo "load: seconds=$RUN_SECONDS concurrency=$CONCURRENCY cipher=$CIPHER digest=$DIGEST requests=${REQUESTS:-default} key_bits=$KEY_BITS state=$SCRATCH_BASE"
 for label in default fast w1 w2 micromdm; do
     if [[ -n "${result[$label]:-}" ]]; then
         echo "$label: ${result[$label]}"
