@@ -53,9 +53,7 @@ pub fn discover(agent: &ureq::Agent, target: &Target) -> Result<CaInfo, LoadErro
         CaCerts::Chain(certs) => (certs, true),
     };
     let recipient = pick_recipient(&certificates)
-        .ok_or(LoadError::CaCert(scep_proto::Error::InvalidArgument(
-            scep_proto::Argument::Certificate,
-        )))?
+        .ok_or(LoadError::NoCertificate)?
         .clone();
     Ok(CaInfo {
         caps,

@@ -29,6 +29,9 @@ pub enum LoadError {
     /// The GetCACert body is not a certificate or a certs-only chain.
     #[error("GetCACert answer unreadable: {0}")]
     CaCert(#[source] scep_proto::Error),
+    /// The GetCACert answer holds no certificate to encrypt to.
+    #[error("GetCACert answer holds no certificate")]
+    NoCertificate,
     /// Generating a client key failed.
     #[error("client key generation ({bits} bits) failed")]
     KeyGeneration {

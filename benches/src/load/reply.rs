@@ -86,3 +86,115 @@ pub fn classify(reply: &Reply, sent: &Prepared, signers: &[Certificate]) -> Outc
         None => Outcome::Unparsable,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr as _;
+
+    use rand::SeedableRng as _;
+    use rand::rngs::StdRng;
+    use rsa::RsaPrivateKey;
+    use scep_proto::{
+        CertRepBuilder, CertRepContent, Certificate, CertsOnly, FailInfo, Nonce, SelfSigned,
+        Signer, TransactionId,
+    };
+    use x509_cert::name::Name;
+
+    use super::{Outcome, classify};
+    use crate::load::{BuildParams, Prepared, Reply, build_messages};
+
+    fn ca(seed: u64, cn: &str) -> (RsaPrivateKey, Certificate) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let name = Name::from_str(&format!("CN={cn}")).unwrap();
+        let cert = SelfSigned::new(name, vec![1], 1_700_000_000, 1_900_000_000)
+            .build(&key, &mut rng)
+            .unwrap();
+        (key, cert)
+    }
+
+    fn reply(status: u16, body: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            content_type: Some("application/x-pki-message".to_owned()),
+            body,
+        }
+    }
+
+    fn cert_rep(
+        key: &RsaPrivateKey,
+        cert: &Certificate,
+        to: &Prepared,
+        tid: Option<&str>,
+        content: &CertRepContent<'_>,
+    ) -> Vec<u8> {
+        let tid = tid.map_or_else(
+            || to.transaction_id.clone(),
+            |t| TransactionId::new(t).unwrap(),
+        );
+        let mut rng = StdRng::seed_from_u64(9);
+        CertRepBuilder::new(tid, Nonce::random(&mut rng), to.sender_nonce)
+            .build(content, Signer { cert, key }, &mut rng)
+            .unwrap()
+    }
+
+    #[test]
+    fn only_a_verified_success_for_this_transaction_counts() {
+        let (key, cert) = ca(1, "load test CA");
+        let (other_key, other_cert) = ca(2, "someone else");
+        let mut params = BuildParams::new(2, 1_800_000_000);
+        params.threads = 1;
+        let sent = build_messages(&params, &cert).unwrap();
+        assert_eq!(sent.len(), 2);
+        assert_ne!(sent[0].transaction_id, sent[1].transaction_id);
+        let signers = std::slice::from_ref(&cert);
+        let issued = CertsOnly::new(vec![cert.clone()]);
+        let success = CertRepContent::Success {
+            certs: &issued,
+            recipient: &cert,
+        };
+        let ok = cert_rep(&key, &cert, &sent[0], None, &success);
+        assert_eq!(
+            classify(&reply(200, ok.clone()), &sent[0], signers),
+            Outcome::Success
+        );
+        // The same answer for the other request: wrong transactionID and nonce.
+        assert_eq!(
+            classify(&reply(200, ok.clone()), &sent[1], signers),
+            Outcome::Mismatch
+        );
+        let wrong_tid = cert_rep(&key, &cert, &sent[0], Some("other"), &success);
+        assert_eq!(
+            classify(&reply(200, wrong_tid), &sent[0], signers),
+            Outcome::Mismatch
+        );
+        let pending = cert_rep(&key, &cert, &sent[0], None, &CertRepContent::Pending);
+        assert_eq!(
+            classify(&reply(200, pending), &sent[0], signers),
+            Outcome::Pending
+        );
+        let failure = CertRepContent::Failure {
+            fail_info: FailInfo::BadAlg,
+            text: None,
+        };
+        let failed = cert_rep(&key, &cert, &sent[0], None, &failure);
+        assert_eq!(
+            classify(&reply(200, failed), &sent[0], signers),
+            Outcome::Failure(FailInfo::BadAlg)
+        );
+        // Signed by a certificate GetCACert did not return.
+        let forged = cert_rep(&other_key, &other_cert, &sent[0], None, &success);
+        assert_eq!(
+            classify(&reply(200, forged), &sent[0], signers),
+            Outcome::Unparsable
+        );
+        assert_eq!(
+            classify(&reply(200, b"0".to_vec()), &sent[0], signers),
+            Outcome::Unparsable
+        );
+        assert_eq!(
+            classify(&reply(500, ok), &sent[0], signers),
+            Outcome::HttpStatus(500)
+        );
+    }
+}
