@@ -11,7 +11,7 @@
 # Everything listens on 127.0.0.1 inside a private network namespace with only loopback up
 # (`unshare -n`; needs root), because scepserver listens on all interfaces.
 #
-# Environment (defaults): SECONDS=10 (per run), CONCURRENCY=24, CIPHER=3des, DIGEST=sha256,
+# Environment (defaults): SECONDS=10 (per run), CONCURRENCY=8, CIPHER=3des, DIGEST=sha256,
 # REQUESTS (pre-built per run; default scep-load's: 1000 per second, at most 20000),
 # KEY_BITS=1024, SCRATCH_BASE=/dev/shm (where the servers keep their state; tmpfs, so the
 # fsyncs of our crash-safe store do not dominate and micromdm, which does not fsync, is not
@@ -28,7 +28,7 @@ if [[ "${1:-}" != "--inner" ]]; then
     # from the process environment as it was at exec time.
     given="$(tr '\0' '\n' < "/proc/$$/environ" | sed -n 's/^SECONDS=//p')"
     export RUN_SECONDS="${given:-10}"
-    export CONCURRENCY="${CONCURRENCY:-24}"
+    export CONCURRENCY="${CONCURRENCY:-8}"
     export CIPHER="${CIPHER:-3des}"
     export DIGEST="${DIGEST:-sha256}"
     export REQUESTS="${REQUESTS:-}"
