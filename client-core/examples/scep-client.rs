@@ -30,7 +30,6 @@ use client_core::{
     Transport, Trustpoint, TrustpointConfig, TrustpointStore, run_until,
 };
 use der::Encode;
-use rsa::pkcs8::EncodePrivateKey;
 
 type Error = Box<dyn std::error::Error>;
 

@@ -21,8 +21,7 @@ use pki_timers::{
     TimerTable, Validity, activation_at, ca_only_shadow_at, connect_retry_at, rearm_after_failure,
     renewal_timer,
 };
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::DecodePublicKey;
+use scep_proto::PrivateKey;
 use scep_proto::{
     CaCerts, Capabilities, Capability, CertRepStatus, Certificate, ClientRequest, ContentType, Csr,
     DigestAlg, FailInfo, IssuerAndSubject, MessageType, NextCaCerts, Nonce, PkiMessage, Profile,
@@ -112,7 +111,7 @@ impl StateName {
 #[derive(Clone)]
 struct Identity {
     cert: Certificate,
-    key: RsaPrivateKey,
+    key: PrivateKey,
 }
 
 /// The trusted CA certificate and the RA certificates that encrypt and sign for it (K-2).
@@ -158,9 +157,9 @@ struct Transaction {
     job: Job,
     id: TransactionId,
     message_type: MessageType,
-    request_key: RsaPrivateKey,
+    request_key: PrivateKey,
     signer_cert: Certificate,
-    signer_key: RsaPrivateKey,
+    signer_key: PrivateKey,
     /// The certificate the request is encrypted to (CA or RA).
     recipient: Certificate,
     /// The certificate expected to sign the CertRep (CA or RA).
@@ -267,7 +266,7 @@ pub struct Trustpoint {
 /// Not part of the persisted state: after [`Trustpoint::from_bytes`] the host sets it again.
 pub trait KeySource: Send + Sync {
     /// The next key pair of `bits` bits, or `None` to let the trustpoint generate one.
-    fn next_key(&self, bits: u32) -> Option<RsaPrivateKey>;
+    fn next_key(&self, bits: u32) -> Option<PrivateKey>;
 }
 
 impl core::fmt::Debug for Trustpoint {
@@ -381,10 +380,9 @@ fn issued_by(cert: &Certificate, issuer: &Certificate, profile: Profile) -> bool
     if alg == DigestAlg::Md5 && !profile.legacy_algorithms {
         return false;
     }
-    let Ok(spki) = issuer.tbs_certificate().subject_public_key_info().to_der() else {
-        return false;
-    };
-    let Ok(key) = rsa::RsaPublicKey::from_public_key_der(&spki) else {
+    let Ok(key) =
+        scep_proto::PublicKey::from_spki(issuer.tbs_certificate().subject_public_key_info())
+    else {
         return false;
     };
     let Ok(tbs) = cert.tbs_certificate().to_der() else {
@@ -393,15 +391,7 @@ fn issued_by(cert: &Certificate, issuer: &Certificate, profile: Profile) -> bool
     let Some(sig) = cert.signature().as_bytes() else {
         return false;
     };
-    let scheme = match alg {
-        DigestAlg::Md5 => rsa::Pkcs1v15Sign::new::<Md5>(),
-        DigestAlg::Sha1 => rsa::Pkcs1v15Sign::new::<Sha1>(),
-        DigestAlg::Sha224 => rsa::Pkcs1v15Sign::new::<sha2::Sha224>(),
-        DigestAlg::Sha256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
-        DigestAlg::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
-        DigestAlg::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
-    };
-    key.verify(scheme, &alg.digest(&tbs), sig).is_ok()
+    key.verify(alg, &tbs, sig).is_ok()
 }
 
 /// Why an answer failed K-14/K-17: a transport failure, with the reason for the log.
@@ -517,7 +507,7 @@ impl Trustpoint {
 
     /// The private key of the active identity certificate.
     #[must_use]
-    pub fn identity_key(&self) -> Option<&RsaPrivateKey> {
+    pub fn identity_key(&self) -> Option<&PrivateKey> {
         self.identity.as_ref().map(|i| &i.key)
     }
 
@@ -911,16 +901,15 @@ impl Trustpoint {
                 .and_then(|s| s.next_key(self.config.key_bits))
             {
                 Some(key) => key,
-                None => {
-                    let bits = usize::try_from(self.config.key_bits).map_err(|_| "key size")?;
-                    RsaPrivateKey::new(rng, bits).map_err(|_| "key generation failed")?
-                }
+                None => PrivateKey::generate(self.config.key_bits, rng)
+                    .map_err(|_| "key generation failed")?,
             },
         };
         let csr = csr::build_csr(
             &self.subject,
             &request_key,
             self.config.challenge_password.as_deref(),
+            rng,
         )
         .map_err(|_| "cannot build the CSR")?;
         let renewal_signer = match (&self.identity, job.kind) {

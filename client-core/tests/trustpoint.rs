@@ -497,7 +497,7 @@ fn k16_old_key_and_cert_stay_until_the_replacement_is_installed() {
     pump(&mut tp, &mut ca, now, &mut r);
     step(&mut tp, &mut ca, now, &mut r);
     let old = tp.identity_cert().unwrap().clone();
-    let old_key = format!("{:?}", tp.identity_key().unwrap().to_public_key());
+    let old_key = format!("{:?}", tp.identity_key().unwrap().public_key());
     let t = deadline(&tp, ClientTimer::Renew).unwrap();
     // The garbled answer uses up one PENDING at the CA: one PENDING remains, then a grant.
     ca.pending = 2;
@@ -510,14 +510,14 @@ fn k16_old_key_and_cert_stay_until_the_replacement_is_installed() {
     assert_eq!(tp.state(), StateName::Pending);
     assert_eq!(tp.identity_cert(), Some(&old));
     assert_eq!(
-        format!("{:?}", tp.identity_key().unwrap().to_public_key()),
+        format!("{:?}", tp.identity_key().unwrap().public_key()),
         old_key
     );
     step(&mut tp, &mut ca, at(t + 120), &mut r);
     assert_eq!(tp.state(), StateName::Enrolled);
     assert_ne!(tp.identity_cert(), Some(&old));
     assert_ne!(
-        format!("{:?}", tp.identity_key().unwrap().to_public_key()),
+        format!("{:?}", tp.identity_key().unwrap().public_key()),
         old_key
     );
 }
@@ -723,12 +723,12 @@ fn t16_timer_listing_uses_client_labels() {
 
 /// A [`client_core::KeySource`] handing out fixed keys in order, counting the calls.
 struct Pool {
-    keys: Vec<rsa::RsaPrivateKey>,
+    keys: Vec<scep_proto::PrivateKey>,
     next: std::sync::Mutex<usize>,
 }
 
 impl client_core::KeySource for Pool {
-    fn next_key(&self, _bits: u32) -> Option<rsa::RsaPrivateKey> {
+    fn next_key(&self, _bits: u32) -> Option<scep_proto::PrivateKey> {
         let mut n = self.next.lock().unwrap();
         let key = self.keys.get(*n).cloned();
         *n += 1;
@@ -738,7 +738,6 @@ impl client_core::KeySource for Pool {
 
 #[test]
 fn k05_k06_new_keys_come_from_the_key_source() {
-    use rsa::pkcs8::EncodePublicKey;
     let mut r = rng(12);
     let mut ca = TestCa::new(T0, 730);
     let mut c = config(Some(50));
@@ -755,17 +754,18 @@ fn k05_k06_new_keys_come_from_the_key_source() {
     tp.authenticate(now).unwrap();
     pump(&mut tp, &mut ca, now, &mut r);
     step(&mut tp, &mut ca, now, &mut r);
-    let pem = |k: &rsa::RsaPrivateKey| k.to_public_key().to_public_key_der().unwrap();
+    let pem =
+        |k: &scep_proto::PrivateKey| der::Encode::to_der(&k.public_key_info().unwrap()).unwrap();
     // K-5: the initial key is the pool's first; K-6 with regenerate: the renewal takes the second.
     assert_eq!(
         spki(tp.identity_cert().unwrap()),
-        pem(&keys()[0]).as_bytes()
+        pem(&keys()[0]).as_slice()
     );
     let t = deadline(&tp, ClientTimer::Renew).unwrap();
     step(&mut tp, &mut ca, at(t), &mut r);
     assert_eq!(
         spki(tp.identity_cert().unwrap()),
-        pem(&keys()[1]).as_bytes()
+        pem(&keys()[1]).as_slice()
     );
     assert_eq!(*pool.next.lock().unwrap(), 2);
 }

@@ -19,8 +19,7 @@ use der::Encode;
 use pki_timers::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rsa::pkcs8::DecodePublicKey;
-use scep_proto::{Certificate, ClientRequest, DigestAlg};
+use scep_proto::{Certificate, ClientRequest, DigestAlg, PublicKey};
 
 use crate::keys::KeyPool;
 use crate::report::{Gap, Generation, Load, Report, Wave};
@@ -841,16 +840,11 @@ fn validity_of(cert: &Certificate) -> (Instant, Instant) {
 /// the same name as the old one, so only the signature tells them apart).
 fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
     let check = || -> Option<bool> {
-        let spki = issuer
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .ok()?;
-        let key = rsa::RsaPublicKey::from_public_key_der(&spki).ok()?;
+        let key = PublicKey::from_spki(issuer.tbs_certificate().subject_public_key_info()).ok()?;
         let alg = DigestAlg::from_rsa_signature_oid(&cert.signature_algorithm().oid)?;
         let tbs = cert.tbs_certificate().to_der().ok()?;
         let sig = cert.signature().as_bytes()?;
-        Some(key.verify(alg.pkcs1v15(), &alg.digest(&tbs), sig).is_ok())
+        Some(key.verify(alg, &tbs, sig).is_ok())
     };
     check().unwrap_or(false)
 }

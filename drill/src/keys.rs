@@ -10,22 +10,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use client_core::KeySource;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rsa::RsaPrivateKey;
+use scep_proto::PrivateKey;
 
 use crate::DrillError;
 
 /// Pre-generated RSA keys handed out round-robin.
 pub(crate) struct KeyPool {
     bits: u32,
-    keys: Vec<RsaPrivateKey>,
+    keys: Vec<PrivateKey>,
     next: AtomicUsize,
 }
 
 impl KeyPool {
     /// `count` keys of `bits` bits; key `k` comes from a generator seeded with `seed` and `k`,
     /// so the pool is the same whatever the number of threads making it (two, one per core).
+    /// (With the `aws-lc` backend, 2048-bit and larger keys come from aws-lc's own generator
+    /// and are not reproducible; the default 1024-bit keys always are.)
     pub(crate) fn generate(count: usize, bits: u32, seed: u64) -> Result<Self, DrillError> {
-        let size = usize::try_from(bits).map_err(|_| DrillError::KeyGeneration)?;
         let make = |k: usize| {
             // A stream of its own per key, apart from the drill's main generator (which makes
             // the CA key from `seed` alone).
@@ -34,7 +35,7 @@ impl KeyPool {
             material[8..16].copy_from_slice(&(k as u64).to_le_bytes());
             material[16..24].copy_from_slice(b"key pool");
             let mut rng = StdRng::from_seed(material);
-            RsaPrivateKey::new(&mut rng, size).map_err(|_| DrillError::KeyGeneration)
+            PrivateKey::generate(bits, &mut rng).map_err(|_| DrillError::KeyGeneration)
         };
         let half = count / 2;
         let (first, second) = std::thread::scope(|scope| {
@@ -53,7 +54,7 @@ impl KeyPool {
 }
 
 impl KeySource for KeyPool {
-    fn next_key(&self, bits: u32) -> Option<RsaPrivateKey> {
+    fn next_key(&self, bits: u32) -> Option<PrivateKey> {
         if bits != self.bits || self.keys.is_empty() {
             return None;
         }

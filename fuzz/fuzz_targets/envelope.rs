@@ -6,15 +6,13 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use scep_proto::{Envelope, Profile};
+use scep_proto::{Envelope, PrivateKey, Profile};
 
-static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+static KEY: OnceLock<PrivateKey> = OnceLock::new();
 
-fn key() -> &'static RsaPrivateKey {
+fn key() -> &'static PrivateKey {
     KEY.get_or_init(|| {
-        RsaPrivateKey::from_pkcs8_der(include_bytes!(
+        PrivateKey::from_pkcs8_der(include_bytes!(
             "../../scep-proto/tests/data/keys/ca.key.der"
         ))
         .expect("committed test key")

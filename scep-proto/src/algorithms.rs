@@ -5,7 +5,6 @@ use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::
 use core::fmt;
 
 use der::asn1::ObjectIdentifier;
-use rsa::Pkcs1v15Sign;
 use sha2::Digest as _;
 
 use crate::oid;
@@ -224,19 +223,6 @@ impl DigestAlg {
             Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
             Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
             Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        }
-    }
-
-    /// RSASSA-PKCS1-v1_5 padding with this digest's DigestInfo prefix.
-    #[must_use]
-    pub fn pkcs1v15(self) -> Pkcs1v15Sign {
-        match self {
-            Self::Md5 => Pkcs1v15Sign::new::<md5::Md5>(),
-            Self::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
-            Self::Sha224 => Pkcs1v15Sign::new::<sha2::Sha224>(),
-            Self::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
-            Self::Sha384 => Pkcs1v15Sign::new::<sha2::Sha384>(),
-            Self::Sha512 => Pkcs1v15Sign::new::<sha2::Sha512>(),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! CertRep (RFC 8894 §3.3.2; SPEC S-27 … S-29): decode after verification, and build.
 
 use crate::ident::Certificate;
-use rsa::RsaPrivateKey;
 
 use crate::algorithms::{ContentCipher, DigestAlg, KeyTransport};
 use crate::attrs::{FailInfo, MessageType, Nonce, PkiStatus, ScepAttributes, TransactionId};
@@ -54,7 +53,7 @@ impl VerifiedMessage {
     /// and accept eContent absent or empty (S-29).
     pub fn open_cert_rep<R: rand::CryptoRng + ?Sized>(
         &self,
-        key: Option<&RsaPrivateKey>,
+        key: Option<&crate::key::PrivateKey>,
         rng: &mut R,
     ) -> Result<CertRep> {
         let a = self.attributes();

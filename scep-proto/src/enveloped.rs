@@ -25,16 +25,15 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{EncryptedContentInfo, OriginatorInfo};
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence, Tag, Tagged as _};
-use rsa::traits::PublicKeyParts;
-use rsa::{Oaep, Pkcs1v15Encrypt, RsaPrivateKey};
 use spki::AlgorithmIdentifierOwned;
 
 use crate::algorithms::{ContentCipher, KeyTransport, Profile};
 use crate::der_seam::{children, flatten_encrypted_content, read_tlv, to_der};
 use crate::error::{AlgRole, DerProblem, Error, Field, Layer, LimitKind, Result};
 use crate::ident::{CertId, CertIdAsn1, Certificate, IssuerAndSerialNumber};
+use crate::key::PrivateKey;
 use crate::oid;
-use crate::signed::{check_key_size, rsa_public_key};
+use crate::signed::rsa_public_key;
 
 /// RFC 5652 §6.1 `EnvelopedData`; RecipientInfos are kept as `Any` and decoded one by one.
 ///
@@ -264,7 +263,7 @@ impl Envelope {
     pub fn decrypt_for<R: rand::CryptoRng + ?Sized>(
         &self,
         cert: &Certificate,
-        key: &RsaPrivateKey,
+        key: &PrivateKey,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
         let r = self
@@ -279,7 +278,7 @@ impl Envelope {
     /// `rng`.
     pub fn decrypt<R: rand::CryptoRng + ?Sized>(
         &self,
-        key: &RsaPrivateKey,
+        key: &PrivateKey,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
         let r = self.recipients.first().ok_or(Error::Count {
@@ -292,27 +291,21 @@ impl Envelope {
     fn decrypt_with<R: rand::CryptoRng + ?Sized>(
         &self,
         r: &Recipient,
-        key: &RsaPrivateKey,
+        key: &PrivateKey,
         rng: &mut R,
     ) -> Result<Vec<u8>> {
-        check_key_size(key.size(), Layer::PrivateKey)?;
-        let cek = match r.key_transport {
-            KeyTransport::RsaPkcs1v15 => {
-                key.decrypt_blinded(rng, Pkcs1v15Encrypt, &r.encrypted_key)
-            }
-            KeyTransport::RsaOaepSha1 => {
-                key.decrypt_blinded(rng, Oaep::<sha1::Sha1>::new(), &r.encrypted_key)
-            }
-        }
-        .map_err(|_| Error::KeyTransportFailed)?;
-        let mut cek = cek;
-        let plain = if cek.len() == self.cipher.key_len() {
-            self.cipher
-                .decrypt(&cek, &self.iv, &self.ciphertext)
-                .ok_or(Error::ContentDecryptionFailed)
-        } else {
-            Err(Error::KeyTransportFailed)
-        };
+        // No padding oracle (S-20): a key that does not unwrap is replaced by a pseudo-random
+        // one, and the failure surfaces below, as for a wrong payload.
+        let mut cek = key.unwrap_content_key(
+            r.key_transport,
+            &r.encrypted_key,
+            self.cipher.key_len(),
+            rng,
+        );
+        let plain = self
+            .cipher
+            .decrypt(&cek, &self.iv, &self.ciphertext)
+            .ok_or(Error::ContentDecryptionFailed);
         cek.fill(0);
         plain
     }
@@ -336,26 +329,19 @@ pub(crate) fn build_enveloped<R: rand::CryptoRng + ?Sized>(
     let ciphertext = cipher.encrypt(&cek, &iv, plaintext).ok_or(Error::Crypto {
         layer: Layer::EncryptedContent,
     })?;
-    let (encrypted_key, key_enc_alg) = match key_transport {
-        KeyTransport::RsaPkcs1v15 => (
-            public.encrypt(rng, Pkcs1v15Encrypt, &cek),
-            AlgorithmIdentifierOwned {
-                oid: oid::RSA_ENCRYPTION,
-                parameters: Some(Any::null()),
-            },
-        ),
-        KeyTransport::RsaOaepSha1 => (
-            public.encrypt(rng, Oaep::<sha1::Sha1>::new(), &cek),
-            AlgorithmIdentifierOwned {
-                oid: oid::RSAES_OAEP,
-                parameters: Some(Any::new(Tag::Sequence, Vec::<u8>::new()).map_err(enc)?),
-            },
-        ),
+    let encrypted_key = public.encrypt(key_transport, &cek, rng);
+    let key_enc_alg = match key_transport {
+        KeyTransport::RsaPkcs1v15 => AlgorithmIdentifierOwned {
+            oid: oid::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+        KeyTransport::RsaOaepSha1 => AlgorithmIdentifierOwned {
+            oid: oid::RSAES_OAEP,
+            parameters: Some(Any::new(Tag::Sequence, Vec::<u8>::new()).map_err(enc)?),
+        },
     };
     cek.fill(0);
-    let encrypted_key = encrypted_key.map_err(|_| Error::Crypto {
-        layer: Layer::RecipientInfo,
-    })?;
+    let encrypted_key = encrypted_key?;
     let ktri = KeyTransRecipientInfoAsn1 {
         version: CmsVersion::V0,
         rid: CertIdAsn1::IssuerAndSerialNumber(IssuerAndSerialNumber::of(recipient)),

@@ -87,10 +87,8 @@ pub enum Error {
     /// The RecipientInfo does not name the certificate offered for decryption (C-6).
     #[error("envelope is not addressed to this certificate")]
     RecipientMismatch,
-    /// Unwrapping the content-encryption key failed or gave a key of the wrong size.
-    #[error("key transport decryption failed")]
-    KeyTransportFailed,
-    /// Content decryption failed (bad padding, wrong key, bad IV or length).
+    /// Content decryption failed (bad padding, wrong key, bad IV or length). A content key
+    /// that does not unwrap ends here too, never earlier (no padding oracle, S-20).
     #[error("content decryption failed")]
     ContentDecryptionFailed,
 
@@ -132,7 +130,6 @@ impl Error {
             Self::SignerNotFound
             | Self::MessageDigestMismatch
             | Self::SignatureInvalid
-            | Self::KeyTransportFailed
             | Self::ContentDecryptionFailed => Some(FailInfo::BadMessageCheck),
             Self::InvalidArgument(_) | Self::Encode { .. } | Self::Crypto { .. } => None,
         }
@@ -189,6 +186,8 @@ pub enum Layer {
     CertsOnly,
     /// A private key handed in by the caller.
     PrivateKey,
+    /// A public key (a SubjectPublicKeyInfo) handed in by the caller.
+    PublicKey,
 }
 
 display_by_name!(Layer {
@@ -205,6 +204,7 @@ display_by_name!(Layer {
     MessageData => "messageData",
     CertsOnly => "certs-only SignedData",
     PrivateKey => "private key",
+    PublicKey => "public key",
 });
 
 /// A field inside a layer.

@@ -17,6 +17,7 @@ mod enveloped;
 mod error;
 mod http;
 mod ident;
+mod key;
 mod limits;
 mod message;
 mod next_ca;
@@ -41,6 +42,7 @@ pub use crate::{
         Operation, RequestPart, ScepRequest, ScepResponse, decode_get_message, encode_get_message,
     },
     ident::{CertId, Certificate, IssuerAndSerialNumber, Lenient, names_match},
+    key::{PrivateKey, PublicKey, RSA_BACKEND},
     limits::Limits,
     message::{
         Csr, IssuerAndSubject, PkiMessage, Request, RequestBody, RequestBuilder, VerifiedMessage,

@@ -3,7 +3,6 @@
 
 use crate::ident::Certificate;
 use der::{Decode, Encode, Sequence};
-use rsa::RsaPrivateKey;
 use x509_cert::name::Name;
 use x509_cert::request::CertReq;
 
@@ -248,7 +247,7 @@ impl VerifiedMessage {
     /// and parses the messageData (S-21).
     pub fn open_request<R: rand::CryptoRng + ?Sized>(
         &self,
-        key: &RsaPrivateKey,
+        key: &crate::key::PrivateKey,
         rng: &mut R,
     ) -> Result<Request> {
         let envelope = self.envelope()?.ok_or(Error::Missing {

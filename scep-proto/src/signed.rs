@@ -31,9 +31,6 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{ObjectIdentifier, OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence, Tag, Tagged as _};
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::crl::CertificateList;
@@ -45,6 +42,7 @@ use crate::error::{
     AlgRole, AttrName, AttrProblem, DerProblem, Error, Field, Layer, LimitKind, Result,
 };
 use crate::ident::{CertId, CertIdAsn1, Certificate, IssuerAndSerialNumber};
+use crate::key::{PrivateKey, PublicKey};
 use crate::oid;
 
 /// RFC 5652 §5.1 `SignedData`; sets whose elements may not decode strictly are kept as `Any`
@@ -129,7 +127,7 @@ pub struct Signer<'a> {
     /// The signer certificate (placed in `certificates`, named by `sid`).
     pub cert: &'a Certificate,
     /// Its private key.
-    pub key: &'a RsaPrivateKey,
+    pub key: &'a PrivateKey,
 }
 
 impl core::fmt::Debug for Signer<'_> {
@@ -144,24 +142,9 @@ impl core::fmt::Debug for Signer<'_> {
 }
 
 /// The RSA public key of a certificate, checked against S-39 (1024 … 4096 bits).
-pub(crate) fn rsa_public_key(cert: &Certificate, layer: Layer) -> Result<RsaPublicKey> {
-    let spki = cert.tbs_certificate().subject_public_key_info();
-    if spki.algorithm.oid != oid::RSA_ENCRYPTION {
-        return Err(Error::UnsupportedKey { layer });
-    }
-    let der = spki.to_der().map_err(|_| Error::UnsupportedKey { layer })?;
-    let key =
-        RsaPublicKey::from_public_key_der(&der).map_err(|_| Error::UnsupportedKey { layer })?;
-    check_key_size(key.size(), layer)?;
-    Ok(key)
-}
-
-pub(crate) fn check_key_size(bytes: usize, layer: Layer) -> Result<()> {
-    if (128..=512).contains(&bytes) {
-        Ok(())
-    } else {
-        Err(Error::UnsupportedKey { layer })
-    }
+pub(crate) fn rsa_public_key(cert: &Certificate, layer: Layer) -> Result<PublicKey> {
+    PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
+        .map_err(|_| Error::UnsupportedKey { layer })
 }
 
 pub(crate) fn check_digest(digest: DigestAlg, profile: &Profile, layer: Layer) -> Result<()> {
@@ -376,9 +359,7 @@ impl ParsedSigned {
         self.check_digest()?;
         let cert = self.signer_cert(supplied)?;
         let key = rsa_public_key(&cert, Layer::SignerInfo)?;
-        let hash = self.digest.digest(&self.signed_attrs);
-        key.verify(self.digest.pkcs1v15(), &hash, &self.signature)
-            .map_err(|_| Error::SignatureInvalid)?;
+        key.verify(self.digest, &self.signed_attrs, &self.signature)?;
         Ok(cert)
     }
 }
@@ -439,10 +420,9 @@ pub(crate) fn build_signed<R: rand::CryptoRng + ?Sized>(
     let attrs: SetOfVec<Attribute> =
         SetOfVec::try_from(list).map_err(enc_err(Layer::SignedAttributes))?;
     let attrs_der = attrs.to_der().map_err(enc_err(Layer::SignedAttributes))?;
-    let hash = what.digest.digest(&attrs_der);
     let signature = signer
         .key
-        .sign_with_rng(rng, what.digest.pkcs1v15(), &hash)
+        .sign(what.digest, &attrs_der, rng)
         .map_err(|_| Error::Crypto {
             layer: Layer::SignerInfo,
         })?;

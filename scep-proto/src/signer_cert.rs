@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use der::asn1::{BitString, Uint};
 use der::{Any, Decode, Encode, Sequence};
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::EncodePublicKey;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::name::Name;
 use x509_cert::time::Time;
@@ -97,7 +95,7 @@ impl SelfSigned {
     /// Signs a version 1 certificate over `key`'s public key with `key` itself.
     pub fn build<R: rand::CryptoRng + ?Sized>(
         self,
-        key: &RsaPrivateKey,
+        key: &crate::key::PrivateKey,
         rng: &mut R,
     ) -> Result<Certificate> {
         let layer = Layer::Certificates;
@@ -110,11 +108,7 @@ impl SelfSigned {
                 .map(Time::from)
                 .map_err(|_| Error::InvalidArgument(Argument::Certificate))
         };
-        let spki_der = key
-            .to_public_key()
-            .to_public_key_der()
-            .map_err(|_| Error::Crypto { layer })?;
-        let spki = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(enc)?;
+        let spki = key.public_key_info()?;
         let alg = AlgorithmIdentifierOwned {
             oid: self.digest.rsa_signature_oid(),
             parameters: Some(Any::null()),
@@ -130,9 +124,8 @@ impl SelfSigned {
             subject: self.subject,
             subject_public_key_info: spki,
         };
-        let hash = self.digest.digest(&tbs.to_der().map_err(enc)?);
         let sig = key
-            .sign_with_rng(rng, self.digest.pkcs1v15(), &hash)
+            .sign(self.digest, &tbs.to_der().map_err(enc)?, rng)
             .map_err(|_| Error::Crypto { layer })?;
         let cert = CertificateV1 {
             tbs_certificate: tbs,

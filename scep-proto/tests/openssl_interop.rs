@@ -461,9 +461,8 @@ fn s19_signed_attributes_in_received_unsorted_order_verify() {
     let mut to_sign = attrs_tlv[..header_len].to_vec();
     to_sign[0] = 0x31;
     to_sign.extend_from_slice(&reversed);
-    let hash = DigestAlg::Sha256.digest(&to_sign);
     let sig = client_key
-        .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hash)
+        .sign(DigestAlg::Sha256, &to_sign, &mut rng)
         .unwrap();
     let (_, old_sig, _) = tlv(sig_tlv);
     assert_eq!(sig.len(), old_sig.len());

@@ -11,22 +11,22 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+use der::Encode as _;
 use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
-use der::{Decode as _, Encode as _};
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use rsa::traits::PrivateKeyParts as _;
 use rsa::{BoxedUint, RsaPrivateKey};
 use scep_proto::{
-    Certificate, ContentCipher, Csr, DigestAlg, Nonce, RequestBody, RequestBuilder, SelfSigned,
-    Signer, TransactionId,
+    Certificate, ContentCipher, Csr, DigestAlg, Nonce, PrivateKey, RequestBody, RequestBuilder,
+    SelfSigned, Signer, TransactionId,
 };
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
-use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::LoadError;
 
@@ -265,12 +265,14 @@ fn build_one(
 ) -> Result<Prepared, LoadError> {
     let bits = params.key_bits;
     let key = RsaPrivateKey::from_p_q(p.clone(), q.clone(), BoxedUint::from(PUBLIC_EXPONENT))
-        .map_err(|_| LoadError::KeyGeneration { bits })?;
+        .ok()
+        .and_then(|k| PrivateKey::from_rsa(k).ok())
+        .ok_or(LoadError::KeyGeneration { bits })?;
     let subject_text = format!("CN={}-{index},O=scep-load", params.subject_prefix);
     let subject = Name::from_str(&subject_text).map_err(|_| LoadError::Subject {
         subject: subject_text.clone(),
     })?;
-    let csr = build_csr(&subject, &key, params)
+    let csr = build_csr(&subject, &key, params, rng)
         .map_err(|()| LoadError::Csr { index })
         .and_then(|der| Csr::from_der(&der).map_err(|source| LoadError::Build { index, source }))?;
     let serial = {
@@ -310,10 +312,13 @@ fn build_one(
 /// DER of a PKCS #10 request for `subject` over `key` (K-5): the challengePassword if set, an
 /// extensionRequest with keyUsage digitalSignature + keyEncipherment, signed with the
 /// configured digest.
-fn build_csr(subject: &Name, key: &RsaPrivateKey, params: &BuildParams) -> Result<Vec<u8>, ()> {
-    use rsa::pkcs8::EncodePublicKey as _;
-    let spki_der = key.to_public_key().to_public_key_der().map_err(|_| ())?;
-    let public_key = SubjectPublicKeyInfoOwned::from_der(spki_der.as_bytes()).map_err(|_| ())?;
+fn build_csr(
+    subject: &Name,
+    key: &PrivateKey,
+    params: &BuildParams,
+    rng: &mut StdRng,
+) -> Result<Vec<u8>, ()> {
+    let public_key = key.public_key_info().map_err(|_| ())?;
     let mut attributes = SetOfVec::new();
     if let Some(pw) = &params.challenge {
         let value = Any::encode_from(&Utf8StringRef::new(pw).map_err(|_| ())?).map_err(|_| ())?;
@@ -340,9 +345,7 @@ fn build_csr(subject: &Name, key: &RsaPrivateKey, params: &BuildParams) -> Resul
         attributes,
     };
     let tbs = info.to_der().map_err(|_| ())?;
-    let signature = key
-        .sign(params.digest.pkcs1v15(), &params.digest.digest(&tbs))
-        .map_err(|_| ())?;
+    let signature = key.sign(params.digest, &tbs, rng).map_err(|_| ())?;
     CertReq {
         info,
         algorithm: AlgorithmIdentifierOwned {

@@ -93,19 +93,18 @@ mod tests {
 
     use rand::SeedableRng as _;
     use rand::rngs::StdRng;
-    use rsa::RsaPrivateKey;
     use scep_proto::{
-        CertRepBuilder, CertRepContent, Certificate, CertsOnly, FailInfo, Nonce, SelfSigned,
-        Signer, TransactionId,
+        CertRepBuilder, CertRepContent, Certificate, CertsOnly, FailInfo, Nonce, PrivateKey,
+        SelfSigned, Signer, TransactionId,
     };
     use x509_cert::name::Name;
 
     use super::{Outcome, classify};
     use crate::load::{BuildParams, Prepared, Reply, build_messages};
 
-    fn ca(seed: u64, cn: &str) -> (RsaPrivateKey, Certificate) {
+    fn ca(seed: u64, cn: &str) -> (PrivateKey, Certificate) {
         let mut rng = StdRng::seed_from_u64(seed);
-        let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let key = PrivateKey::generate(1024, &mut rng).unwrap();
         let name = Name::from_str(&format!("CN={cn}")).unwrap();
         let cert = SelfSigned::new(name, vec![1], 1_700_000_000, 1_900_000_000)
             .build(&key, &mut rng)
@@ -122,7 +121,7 @@ mod tests {
     }
 
     fn cert_rep(
-        key: &RsaPrivateKey,
+        key: &PrivateKey,
         cert: &Certificate,
         to: &Prepared,
         tid: Option<&str>,

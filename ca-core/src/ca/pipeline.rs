@@ -5,8 +5,6 @@ use std::sync::Arc;
 use der::{Decode, Encode};
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
-use rsa::RsaPublicKey;
-use rsa::pkcs8::DecodePublicKey;
 use scep_proto::{
     CertRepBuilder, CertRepContent, CertsOnly, DigestAlg, ErrorStatus, HttpResponse,
     IssuerAndSerialNumber, Nonce, PkiMessage, Profile, Request, RequestBody, ScepRequest,
@@ -174,7 +172,7 @@ impl<S: Store> Ca<S> {
             builder: early.builder,
             signer: Arc::clone(&generation),
         };
-        let request = match verified.open_request(&generation.rsa, rng) {
+        let request = match verified.open_request(generation.ca.key().private_key(), rng) {
             Ok(r) => r,
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
@@ -680,15 +678,9 @@ fn signed_by(cert: &x509_cert::Certificate, ca: &crate::issue::CaKey) -> bool {
     let Some(hash) = HashAlgorithm::from_signature_oid(&cert.signature_algorithm().oid) else {
         return false;
     };
-    let Ok(spki) = ca
-        .certificate()
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-    else {
-        return false;
-    };
-    let Ok(key) = RsaPublicKey::from_public_key_der(&spki) else {
+    let Ok(key) = scep_proto::PublicKey::from_spki(
+        ca.certificate().tbs_certificate().subject_public_key_info(),
+    ) else {
         return false;
     };
     let Ok(tbs) = cert.tbs_certificate().to_der() else {
@@ -697,6 +689,5 @@ fn signed_by(cert: &x509_cert::Certificate, ca: &crate::issue::CaKey) -> bool {
     let Some(signature) = cert.signature().as_bytes() else {
         return false;
     };
-    key.verify(hash.pkcs1v15(), &hash.digest(&tbs), signature)
-        .is_ok()
+    key.verify(hash.as_digest_alg(), &tbs, signature).is_ok()
 }

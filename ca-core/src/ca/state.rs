@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use der::{Decode, Encode};
 use pki_timers::{CaTimer, Instant, TimerTable, Validity};
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
 use scep_proto::{IssuerAndSerialNumber, Signer};
 use x509_cert::crl::CertificateList;
 
@@ -18,7 +16,6 @@ use crate::storage::RecordKey;
 /// One CA key with its certificate in both forms, shared read-only with request threads.
 pub(crate) struct Generation {
     pub(crate) ca: CaKey,
-    pub(crate) rsa: RsaPrivateKey,
     pub(crate) cert: scep_proto::Certificate,
     pub(crate) der: Vec<u8>,
 }
@@ -26,18 +23,15 @@ pub(crate) struct Generation {
 impl Generation {
     pub(crate) fn new(ca: CaKey) -> Result<Self, CaError> {
         let der = ca.certificate_der().map_err(CaError::Issue)?;
-        let pkcs8 = ca.key().to_pkcs8_der().map_err(CaError::Issue)?;
-        let rsa = RsaPrivateKey::from_pkcs8_der(pkcs8.as_bytes())
-            .map_err(|_| CaError::Issue(crate::issue::IssueError::InvalidPrivateKey))?;
         let cert =
             scep_proto::Certificate::from_der(&der).map_err(|_| CaError::CertificateEncoding)?;
-        Ok(Self { ca, rsa, cert, der })
+        Ok(Self { ca, cert, der })
     }
 
     pub(crate) fn signer(&self) -> Signer<'_> {
         Signer {
             cert: &self.cert,
-            key: &self.rsa,
+            key: self.ca.key().private_key(),
         }
     }
 

@@ -118,7 +118,7 @@ impl VerifiedCsr {
         let hash = HashAlgorithm::from_signature_oid(algorithm)
             .ok_or(IssueError::UnsupportedSignatureAlgorithm { oid: *algorithm })?
             .check_allowed(legacy_algorithms)?;
-        key.verify(hash.pkcs1v15(), &hash.digest(info), signature)
+        key.verify(hash.as_digest_alg(), info, signature)
             .map_err(|_| IssueError::ProofOfPossession)?;
         let requested = requested_extensions(&request)?;
         if request.info.subject.is_empty() && requested.subject_alt_name.is_none() {

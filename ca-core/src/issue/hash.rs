@@ -3,7 +3,6 @@
 use core::fmt;
 
 use der::{asn1::Any, oid::ObjectIdentifier};
-use rsa::Pkcs1v15Sign;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::error::IssueError;
@@ -94,7 +93,8 @@ impl HashAlgorithm {
         }
     }
 
-    /// The same digest as scep-proto names it, whose implementations this type reuses.
+    /// The same digest as scep-proto names it, whose digest and RSA implementations (the
+    /// backend seam, [`scep_proto::PrivateKey`]) this type reuses.
     pub(crate) const fn as_digest_alg(self) -> scep_proto::DigestAlg {
         match self {
             Self::Md5 => scep_proto::DigestAlg::Md5,
@@ -104,16 +104,6 @@ impl HashAlgorithm {
             Self::Sha384 => scep_proto::DigestAlg::Sha384,
             Self::Sha512 => scep_proto::DigestAlg::Sha512,
         }
-    }
-
-    /// The digest of `data`.
-    pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
-        self.as_digest_alg().digest(data)
-    }
-
-    /// The PKCS#1 v1.5 signature scheme (DigestInfo prefix) for this digest.
-    pub(crate) fn pkcs1v15(self) -> Pkcs1v15Sign {
-        self.as_digest_alg().pkcs1v15()
     }
 
     /// Refuses a legacy digest unless `legacy_algorithms` is on.

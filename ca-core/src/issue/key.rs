@@ -5,10 +5,11 @@ use core::fmt;
 use der::{Decode, Encode};
 use pki_timers::Validity;
 use rsa::{
-    RsaPrivateKey, RsaPublicKey,
-    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, SecretDocument},
+    RsaPrivateKey,
+    pkcs8::{DecodePrivateKey, SecretDocument},
     rand_core::CryptoRng,
 };
+use scep_proto::{PrivateKey, PublicKey};
 use sha1::Digest as _;
 use x509_cert::{
     Certificate,
@@ -26,10 +27,12 @@ pub const MAX_RSA_BITS: u32 = 4096;
 
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-/// An RSA private key. `Debug` shows the modulus size only, never key material.
+/// An RSA private key of the CA, size-checked for issuance (S-39). It wraps the workspace's
+/// RSA backend key ([`scep_proto::PrivateKey`], see [`RsaKey::private_key`]). `Debug` shows
+/// the modulus size only, never key material.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RsaKey {
-    inner: RsaPrivateKey,
+    inner: PrivateKey,
     bits: u32,
 }
 
@@ -41,7 +44,23 @@ impl RsaKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, IssueError> {
         let inner =
             RsaPrivateKey::from_pkcs8_der(der).map_err(|_| IssueError::InvalidPrivateKey)?;
-        Self::from_private_key(inner)
+        Self::from_rsa(inner)
+    }
+
+    /// Wraps a backend key (e.g. one shared with scep-proto code), checking its size (S-39).
+    ///
+    /// # Errors
+    /// [`IssueError::KeySizeOutOfRange`].
+    pub fn new(key: PrivateKey) -> Result<Self, IssueError> {
+        let bits = key.bits();
+        check_bits(bits)?;
+        Ok(Self { inner: key, bits })
+    }
+
+    /// The backend key, for scep-proto's signers and envelope opening.
+    #[must_use]
+    pub const fn private_key(&self) -> &PrivateKey {
+        &self.inner
     }
 
     /// The key as unencrypted PKCS#8 DER (zeroised on drop), e.g. for the C-19 archive.
@@ -65,24 +84,17 @@ impl RsaKey {
     /// # Errors
     /// [`IssueError::Encoding`] if the encoder fails.
     pub fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned, IssueError> {
-        let doc = self
-            .inner
-            .as_public_key()
-            .to_public_key_der()
-            .map_err(|_| IssueError::InvalidPublicKey)?;
-        SubjectPublicKeyInfoOwned::from_der(doc.as_bytes()).map_err(IssueError::Encoding)
+        self.inner
+            .public_key_info()
+            .map_err(|_| IssueError::InvalidPublicKey)
     }
 
-    fn from_private_key(inner: RsaPrivateKey) -> Result<Self, IssueError> {
-        let doc = inner
-            .as_public_key()
-            .to_public_key_der()
-            .map_err(|_| IssueError::InvalidPrivateKey)?;
-        let spki = SubjectPublicKeyInfoOwned::from_der(doc.as_bytes())
-            .map_err(|_| IssueError::InvalidPrivateKey)?;
-        let bits = rsa_modulus_bits(&spki)?;
+    fn from_rsa(inner: RsaPrivateKey) -> Result<Self, IssueError> {
+        let bits = rsa::traits::PublicKeyParts::n(&inner).bit_width();
         check_bits(bits)?;
-        Ok(Self { inner, bits })
+        let key =
+            PrivateKey::from_rsa(inner).map_err(|_| IssueError::KeySizeOutOfRange { bits })?;
+        Self::new(key)
     }
 
     /// PKCS#1 v1.5 signature of `message` with `hash`; `rng` blinds the private-key operation.
@@ -93,7 +105,7 @@ impl RsaKey {
         rng: &mut R,
     ) -> Result<Vec<u8>, IssueError> {
         self.inner
-            .sign_with_rng(rng, hash.pkcs1v15(), &hash.digest(message))
+            .sign(hash.as_digest_alg(), message, rng)
             .map_err(|_| IssueError::Signing)
     }
 }
@@ -117,9 +129,8 @@ pub fn generate_rsa_key<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<RsaKey, IssueError> {
     check_bits(bits)?;
-    let size = usize::try_from(bits).map_err(|_| IssueError::KeySizeOutOfRange { bits })?;
-    let inner = RsaPrivateKey::new(rng, size).map_err(|_| IssueError::KeyGeneration)?;
-    RsaKey::from_private_key(inner)
+    let key = PrivateKey::generate(bits, rng).map_err(|_| IssueError::KeyGeneration)?;
+    RsaKey::new(key)
 }
 
 fn check_bits(bits: u32) -> Result<(), IssueError> {
@@ -157,11 +168,10 @@ fn rsa_modulus_bits(spki: &SubjectPublicKeyInfoOwned) -> Result<u32, IssueError>
 /// The RSA public key of a SubjectPublicKeyInfo, size-checked (S-39), and its bit length.
 pub(crate) fn rsa_public_key(
     spki: &SubjectPublicKeyInfoOwned,
-) -> Result<(RsaPublicKey, u32), IssueError> {
+) -> Result<(PublicKey, u32), IssueError> {
     let bits = rsa_modulus_bits(spki)?;
     check_bits(bits)?;
-    let der = spki.to_der().map_err(|_| IssueError::InvalidPublicKey)?;
-    let key = RsaPublicKey::from_public_key_der(&der).map_err(|_| IssueError::InvalidPublicKey)?;
+    let key = PublicKey::from_spki(spki).map_err(|_| IssueError::InvalidPublicKey)?;
     Ok((key, bits))
 }
 

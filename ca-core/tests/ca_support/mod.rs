@@ -5,7 +5,6 @@ use ca_core::{Ca, CaConfig, GrantMode, HashAlgorithm, MemoryStore, RsaKey, Store
 use der::{Decode, Encode, asn1::SetOfVec};
 use pki_timers::Instant;
 use rand::rngs::StdRng;
-use rsa::RsaPrivateKey;
 use scep_proto::{
     CertRep, CertRepStatus, Certificate, Csr, FailInfo, HttpResponse, IssuerAndSubject, Nonce,
     PkiMessage, Profile, RequestBody, RequestBuilder, SelfSigned, Signer, TransactionId,
@@ -29,7 +28,7 @@ pub(crate) fn open(config: CaConfig, seed: u64) -> Ca<MemoryStore> {
 /// A client: an RSA key, a signer certificate and a CSR subject.
 pub(crate) struct Client {
     pub(crate) key: RsaKey,
-    pub(crate) private: RsaPrivateKey,
+    pub(crate) private: scep_proto::PrivateKey,
     pub(crate) cert: Certificate,
     pub(crate) subject: String,
 }

@@ -11,7 +11,6 @@ use ca_core::{
 use der::{Encode, asn1::BitString};
 use pki_timers::{Duration, Instant, Validity};
 use rand::{SeedableRng, rngs::StdRng};
-use rsa::{RsaPrivateKey, pkcs8::DecodePrivateKey};
 use x509_cert::{
     Certificate,
     attr::Attribute,
@@ -69,8 +68,8 @@ pub(crate) fn ca(key_index: usize) -> CaKey {
     self_signed_ca_certificate(&params, key(key_index), &mut rng(1)).unwrap()
 }
 
-pub(crate) fn private(key: &RsaKey) -> RsaPrivateKey {
-    RsaPrivateKey::from_pkcs8_der(key.to_pkcs8_der().unwrap().as_bytes()).unwrap()
+pub(crate) fn private(key: &RsaKey) -> scep_proto::PrivateKey {
+    key.private_key().clone()
 }
 
 /// A PKCS#10 request signed with `key` (RustCrypto's PKCS#1 v1.5 signer), with the given
@@ -98,7 +97,8 @@ pub(crate) fn sign_csr(key: &RsaKey, info: CertReqInfo, hash: HashAlgorithm) -> 
     use rsa::pkcs1v15::SigningKey;
     use rsa::signature::{SignatureEncoding, Signer};
     let tbs = info.to_der().unwrap();
-    let private = private(key);
+    // An independent signer (RustCrypto's `signature` traits), not the backend seam.
+    let private = key.private_key().as_rsa().clone();
     let sig = match hash {
         HashAlgorithm::Md5 => SigningKey::<md5::Md5>::new(private).sign(&tbs).to_vec(),
         HashAlgorithm::Sha1 => SigningKey::<sha1::Sha1>::new(private).sign(&tbs).to_vec(),

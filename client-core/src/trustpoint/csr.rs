@@ -1,17 +1,15 @@
 //! The PKCS #10 request a trustpoint sends (K-5): subject, public key, optional
 //! challengePassword, extensionRequest (keyUsage), signed with SHA-256 and RSA PKCS #1 v1.5.
 
+use der::Encode;
 use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
-use der::{Decode, Encode};
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::EncodePublicKey;
-use sha2::{Digest, Sha256};
+use scep_proto::{DigestAlg, PrivateKey};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
-use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 /// challengePassword (PKCS #9).
 const CHALLENGE_PASSWORD: der::oid::ObjectIdentifier =
@@ -25,20 +23,24 @@ const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
 pub(crate) struct CsrError;
 
 /// The SubjectPublicKeyInfo DER of `key`.
-pub(crate) fn spki_der(key: &RsaPrivateKey) -> Result<Vec<u8>, CsrError> {
-    key.to_public_key()
-        .to_public_key_der()
-        .map(|d| d.as_bytes().to_vec())
+pub(crate) fn spki_der(key: &PrivateKey) -> Result<Vec<u8>, CsrError> {
+    key.public_key_info()
+        .and_then(|spki| {
+            spki.to_der().map_err(|_| scep_proto::Error::Encode {
+                layer: scep_proto::Layer::PublicKey,
+            })
+        })
         .map_err(|_| CsrError)
 }
 
 /// DER of a PKCS #10 request for `subject` over `key`, with `challenge` if given.
-pub(crate) fn build_csr(
+pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
     subject: &Name,
-    key: &RsaPrivateKey,
+    key: &PrivateKey,
     challenge: Option<&str>,
+    rng: &mut R,
 ) -> Result<Vec<u8>, CsrError> {
-    let public_key = SubjectPublicKeyInfoOwned::from_der(&spki_der(key)?).map_err(|_| CsrError)?;
+    let public_key = key.public_key_info().map_err(|_| CsrError)?;
     let mut attributes = SetOfVec::new();
     if let Some(pw) = challenge {
         let value = Any::encode_from(&Utf8StringRef::new(pw).map_err(|_| CsrError)?)
@@ -69,9 +71,8 @@ pub(crate) fn build_csr(
         attributes,
     };
     let tbs = info.to_der().map_err(|_| CsrError)?;
-    let hash = Sha256::digest(&tbs);
     let sig = key
-        .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &hash)
+        .sign(DigestAlg::Sha256, &tbs, rng)
         .map_err(|_| CsrError)?;
     let req = CertReq {
         info,

@@ -25,8 +25,7 @@
 
 use der::{Decode, Encode};
 use pki_timers::{Backoff, ClientTimer, Duration, Instant, Percent};
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use scep_proto::PrivateKey;
 use scep_proto::{Capabilities, Certificate, MessageType, Nonce, TransactionId};
 use x509_cert::name::Name;
 
@@ -102,7 +101,7 @@ impl W {
             .map_err(|_| PersistError::Encode("certificate"))?;
         self.bytes(&der)
     }
-    fn key(&mut self, k: &RsaPrivateKey) -> Result<(), PersistError> {
+    fn key(&mut self, k: &PrivateKey) -> Result<(), PersistError> {
         let doc = k
             .to_pkcs8_der()
             .map_err(|_| PersistError::Encode("private key"))?;
@@ -193,10 +192,10 @@ impl R<'_> {
         Certificate::from_der(&self.bytes("certificate")?)
             .map_err(|_| PersistError::Corrupt("certificate"))
     }
-    fn key(&mut self) -> Result<RsaPrivateKey, PersistError> {
+    fn key(&mut self) -> Result<PrivateKey, PersistError> {
         let der = self.bytes("private key")?;
         let Some(password) = self.1 else {
-            return RsaPrivateKey::from_pkcs8_der(&der)
+            return PrivateKey::from_pkcs8_der(&der)
                 .map_err(|_| PersistError::Corrupt("private key"));
         };
         let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der)
@@ -204,7 +203,7 @@ impl R<'_> {
         let plain = info
             .decrypt(password)
             .map_err(|_| PersistError::WrongPassword)?;
-        RsaPrivateKey::from_pkcs8_der(plain.as_bytes()).map_err(|_| PersistError::WrongPassword)
+        PrivateKey::from_pkcs8_der(plain.as_bytes()).map_err(|_| PersistError::WrongPassword)
     }
     fn opt_cert(&mut self) -> Result<Option<Certificate>, PersistError> {
         if self.flag("option")? {

@@ -21,7 +21,7 @@ use der::{Decode, Encode};
 use pki_timers::Duration;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rsa::RsaPrivateKey;
+use scep_proto::PrivateKey;
 use scep_proto::{
     CaCerts, CertRepBuilder, CertRepContent, Certificate, CertsOnly, ClientRequest, FailInfo,
     MessageType, NextCaCerts, Nonce, PkiMessage, Profile, RequestBody, ScepRequest, Signer,
@@ -40,19 +40,18 @@ pub fn at(secs: u64) -> Instant {
 }
 
 /// A few 1024-bit keys, generated once per test binary.
-pub fn keys() -> &'static Vec<RsaPrivateKey> {
-    static KEYS: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
+pub fn keys() -> &'static Vec<PrivateKey> {
+    static KEYS: OnceLock<Vec<PrivateKey>> = OnceLock::new();
     KEYS.get_or_init(|| {
         let mut r = rng(42);
         (0..4)
-            .map(|_| RsaPrivateKey::new(&mut r, 1024).unwrap())
+            .map(|_| PrivateKey::generate(1024, &mut r).unwrap())
             .collect()
     })
 }
 
-fn rsa_key(k: &RsaPrivateKey) -> RsaKey {
-    use rsa::pkcs8::EncodePrivateKey;
-    RsaKey::from_pkcs8_der(k.to_pkcs8_der().unwrap().as_bytes()).unwrap()
+fn rsa_key(k: &PrivateKey) -> RsaKey {
+    RsaKey::new(k.clone()).unwrap()
 }
 
 pub fn lenient(c: &x509_cert::Certificate) -> Certificate {
@@ -62,11 +61,11 @@ pub fn lenient(c: &x509_cert::Certificate) -> Certificate {
 pub struct CaPair {
     pub ca: CaKey,
     pub cert: Certificate,
-    pub key: RsaPrivateKey,
+    pub key: PrivateKey,
 }
 
 impl CaPair {
-    fn new(ca: CaKey, key: RsaPrivateKey) -> Self {
+    fn new(ca: CaKey, key: PrivateKey) -> Self {
         let cert = lenient(ca.certificate());
         Self { ca, cert, key }
     }
@@ -109,7 +108,7 @@ pub struct TestCa {
     pub impostor: CaPair,
     /// An RA certificate (issued by the active CA) and key; when set, GetCACert answers the
     /// CA-RA chain and the RA decrypts requests and signs replies.
-    pub ra: Option<(Certificate, RsaPrivateKey)>,
+    pub ra: Option<(Certificate, PrivateKey)>,
     pub caps: String,
     /// PENDING answers before granting, per transaction.
     pub pending: u32,
@@ -483,19 +482,14 @@ pub fn step(tp: &mut Trustpoint, ca: &mut TestCa, now: Instant, r: &mut StdRng) 
 }
 
 /// A PKCS #10 request with keyUsage digitalSignature + keyEncipherment (test RA).
-pub fn test_csr(key: &RsaPrivateKey, subject: &str) -> Vec<u8> {
+pub fn test_csr(key: &PrivateKey, subject: &str) -> Vec<u8> {
     use der::asn1::{Any, BitString, OctetString, SetOfVec};
-    use rsa::pkcs8::EncodePublicKey;
-    use sha2::Digest;
     use x509_cert::attr::Attribute;
     use x509_cert::ext::Extension;
     use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
     use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
-    use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
-    let spki = SubjectPublicKeyInfoOwned::from_der(
-        key.to_public_key().to_public_key_der().unwrap().as_bytes(),
-    )
-    .unwrap();
+    use x509_cert::spki::AlgorithmIdentifierOwned;
+    let spki = key.public_key_info().unwrap();
     let ku = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
     let ext = Extension {
         extn_id: <KeyUsage as der::oid::AssociatedOid>::OID,
@@ -512,9 +506,12 @@ pub fn test_csr(key: &RsaPrivateKey, subject: &str) -> Vec<u8> {
         public_key: spki,
         attributes,
     };
-    let hash = sha2::Sha256::digest(info.to_der().unwrap());
     let sig = key
-        .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hash)
+        .sign(
+            scep_proto::DigestAlg::Sha256,
+            &info.to_der().unwrap(),
+            &mut rng(5),
+        )
         .unwrap();
     CertReq {
         info,

@@ -4,9 +4,7 @@
 
 use der::Decode;
 use rand::SeedableRng;
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use scep_proto::Certificate;
+use scep_proto::{Certificate, PrivateKey};
 
 pub const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
@@ -18,8 +16,8 @@ pub fn cert(rel: &str) -> Certificate {
     Certificate::from_der(&read(rel)).unwrap()
 }
 
-pub fn key(rel: &str) -> RsaPrivateKey {
-    RsaPrivateKey::from_pkcs8_der(&read(rel)).unwrap()
+pub fn key(rel: &str) -> PrivateKey {
+    PrivateKey::from_pkcs8_der(&read(rel)).unwrap()
 }
 
 pub fn rng(seed: u64) -> rand::rngs::StdRng {
@@ -27,16 +25,16 @@ pub fn rng(seed: u64) -> rand::rngs::StdRng {
 }
 
 /// The committed test CA (tests/data/keys, see NOTES.md there).
-pub fn ca() -> (Certificate, RsaPrivateKey) {
+pub fn ca() -> (Certificate, PrivateKey) {
     (cert("keys/ca.der"), key("keys/ca.key.der"))
 }
 
 /// The committed test client with a self-signed certificate.
-pub fn client() -> (Certificate, RsaPrivateKey) {
+pub fn client() -> (Certificate, PrivateKey) {
     (cert("keys/client.der"), key("keys/client.key.der"))
 }
 
 /// The committed rollover CA (same subject as `ca`, later notAfter).
-pub fn ca_next() -> (Certificate, RsaPrivateKey) {
+pub fn ca_next() -> (Certificate, PrivateKey) {
     (cert("keys/ca_next.der"), key("keys/ca_next.key.der"))
 }
