@@ -8,6 +8,7 @@
 //!   next to one RSA signature (`sign_only`).
 //!
 //! Keys are the committed 2048-bit test keys of scep-proto (no key generation here).
+//! Groups carry the RSA backend's name (`open_pkcsreq_rustcrypto`, …; see `backend.rs`).
 //! Run: `cargo bench -p benches --bench codec`; `benches/ratios.py` prints the ratios.
 
 // Bench setup: a failed expect is a broken fixture, reported at once.
@@ -19,7 +20,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use scep_proto::{
     CertRepBuilder, CertRepContent, Certificate, CertsOnly, Csr, DigestAlg, KeyTransport, Nonce,
-    PkiMessage, PrivateKey, Profile, RequestBody, RequestBuilder, Signer, TransactionId,
+    PkiMessage, PrivateKey, Profile, RSA_BACKEND, RequestBody, RequestBuilder, Signer,
+    TransactionId,
 };
 
 const KEYS: &str = concat!(
@@ -79,7 +81,7 @@ fn bench(c: &mut Criterion) {
         .encrypt(KeyTransport::RsaPkcs1v15, &[7u8; 16], &mut rng)
         .expect("encrypt");
 
-    let mut g = c.benchmark_group("open_pkcsreq");
+    let mut g = c.benchmark_group(format!("open_pkcsreq_{RSA_BACKEND}"));
     g.throughput(Throughput::Bytes(request.len() as u64));
     g.bench_function("full", |b| b.iter(|| open(&mut rng)));
     g.bench_function("rsa_only", |b| {
@@ -110,7 +112,7 @@ fn bench(c: &mut Criterion) {
             )
             .expect("certrep")
     };
-    let mut g = c.benchmark_group("build_certrep");
+    let mut g = c.benchmark_group(format!("build_certrep_{RSA_BACKEND}"));
     g.throughput(Throughput::Bytes(build(&mut rng).len() as u64));
     g.bench_function("full", |b| b.iter(|| build(&mut rng)));
     g.bench_function("rsa_only", |b| {

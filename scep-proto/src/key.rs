@@ -2,13 +2,11 @@
 //! [`PublicKey`] (S-19, S-20, S-39). The backends, their fallbacks and the no-padding-oracle
 //! rule are documented on [`PrivateKey`].
 
-use std::sync::Arc;
-#[cfg(feature = "aws-lc")]
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use core::fmt;
 
-use der::{Decode, Encode};
+use der::{Decode, Encode, Tagged as _};
 use hmac::{KeyInit as _, Mac as _};
 use rsa::pkcs8::{
     DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, SecretDocument,
@@ -98,6 +96,7 @@ pub struct PrivateKey {
 
 struct Inner {
     rsa: RsaPrivateKey,
+    public: PublicKey,
     bits: u32,
     rejection_secret: [u8; 32],
     /// The aws-lc key objects, built on first use; `None` inside when aws-lc refuses the key
@@ -154,9 +153,11 @@ impl PrivateKey {
         h.update(b"scep-rs implicit rejection v1");
         h.update(rsa.d().to_be_bytes());
         let rejection_secret = h.finalize().into();
+        let public = PublicKey::from_rsa(rsa.to_public_key(), bits);
         Ok(Self {
             inner: Arc::new(Inner {
                 rsa,
+                public,
                 bits,
                 rejection_secret,
                 #[cfg(feature = "aws-lc")]
@@ -187,7 +188,7 @@ impl PrivateKey {
 
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey::from_rsa(self.inner.rsa.to_public_key(), self.inner.bits)
+        self.inner.public.clone()
     }
 
     /// The public key as a SubjectPublicKeyInfo (rsaEncryption, parameters NULL).
@@ -195,7 +196,7 @@ impl PrivateKey {
     /// # Errors
     /// [`Error::Encode`] if the encoder fails.
     pub fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned> {
-        self.public_key().to_spki()
+        self.inner.public.to_spki()
     }
 
     #[cfg(feature = "aws-lc")]
@@ -326,14 +327,26 @@ impl fmt::Debug for PrivateKey {
 
 /// An RSA public key (1024 … 4096 bits, S-39), e.g. of a certificate: verifies PKCS #1 v1.5
 /// signatures and wraps content keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A malformed key is refused when it is made, by the backend that will use it; with `aws-lc`
+/// the RustCrypto form of a 2048-bit or larger key is built only if an operation falls back to
+/// it.
+#[derive(Clone, Debug)]
 pub struct PublicKey {
-    rsa: RsaPublicKey,
-    bits: u32,
-    /// SubjectPublicKeyInfo DER, what aws-lc reads.
-    #[cfg(feature = "aws-lc")]
+    /// SubjectPublicKeyInfo DER.
     spki_der: Vec<u8>,
+    bits: u32,
+    /// The RustCrypto form; `None` inside if it does not parse.
+    rsa: OnceLock<Option<RsaPublicKey>>,
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.spki_der == other.spki_der
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl PublicKey {
     /// Reads an rsaEncryption SubjectPublicKeyInfo (S-39 size checked).
@@ -345,26 +358,56 @@ impl PublicKey {
         let unsupported = || Error::UnsupportedKey {
             layer: Layer::PublicKey,
         };
-        if spki.algorithm.oid != oid::RSA_ENCRYPTION {
+        // RFC 3279 §2.3.1: rsaEncryption parameters are NULL (absent is tolerated).
+        let params_ok = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .is_none_or(|p| p.tag() == der::Tag::Null && p.value().is_empty());
+        if spki.algorithm.oid != oid::RSA_ENCRYPTION || !params_ok {
             return Err(unsupported());
         }
-        let der = spki.to_der().map_err(|_| unsupported())?;
-        let rsa = RsaPublicKey::from_public_key_der(&der).map_err(|_| unsupported())?;
-        let bits = bits_of(&rsa);
+        let key_bytes = spki.subject_public_key.as_bytes().ok_or_else(unsupported)?;
+        let parsed = rsa::pkcs1::RsaPublicKeyRef::from_der(key_bytes).map_err(|_| unsupported())?;
+        let modulus = parsed.modulus.as_bytes();
+        let first = modulus.first().ok_or_else(unsupported)?;
+        let bits = u32::try_from(modulus.len())
+            .ok()
+            .and_then(|len| len.checked_mul(8))
+            .and_then(|all| all.checked_sub(first.leading_zeros()))
+            .ok_or_else(unsupported)?;
         check_bits(bits, Layer::PublicKey)?;
-        Ok(Self::from_rsa(rsa, bits))
+        let key = Self {
+            spki_der: spki.to_der().map_err(|_| unsupported())?,
+            bits,
+            rsa: OnceLock::new(),
+        };
+        // Refuse a malformed key here, not at its first use: aws-lc checks the keys it serves,
+        // RustCrypto the others.
+        #[cfg(feature = "aws-lc")]
+        if aws_lc::serves(bits) {
+            aws_lc::check_public(&key.spki_der).ok_or_else(unsupported)?;
+            return Ok(key);
+        }
+        key.rust_crypto().ok_or_else(unsupported)?;
+        Ok(key)
     }
 
     fn from_rsa(rsa: RsaPublicKey, bits: u32) -> Self {
         Self {
-            #[cfg(feature = "aws-lc")]
             spki_der: rsa
                 .to_public_key_der()
                 .map(|d| d.as_bytes().to_vec())
                 .unwrap_or_default(),
-            rsa,
             bits,
+            rsa: OnceLock::from(Some(rsa)),
         }
+    }
+
+    fn rust_crypto(&self) -> Option<&RsaPublicKey> {
+        self.rsa
+            .get_or_init(|| RsaPublicKey::from_public_key_der(&self.spki_der).ok())
+            .as_ref()
     }
 
     /// Modulus length in bits.
@@ -380,10 +423,7 @@ impl PublicKey {
         let enc = |_| Error::Encode {
             layer: Layer::PublicKey,
         };
-        let der = self.rsa.to_public_key_der().map_err(|_| Error::Encode {
-            layer: Layer::PublicKey,
-        })?;
-        SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(enc)
+        SubjectPublicKeyInfoOwned::from_der(&self.spki_der).map_err(enc)
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 `signature` over `message` (hashed here with `digest`).
@@ -399,7 +439,8 @@ impl PublicKey {
                 Err(Error::SignatureInvalid)
             };
         }
-        if rust_crypto::verify(&self.rsa, digest, message, signature) {
+        let key = self.rust_crypto().ok_or(Error::SignatureInvalid)?;
+        if rust_crypto::verify(key, digest, message, signature) {
             Ok(())
         } else {
             Err(Error::SignatureInvalid)
@@ -423,7 +464,10 @@ impl PublicKey {
         if let Some(out) = aws_lc::encrypt(&self.spki_der, self.bits, transport, plaintext) {
             return out.map_err(failed);
         }
-        rust_crypto::encrypt(&self.rsa, transport, plaintext, rng).map_err(failed)
+        let key = self.rust_crypto().ok_or(Error::Crypto {
+            layer: Layer::RecipientInfo,
+        })?;
+        rust_crypto::encrypt(key, transport, plaintext, rng).map_err(failed)
     }
 }
 

@@ -115,6 +115,16 @@ pub(super) fn verify(
     )
 }
 
+/// Whether aws-lc serves public-key operations of this size (2048 bits and up).
+pub(super) fn serves(bits: u32) -> bool {
+    bits >= 2048
+}
+
+/// `Some` if aws-lc accepts the SubjectPublicKeyInfo.
+pub(super) fn check_public(spki_der: &[u8]) -> Option<()> {
+    PublicEncryptingKey::from_der(spki_der).ok().map(|_| ())
+}
+
 /// `None` for keys under 2048 bits. aws-lc pads with its own RNG.
 pub(super) fn encrypt(
     spki_der: &[u8],
@@ -122,7 +132,7 @@ pub(super) fn encrypt(
     transport: KeyTransport,
     plaintext: &[u8],
 ) -> Option<Result<Vec<u8>, ()>> {
-    if bits < 2048 {
+    if !serves(bits) {
         return None;
     }
     let public = PublicEncryptingKey::from_der(spki_der).ok()?;
