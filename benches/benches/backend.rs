@@ -39,27 +39,15 @@ use scep_proto::{
     Profile, RSA_BACKEND, RequestBody, RequestBuilder, Signer, TransactionId,
 };
 
-const KEYS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../scep-proto/tests/data/keys/"
-);
 /// 2026-01-01T00:00:00Z, inside the committed certificates' validity.
 const NOW: Instant = Instant::from_unix(1_767_225_600);
 
+fn party(name: &str) -> benches::fixtures::Party {
+    benches::fixtures::party(name).expect("committed test identity")
+}
+
 fn load(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{KEYS}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-struct Party {
-    cert: Certificate,
-    key: PrivateKey,
-}
-
-fn party(name: &str) -> Party {
-    Party {
-        cert: Certificate::from_der(&load(&format!("{name}.der"))).expect("certificate"),
-        key: PrivateKey::from_pkcs8_der(&load(&format!("{name}.key.der"))).expect("key"),
-    }
+    benches::fixtures::load(name).expect("committed test file")
 }
 
 fn rsa_ops(c: &mut Criterion, rng: &mut StdRng) {

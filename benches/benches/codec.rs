@@ -15,34 +15,19 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use der::Decode;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use scep_proto::{
-    CertRepBuilder, CertRepContent, Certificate, CertsOnly, Csr, DigestAlg, KeyTransport, Nonce,
-    PkiMessage, PrivateKey, Profile, RSA_BACKEND, RequestBody, RequestBuilder, Signer,
-    TransactionId,
+    CertRepBuilder, CertRepContent, CertsOnly, Csr, DigestAlg, KeyTransport, Nonce, PkiMessage,
+    Profile, RSA_BACKEND, RequestBody, RequestBuilder, Signer, TransactionId,
 };
 
-const KEYS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../scep-proto/tests/data/keys/"
-);
+fn party(name: &str) -> benches::fixtures::Party {
+    benches::fixtures::party(name).expect("committed test identity")
+}
 
 fn load(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{KEYS}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-struct Party {
-    cert: Certificate,
-    key: PrivateKey,
-}
-
-fn party(name: &str) -> Party {
-    Party {
-        cert: Certificate::from_der(&load(&format!("{name}.der"))).expect("certificate"),
-        key: PrivateKey::from_pkcs8_der(&load(&format!("{name}.key.der"))).expect("key"),
-    }
+    benches::fixtures::load(name).expect("committed test file")
 }
 
 fn bench(c: &mut Criterion) {

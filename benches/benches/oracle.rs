@@ -33,13 +33,8 @@ use scep_proto::{
 /// Timings per case (the issue asks for at least 10,000).
 const SAMPLES: usize = 10_000;
 
-const KEYS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../scep-proto/tests/data/keys/"
-);
-
 fn load(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{KEYS}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+    benches::fixtures::load(name).expect("committed test file")
 }
 
 /// The envelope DER of `env_der` with its RecipientInfo's encryptedKey replaced.
