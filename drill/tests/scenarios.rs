@@ -12,8 +12,18 @@ fn scenario(flags: &[&str]) -> Scenario {
         .expect("not --help")
 }
 
+/// Drops the default run's outage and reboots: the scenario's own effect alone.
+const NO_FAULTS: &str = "--no-faults";
+
 fn run(flags: &[&str]) -> (Scenario, Report) {
-    let s = scenario(flags);
+    let expanded: Vec<&str> = flags
+        .iter()
+        .flat_map(|f| match *f {
+            NO_FAULTS => vec!["--outage", "none", "--reboot-share", "0"],
+            other => vec![other],
+        })
+        .collect();
+    let s = scenario(&expanded);
     let r = drill::run(&s).unwrap();
     (s, r)
 }
@@ -125,10 +135,7 @@ fn h1_p50_shadow_fails_when_and_where_the_checker_predicts() {
         "20d",
         "--generations",
         "2",
-        "--outage",
-        "none",
-        "--reboot-share",
-        "0",
+        NO_FAULTS,
     ]);
     let out = r.render(s.start);
     assert!(has(&r, Hazard::ShadowBeforeRollover), "{out}");
@@ -156,10 +163,7 @@ fn h3_without_rollover_shadows_retry_and_the_fleet_loses_its_certificates() {
         "1d",
         "--generations",
         "2",
-        "--outage",
-        "none",
-        "--reboot-share",
-        "0",
+        NO_FAULTS,
     ]);
     let out = r.render(s.start);
     assert!(has(&r, Hazard::NoRollover), "{out}");
@@ -235,10 +239,7 @@ fn rollover_cancel_mid_window_holders_re_enrol() {
         "60d",
         "--generations",
         "2",
-        "--outage",
-        "none",
-        "--reboot-share",
-        "0",
+        NO_FAULTS,
         "--rollover-cancel",
         "705d",
         "--manual-rollover",
