@@ -3,8 +3,8 @@
 //! The driving sequence, each step one call:
 //!
 //! ```text
-//! Target::parse(url) ─► discover() ─► build_messages() ─► run() ─► Summary::line()
-//!   (URL split)       (GetCACaps,    (N PKCSReq, distinct  (C threads, one     (last line)
+//! connect(url)       ─► discover() ─► build_messages() ─► run() ─► Summary::line()
+//!   (HttpTransport)   (GetCACaps,    (N PKCSReq, distinct  (C threads, one     (last line)
 //!                      GetCACert)     keys; not timed)      keep-alive agent
 //!                                                           each; timed)
 //! ```
@@ -28,5 +28,5 @@ pub use self::{
     reply::{Outcome, classify},
     report::{Summary, percentile},
     runner::{RunParams, RunResult, run},
-    transport::{Reply, Target, agent, send},
+    transport::connect,
 };

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use benches::load::{
-    self, BuildParams, LoadError, RunParams, Target, build_messages, discover, primes_needed,
+    self, BuildParams, LoadError, RunParams, build_messages, discover, primes_needed,
 };
 use rand::Rng as _;
 use scep_proto::{Capability, ContentCipher, DigestAlg};
@@ -212,8 +212,8 @@ fn unix_now() -> u64 {
 }
 
 fn run(args: &Args) -> Result<(), CliError> {
-    let target = Target::parse(&args.url)?;
-    let ca = discover(&load::agent(Duration::from_secs(args.timeout)), &target)?;
+    let mut transport = load::connect(&args.url, Duration::from_secs(args.timeout))?;
+    let ca = discover(&mut transport)?;
     let caps_text = if ca.caps.is_empty() {
         "(none)".to_owned()
     } else {
@@ -263,7 +263,7 @@ fn run(args: &Args) -> Result<(), CliError> {
 
     let mut run_params = RunParams::new(Duration::from_secs(args.seconds), args.concurrency);
     run_params.request_timeout = Duration::from_secs(args.timeout);
-    let result = load::run(&target, ca.caps, &messages, &ca.certificates, run_params)?;
+    let result = load::run(&args.url, ca.caps, &messages, &ca.certificates, run_params)?;
     if result.exhausted {
         eprintln!(
             "scep-load: all {} pre-built messages were sent after {:.2} s, before the {} s were \

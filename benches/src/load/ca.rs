@@ -1,10 +1,11 @@
 //! Before the timed phase: GetCACaps and GetCACert (S-1, S-7, S-31), and which certificate
 //! requests are encrypted to.
 
+use client_core::{HttpTransport, Transport as _};
 use scep_proto::{CaCerts, Capabilities, Certificate, ClientRequest, names_match};
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 
-use super::{LoadError, Target, send};
+use super::LoadError;
 
 /// What the load generator needs to know about the CA.
 #[derive(Clone, Debug)]
@@ -20,27 +21,22 @@ pub struct CaInfo {
     pub is_chain: bool,
 }
 
-/// Fetches GetCACaps and GetCACert from `target` with `agent`.
-pub fn discover(agent: &ureq::Agent, target: &Target) -> Result<CaInfo, LoadError> {
-    let caps_reply = send(
-        agent,
-        target,
-        &ClientRequest::get_ca_caps(&target.path, None),
-    )
-    .map_err(|source| LoadError::Http {
-        operation: "GetCACaps",
-        source,
-    })?;
+/// Fetches GetCACaps and GetCACert through `transport`.
+pub fn discover(transport: &mut HttpTransport) -> Result<CaInfo, LoadError> {
+    let path = transport.path().to_owned();
+    let caps_reply = transport
+        .send(&ClientRequest::get_ca_caps(&path, None))
+        .map_err(|source| LoadError::Http {
+            operation: "GetCACaps",
+            source,
+        })?;
     let caps = Capabilities::from_http_response(caps_reply.status, &caps_reply.body);
-    let reply = send(
-        agent,
-        target,
-        &ClientRequest::get_ca_cert(&target.path, None),
-    )
-    .map_err(|source| LoadError::Http {
-        operation: "GetCACert",
-        source,
-    })?;
+    let reply = transport
+        .send(&ClientRequest::get_ca_cert(&path, None))
+        .map_err(|source| LoadError::Http {
+            operation: "GetCACert",
+            source,
+        })?;
     if reply.status != 200 {
         return Err(LoadError::CaCertStatus {
             status: reply.status,

@@ -16,9 +16,9 @@ pub enum LoadError {
     Http {
         /// `GetCACert` or `GetCACaps`.
         operation: &'static str,
-        /// What the HTTP client reported.
+        /// What the HTTP transport reported.
         #[source]
-        source: ureq::Error,
+        source: client_core::TransportError,
     },
     /// GetCACert answered with a status other than 200.
     #[error("GetCACert answered HTTP {status}")]

@@ -2,7 +2,9 @@
 
 use scep_proto::{Certificate, FailInfo, MessageType, PkiMessage, PkiStatus, Profile};
 
-use super::{Prepared, Reply};
+use client_core::HttpReply;
+
+use super::Prepared;
 
 /// How one request ended. Everything but [`Outcome::Success`] counts as an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +55,7 @@ impl Outcome {
 /// DES), verifies the signature against whichever of `signers` the SignerInfo names, and reads
 /// pkiStatus. The issued certificate is not decrypted.
 #[must_use]
-pub fn classify(reply: &Reply, sent: &Prepared, signers: &[Certificate]) -> Outcome {
+pub fn classify(reply: &HttpReply, sent: &Prepared, signers: &[Certificate]) -> Outcome {
     if reply.status != 200 {
         return Outcome::HttpStatus(reply.status);
     }
@@ -100,7 +102,9 @@ mod tests {
     use x509_cert::name::Name;
 
     use super::{Outcome, classify};
-    use crate::load::{BuildParams, Prepared, Reply, build_messages};
+    use client_core::HttpReply;
+
+    use crate::load::{BuildParams, Prepared, build_messages};
 
     fn ca(seed: u64, cn: &str) -> (PrivateKey, Certificate) {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -112,8 +116,8 @@ mod tests {
         (key, cert)
     }
 
-    fn reply(status: u16, body: Vec<u8>) -> Reply {
-        Reply {
+    fn reply(status: u16, body: Vec<u8>) -> HttpReply {
+        HttpReply {
             status,
             content_type: Some("application/x-pki-message".to_owned()),
             body,

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use scep_proto::{Capabilities, Certificate, ClientRequest};
 
-use super::{LoadError, Outcome, Prepared, Summary, Target, agent, classify, send};
+use client_core::Transport as _;
+
+use super::{LoadError, Outcome, Prepared, Summary, classify, connect};
 
 /// How to drive the load.
 #[derive(Clone, Copy, Debug)]
@@ -57,10 +59,10 @@ struct Tally {
     errors: BTreeMap<&'static str, u64>,
 }
 
-/// Sends `messages` to `target` as PKIOperations (POST when `caps` allow it, S-5) from
+/// Sends `messages` to `url` as PKIOperations (POST when `caps` allow it, S-5) from
 /// `params.concurrency` threads, and verifies each reply against `signers`.
 pub fn run(
-    target: &Target,
+    url: &str,
     caps: Capabilities,
     messages: &[Prepared],
     signers: &[Certificate],
@@ -71,12 +73,17 @@ pub fn run(
     let exhausted = AtomicBool::new(false);
     let start_line = Barrier::new(threads.saturating_add(1));
     let tallies: Mutex<Vec<Tally>> = Mutex::new(Vec::with_capacity(threads));
+    let transports = (0..threads)
+        .map(|_| connect(url, params.request_timeout))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (next, exhausted, start_line, tallies_ref) = (&next, &exhausted, &start_line, &tallies);
     let mut start = Instant::now();
     let panicked = thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let agent = agent(params.request_timeout);
+        let handles: Vec<_> = transports
+            .into_iter()
+            .map(|mut transport| {
+                s.spawn(move || {
+                    let path = transport.path().to_owned();
                     let mut tally = Tally::default();
                     start_line.wait();
                     let deadline = Instant::now() + params.duration;
@@ -86,10 +93,9 @@ pub fn run(
                             exhausted.store(true, Ordering::Relaxed);
                             break;
                         };
-                        let request =
-                            ClientRequest::pki_operation(&target.path, caps, &message.der);
+                        let request = ClientRequest::pki_operation(&path, caps, &message.der);
                         let t0 = Instant::now();
-                        let outcome = match send(&agent, target, &request) {
+                        let outcome = match transport.send(&request) {
                             Ok(reply) => classify(&reply, message, signers),
                             Err(_) => Outcome::Transport,
                         };
@@ -100,7 +106,7 @@ pub fn run(
                             *tally.errors.entry(outcome.label()).or_default() += 1;
                         }
                     }
-                    if let Ok(mut all) = tallies.lock() {
+                    if let Ok(mut all) = tallies_ref.lock() {
                         all.push(tally);
                     }
                 })
