@@ -237,7 +237,15 @@ Options:
   --key-bits <N>             RSA size of every key                        [default: 1024]
   --key-pool <N>             distinct pre-generated client keys           [default: 64]
   --gaps-shown <N>           gaps listed one by one                       [default: 20]
+
+Outputs (besides the report on standard output):
+  --events <FILE>            every event, one JSON object a line
+  --json <FILE>              the report as JSON
+  --threads <N>              threads running clients, 0 for one per core  [default: 0]
+                             (the result is the same for any number)
   -h, --help                 print this help
+
+While standard error is a terminal, a progress line is kept there.
 
 Exit status: 0 when the hazard checker calls the configuration safe and no client had a gap;
 1 otherwise; 2 for bad options.
@@ -250,6 +258,19 @@ impl Scenario {
     /// # Errors
     /// [`UsageError`] naming the offending flag or value.
     pub fn from_args<I>(args: I) -> Result<Option<Self>, UsageError>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        Self::parse_with(args, &mut |_, _| Ok(false))
+    }
+
+    /// [`Scenario::from_args`], offering every long flag it does not know to `extra` first
+    /// (by name without the dashes; `Ok(true)`: taken).
+    pub(crate) fn parse_with<I>(
+        args: I,
+        extra: &mut dyn FnMut(&str, &mut lexopt::Parser) -> Result<bool, UsageError>,
+    ) -> Result<Option<Self>, UsageError>
     where
         I: IntoIterator,
         I::Item: Into<OsString>,
@@ -350,6 +371,12 @@ impl Scenario {
                 Long("key-bits") => s.key_bits = parser.value()?.parse()?,
                 Long("key-pool") => s.key_pool = parser.value()?.parse()?,
                 Long("gaps-shown") => s.gaps_shown = parser.value()?.parse()?,
+                Long(name) => {
+                    let name = name.to_owned();
+                    if !extra(&name, &mut parser)? {
+                        return Err(UsageError::Flag(format!("invalid option '--{name}'")));
+                    }
+                }
                 _ => return Err(arg.unexpected().into()),
             }
         }
@@ -462,7 +489,10 @@ fn bad_value(flag: &str, text: &str) -> UsageError {
     UsageError::Flag(format!("--{flag}: cannot read {text:?} (see --help)"))
 }
 
-fn duration_flag(parser: &mut lexopt::Parser, flag: &str) -> Result<Duration, UsageError> {
+pub(crate) fn duration_flag(
+    parser: &mut lexopt::Parser,
+    flag: &str,
+) -> Result<Duration, UsageError> {
     use lexopt::ValueExt as _;
     let text = parser.value()?.string()?;
     parse_duration(&text).ok_or_else(|| bad_value(flag, &text))
