@@ -9,6 +9,8 @@ use crate::scenario::{Scenario, UsageError};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Outputs {
+    /// `--html`: the picture.
+    pub html: Option<PathBuf>,
     /// `--events`: every event, as JSON lines.
     pub events: Option<PathBuf>,
     /// `--json`: the report as JSON.
@@ -21,7 +23,7 @@ impl Outputs {
     /// Whether the run must record a [`Trace`](crate::Trace).
     #[must_use]
     pub fn needs_trace(&self) -> bool {
-        self.events.is_some()
+        self.html.is_some() || self.events.is_some()
     }
 }
 
@@ -53,6 +55,7 @@ impl Command {
                 Ok(PathBuf::from(parser.value()?))
             };
             match name {
+                "html" => outputs.html = Some(file(parser)?),
                 "events" => outputs.events = Some(file(parser)?),
                 "json" => outputs.json = Some(file(parser)?),
                 "threads" => outputs.threads = parser.value()?.parse()?,
@@ -74,6 +77,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(c.scenario.clients(), 7);
+        assert_eq!(c.outputs.html, Some(PathBuf::from("a.html")));
         assert_eq!(c.outputs.json, None);
         assert_eq!(c.outputs.threads, 3);
         assert!(c.outputs.needs_trace());

@@ -16,6 +16,7 @@ mod cli;
 mod engine;
 mod export;
 mod keys;
+mod picture;
 mod report;
 mod scenario;
 mod trace;
@@ -58,7 +59,17 @@ pub fn write_outputs(command: &Command, run: &Run) -> Result<(), OutputError> {
         }
         write(path, &bytes)?;
     }
+    if let (Some(path), Some(trace)) = (&o.html, &run.trace) {
+        write(path, picture::page(s, &run.report, trace).as_bytes())?;
+    }
     Ok(())
+}
+
+/// The run as one self-contained HTML page (what `--html` writes); `trace` from a traced run
+/// of `scenario` ([`Options::trace`]). The same run gives the same bytes.
+#[must_use]
+pub fn html_page(scenario: &Scenario, report: &Report, trace: &Trace) -> String {
+    picture::page(scenario, report, trace)
 }
 
 /// A file the drill could not write.

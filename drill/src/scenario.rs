@@ -239,6 +239,7 @@ Options:
   --gaps-shown <N>           gaps listed one by one                       [default: 20]
 
 Outputs (besides the report on standard output):
+  --html <FILE>              the run as a picture: one self-contained HTML page
   --events <FILE>            every event, one JSON object a line
   --json <FILE>              the report as JSON
   --threads <N>              threads running clients, 0 for one per core  [default: 0]
