@@ -73,15 +73,25 @@ mod tests {
 
     #[test]
     fn outputs_and_scenario_flags_mix() {
-        let c = Command::from_args(["--clients", "7", "--events", "e.jsonl", "--threads", "3"])
-            .unwrap()
-            .unwrap();
+        let c = Command::from_args([
+            "--clients",
+            "7",
+            "--html",
+            "a.html",
+            "--events",
+            "e.jsonl",
+            "--threads",
+            "3",
+        ])
+        .unwrap()
+        .unwrap();
         assert_eq!(c.scenario.clients(), 7);
         assert_eq!(c.outputs.html, Some(PathBuf::from("a.html")));
         assert_eq!(c.outputs.json, None);
         assert_eq!(c.outputs.threads, 3);
         assert!(c.outputs.needs_trace());
         assert!(Command::from_args(["--events"]).is_err());
+        assert!(Command::from_args(["--html"]).is_err());
         assert!(Command::from_args(["--threads", "many"]).is_err());
         assert!(Scenario::from_args(["--json", "a.json"]).is_err());
     }

@@ -26,9 +26,9 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
-use ca_core::{Ca, CaConfig, GrantMode, MemoryStore};
+use ca_core::{Ca, CaConfig, CaEvent, GrantMode, MemoryStore};
 use der::Decode;
-use pki_timers::{Duration, Instant};
+use pki_timers::{CaTimer, Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use scep_proto::Certificate;
@@ -344,10 +344,10 @@ impl<'s> Engine<'s> {
         None
     }
 
-    /// With manual grant every pending-request purge (T-15) is a barrier: a client polling an
-    /// old request must find it purged or not exactly as the CA would. With grant auto a
-    /// request is answered at once and never touched again after its purge instant, so purges
-    /// wait for the next CA timer (and the end of the run).
+    /// With manual grant every pending-request purge (T-15) and every CRL update is a barrier:
+    /// a client polling an old request must find it purged or not exactly as the CA would.
+    /// With grant auto a request is answered at once and never touched again after its purge
+    /// instant, so purges wait for the next CA timer (and the end of the run).
     fn manual(&self) -> bool {
         matches!(self.s.grant, Grant::Manual { .. })
     }
@@ -358,6 +358,53 @@ impl<'s> Engine<'s> {
         } else {
             self.ca.next_timer().map(|(_, at)| at)
         }
+    }
+
+    /// Grant auto: a CRL update bears on no exchange of a client (clients never fetch CRLs)
+    /// and its purges only on requests never touched again (see `manual`), so the CRL updates
+    /// before the next barrier fire here, each at its own instant, ahead of the clients,
+    /// instead of cutting time into six-hour epochs. They stop short of the instants at which
+    /// the CA may do anything else (its expiry or activation, its shadow generation) and of
+    /// the administrator's next action.
+    fn fire_crl_updates(&mut self, end: Instant) -> Result<(), DrillError> {
+        if self.manual() {
+            return Ok(());
+        }
+        let scripted = self.scripted.peek().map(|Reverse((at, _, _))| *at);
+        let active_na = Certificate::from_der(&self.active_der)
+            .ok()
+            .map(|c| client::validity_of(&c).1);
+        let shadow_at = active_na
+            .zip(self.s.overlap)
+            .map(|(na, o)| Instant::from_unix(na.unix().saturating_sub(o.duration().as_secs())))
+            .filter(|at| *at > self.now);
+        let bound = [Some(end), scripted, active_na, shadow_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(end);
+        while let Some((CaTimer::CrlUpdate, at)) = self.ca.next_timer() {
+            if at >= bound {
+                break;
+            }
+            self.now = at;
+            for e in self
+                .ca
+                .on_timer(at, &mut self.rng)
+                .map_err(DrillError::Ca)?
+            {
+                if !matches!(
+                    e,
+                    CaEvent::CrlUpdated { .. } | CaEvent::RequestsPurged { .. }
+                ) {
+                    return Err(DrillError::Engine(format!(
+                        "the CA did more than a CRL update at {at}: {e:?}"
+                    )));
+                }
+                self.on_ca_event(&e);
+            }
+        }
+        Ok(())
     }
 
     fn next_barrier(&self) -> Option<Instant> {
@@ -377,6 +424,7 @@ impl<'s> Engine<'s> {
         // The end of the last epoch: nothing before it is left to do.
         let mut horizon = self.s.start;
         loop {
+            self.fire_crl_updates(end)?;
             let barrier = self.next_barrier().map(|b| b.max(horizon));
             let Some(t) = [barrier, self.next_due()].into_iter().flatten().min() else {
                 break;

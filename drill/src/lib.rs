@@ -99,6 +99,9 @@ pub enum DrillError {
     /// The key pool could not be generated.
     #[error("RSA key generation failed")]
     KeyGeneration,
+    /// The engine found itself in a state it cannot continue from (a bug in the drill).
+    #[error("drill engine: {0}")]
+    Engine(String),
     /// A worker thread stopped (a bug in the drill).
     #[error("a drill worker thread stopped")]
     Worker,

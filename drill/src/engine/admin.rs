@@ -121,7 +121,7 @@ impl Engine<'_> {
     }
 
     /// Whether the event changed what coverage depends on.
-    fn on_ca_event(&mut self, event: &CaEvent) -> bool {
+    pub(super) fn on_ca_event(&mut self, event: &CaEvent) -> bool {
         let now = self.now;
         match event {
             CaEvent::CrlUpdated { number, .. } => {
