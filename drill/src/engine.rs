@@ -489,6 +489,8 @@ impl<'s> Engine<'s> {
             fingerprint: self.fingerprint.clone(),
             ca_ders: self.ca_ders.clone(),
             cancelled: self.cancelled.clone(),
+            active_not_after: Certificate::from_der(&self.active_der)
+                .map_or(end, |c| client::validity_of(&c).1),
         }
     }
 

@@ -9,7 +9,10 @@ mod load;
 mod panels;
 mod svg;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use pki_timers::Severity;
 
 use self::svg::{Axis, GAP, NOT_YET, Svg, WIDTH, ca_colour, esc, n};
 use crate::report::Report;
@@ -116,23 +119,27 @@ fn findings(r: &Report) -> String {
     if r.findings.is_empty() {
         o.push_str("<p>No findings.</p>\n");
     } else {
+        // One row per hazard and severity: how many nodes, and one example.
+        let mut rows: BTreeMap<(Severity, &'static str), (usize, String)> = BTreeMap::new();
+        for f in &r.findings {
+            let row = rows
+                .entry((f.severity(), f.hazard.id()))
+                .or_insert_with(|| (0, f.to_string()));
+            row.0 = row.0.saturating_add(1);
+        }
         o.push_str(
-            "<table><tr><th>severity</th><th>hazard</th><th>node</th><th>finding</th></tr>\n",
+            "<table><tr><th>severity</th><th>hazard</th><th>nodes</th><th>example</th></tr>\n",
         );
-        for f in r.findings.iter().take(200) {
+        for ((severity, hazard), (count, example)) in rows.iter().rev() {
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&f.severity().to_string()),
-                esc(f.hazard.id()),
-                esc(&f.node.to_string()),
-                esc(&f.to_string())
+                "<tr><td>{}</td><td>{}</td><td>{count}</td><td>{}</td></tr>",
+                esc(&severity.to_string()),
+                esc(hazard),
+                esc(example)
             );
         }
         o.push_str("</table>\n");
-        if r.findings.len() > 200 {
-            let _ = writeln!(o, "<p>… and {} more.</p>", r.findings.len() - 200);
-        }
     }
     let agree = r.predictions.iter().filter(|p| p.agrees()).count();
     let _ = writeln!(

@@ -106,6 +106,9 @@ pub struct Scenario {
     pub retry_period: Duration,
     /// Client retry count N (0 = unlimited).
     pub retry_count: u32,
+    /// The clients' K-10a jitter window: the GetCACaps refresh after an activation and the
+    /// re-enrolment after a rollover cancel are spread over it.
+    pub jitter: Duration,
     /// CA outages: every request in a window fails as a transport error (K-14).
     pub outages: Vec<Window>,
     /// Share of the clients, in percent, that reboot once with a request on the wire: the CA
@@ -159,6 +162,7 @@ impl Default for Scenario {
             join_window: Duration::from_days(90),
             retry_period: Duration::from_minutes(1),
             retry_count: 999,
+            jitter: Duration::from_hours(12),
             // Over the first renewals (at 80 % of 365 d) of the clients that joined on days 8 to 10.
             outages: vec![Window {
                 start: Duration::from_days(300),
@@ -227,6 +231,9 @@ Options:
   --join-window <DUR>        initial enrolments spread over               [default: 90d]
   --retry-period <DUR>       client P                                     [default: 1m]
   --retry-count <N>          client N (0 = unlimited)                     [default: 999]
+  --jitter <DUR>             clients spread the requests that need not go out at once
+                             (caps refresh after an activation, re-enrolment after a
+                             rollover cancel) over this window, K-10a      [default: 12h]
   --outage <AT+DUR|none>     CA outage window; repeatable                 [default: 300d+2d]
   --reboot-share <PCT>       clients that reboot once mid-request         [default: 10]
   --clock-loss <PCT@AT+DUR>  clients without authoritative time in a window; repeatable
@@ -343,6 +350,7 @@ impl Scenario {
                     s.retry_period = duration_flag(&mut parser, "retry-period")?
                 }
                 Long("retry-count") => s.retry_count = parser.value()?.parse()?,
+                Long("jitter") => s.jitter = duration_flag(&mut parser, "jitter")?,
                 Long("outage") => {
                     let text = parser.value()?.string()?;
                     let list = outages.get_or_insert_with(Vec::new);

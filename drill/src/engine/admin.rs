@@ -116,7 +116,9 @@ impl Engine<'_> {
         self.report.reenrolled_after_cancel =
             self.report.reenrolled_after_cancel.saturating_add(count);
         self.note(format!(
-            "{count} clients held the cancelled rollover CA and were re-enrolled from scratch"
+            "{count} clients held the cancelled rollover CA and were re-enrolled from scratch, \
+             each at its own offset within {} (K-10a)",
+            self.s.jitter
         ));
     }
 

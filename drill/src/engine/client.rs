@@ -10,7 +10,7 @@ use client_core::{
     AutoEnroll, Event, HttpReply, KeySource, TransportError, Trustpoint, TrustpointConfig,
 };
 use der::Encode;
-use pki_timers::Instant;
+use pki_timers::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use scep_proto::{Certificate, ClientRequest};
@@ -35,8 +35,10 @@ pub(crate) enum Item {
     ClockBack(usize),
     /// Clock loss `k` starts.
     ClockLost(usize),
-    /// The CA cancelled its rollover (C-24): re-enrol from scratch if holding it.
+    /// The CA cancelled its rollover (C-24): if holding it, plan the re-enrolment.
     CancelCheck,
+    /// Re-enrol from scratch, still holding the cancelled rollover CA.
+    Reenrol,
     /// The administrator grants this client's requests that have waited the delay (C-15).
     Grant,
     /// Nothing to do but check coverage (the CA changed at this instant).
@@ -57,6 +59,8 @@ pub(crate) struct View {
     pub(crate) ca_ders: Vec<Vec<u8>>,
     /// The rollover certificate the administrator cancelled, if any.
     pub(crate) cancelled: Option<Vec<u8>>,
+    /// The active CA certificate's notAfter.
+    pub(crate) active_not_after: Instant,
 }
 
 impl View {
@@ -271,14 +275,31 @@ impl ClientSim {
             self.exchanges = 0;
         }
         self.now = t;
+        let due = self.take_due(t);
+        self.todo.extend(due);
+        self.open = true;
+    }
+
+    /// The scripted items due at `t`, in order.
+    fn take_due(&mut self, t: Instant) -> Vec<Item> {
+        let mut due = Vec::new();
         while let Some(Reverse((at, item))) = self.agenda.peek().copied() {
             if at > t {
                 break;
             }
             self.agenda.pop();
-            self.todo.push_back(item);
+            due.push(item);
         }
-        self.open = true;
+        due
+    }
+
+    /// Whether the trustpoint stores the rollover CA certificate the administrator cancelled.
+    fn holds_cancelled(&self, ctx: &Ctx<'_>) -> bool {
+        self.tp.as_ref().is_some_and(|tp| {
+            tp.rollover_ca_cert()
+                .and_then(|c| c.to_der().ok())
+                .is_some_and(|d| Some(&d) == ctx.view.cancelled.as_ref())
+        })
     }
 
     /// Runs one scripted item; a grant needs the CA at once.
@@ -305,21 +326,28 @@ impl ClientSim {
                     self.driving = true;
                 }
             }
-            Item::CancelCheck => {
-                let holds = self.tp.as_ref().is_some_and(|tp| {
-                    tp.rollover_ca_cert()
-                        .and_then(|c| c.to_der().ok())
-                        .is_some_and(|d| Some(&d) == ctx.view.cancelled.as_ref())
-                });
-                if holds {
-                    // C-24: the holder's operator re-enrols it from scratch (new trustpoint:
-                    // authenticate, enrol), as the cancel event asks.
-                    self.record("re-enrol", "held the cancelled rollover CA".to_owned());
-                    self.tp = Some(self.new_trustpoint(ctx)?);
-                    self.trouble = Some("re-enrolled after the rollover cancel".to_owned());
-                    self.driving = true;
-                }
+            Item::CancelCheck if self.holds_cancelled(ctx) => {
+                // C-24: the holder's operator re-enrols it from scratch, as the cancel event
+                // asks — not all holders in the same second (K-10a): each at its trustpoint's
+                // offset in the jitter window, and before the cancelled CA would activate.
+                let offset = self
+                    .tp
+                    .as_ref()
+                    .map_or(Duration::from_secs(0), Trustpoint::jitter_offset);
+                let latest = Instant::from_unix(ctx.view.active_not_after.unix().saturating_sub(1));
+                let at = now.saturating_add(offset).min(latest).max(now);
+                self.schedule(at, Item::Reenrol);
+                // At once when the offset is nil (or the activation is near).
+                let due = self.take_due(now);
+                self.todo.extend(due);
             }
+            Item::Reenrol if self.holds_cancelled(ctx) => {
+                self.record("re-enrol", "held the cancelled rollover CA".to_owned());
+                self.tp = Some(self.new_trustpoint(ctx)?);
+                self.trouble = Some("re-enrolled after the rollover cancel".to_owned());
+                self.driving = true;
+            }
+            Item::CancelCheck | Item::Reenrol => {}
             Item::Grant => return Ok(Some(CaCall::Grant)),
             Item::Check => {}
         }
@@ -344,6 +372,7 @@ impl ClientSim {
         config.retry_period = s.retry_period;
         config.retry_count = s.retry_count;
         config.key_bits = s.key_bits;
+        config.jitter = s.jitter;
         config.ca_fingerprint = Some(ctx.view.fingerprint.clone());
         let mut tp = Trustpoint::new(config).map_err(|e| DrillError::Client(e.to_string()))?;
         tp.set_key_source(self.keys.clone() as Arc<dyn KeySource>);

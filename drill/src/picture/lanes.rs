@@ -47,10 +47,14 @@ pub(crate) fn sample(trace: &Trace, report: &Report, max: usize) -> Vec<usize> {
             .filter(|(_, c)| !c.clock_lost.is_empty())
             .map(|(i, _)| i),
     );
-    let mut j = 0usize;
-    while chosen.len() < want && j < n {
-        chosen.insert(j.saturating_mul(n) / want.max(1) % n.max(1));
-        j = j.saturating_add(1);
+    // The rest evenly over the whole fleet (every group gets its share).
+    let rest = want.saturating_sub(chosen.len());
+    for j in 0..rest {
+        let mut i = j.saturating_mul(n) / rest.max(1);
+        while chosen.contains(&i) && i + 1 < n {
+            i += 1;
+        }
+        chosen.insert(i);
     }
     let mut i = 0usize;
     while chosen.len() < want && i < n {
