@@ -463,21 +463,27 @@ impl<'s> Engine<'s> {
                     Some((queue, results)) if active.len() > 1 => Runner::workers(queue, results),
                     _ => Runner::inline(),
                 };
-                self.run_epoch(active, &view, runner)?;
+                self.run_epoch(active, &view, runner, &mut progress)?;
             }
             horizon = epoch_end;
-            if let Some(report) = progress.as_deref_mut() {
-                let span = end.saturating_since(self.s.start).as_secs().max(1);
-                let done = epoch_end.min(end).saturating_since(self.s.start).as_secs();
-                report(&Progress {
-                    now: epoch_end.min(end),
-                    done: done as f64 / span as f64,
-                    enrolled: self.enrolled,
-                    gaps: self.report.gaps.len(),
-                });
-            }
+            self.progress(epoch_end.min(end), &mut progress);
         }
         Ok(())
+    }
+
+    /// Tells the progress callback, if any, that everything before `now` is done.
+    fn progress(&self, now: Instant, progress: &mut Option<&mut dyn FnMut(&Progress)>) {
+        if let Some(report) = progress.as_deref_mut() {
+            let end = self.s.end();
+            let span = end.saturating_since(self.s.start).as_secs().max(1);
+            let done = now.min(end).saturating_since(self.s.start).as_secs();
+            report(&Progress {
+                now,
+                done: done as f64 / span as f64,
+                enrolled: self.enrolled,
+                gaps: self.report.gaps.len(),
+            });
+        }
     }
 
     /// What the fleet sees until `end`.
@@ -502,9 +508,15 @@ impl<'s> Engine<'s> {
         mut active: Vec<Box<ClientSim>>,
         view: &Arc<View>,
         mut runner: Runner<'_>,
+        progress: &mut Option<&mut dyn FnMut(&Progress)>,
     ) -> Result<(), DrillError> {
         active.sort_unstable_by_key(|c| c.index);
         let mut round: Vec<usize> = active.iter().map(|c| c.index).collect();
+        // For the progress line: each running client's instant when it last called the CA;
+        // everything before the earliest of them is done.
+        let mut reached: BTreeMap<usize, Instant> =
+            active.iter().map(|c| (c.index, c.now)).collect();
+        let mut served = 0u32;
         for client in active {
             runner.submit(Job {
                 client,
@@ -522,6 +534,19 @@ impl<'s> Engine<'s> {
                     }
                     Ok((mut client, Step::Ca(call))) if failure.is_none() => {
                         let answer = self.serve(&mut client, call);
+                        if progress.is_some() {
+                            self.enrolled = self
+                                .enrolled
+                                .saturating_add(std::mem::take(&mut client.tally.newly_enrolled));
+                            self.report.gaps.append(&mut client.tally.gaps);
+                            reached.insert(i, client.now);
+                            served = served.wrapping_add(1);
+                            if served.is_multiple_of(256)
+                                && let Some(frontier) = reached.values().min()
+                            {
+                                self.progress(*frontier, progress);
+                            }
+                        }
                         runner.submit(Job {
                             client,
                             answer: Some(answer),
@@ -529,7 +554,10 @@ impl<'s> Engine<'s> {
                         });
                         next.push(i);
                     }
-                    Ok((client, _)) => self.park(client),
+                    Ok((client, _)) => {
+                        reached.remove(&client.index);
+                        self.park(client);
+                    }
                 }
             }
             round = next;
