@@ -13,6 +13,7 @@
 mod admin;
 mod config;
 mod error;
+mod import;
 mod pipeline;
 mod records;
 mod state;
