@@ -158,7 +158,7 @@ async fn scep(app: &Arc<App>, peer: SocketAddr, request: Request<Incoming>, star
         fail_info = exchange.fail_info.as_deref().unwrap_or("-"),
         signer = exchange.signer.as_deref().unwrap_or("-"),
         status = response.status,
-        latency_ms = format_args!("{:.1}", seconds * 1000.0),
+        latency_ms = (seconds * 10_000.0).round() / 10.0,
         "scep"
     );
     let mut r = Response::new(Full::new(Bytes::from(response.body)));
