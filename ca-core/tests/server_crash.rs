@@ -11,9 +11,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use server_support::{Server, require, run};
+use server_support::{Server, assert_own_certificate, require, run};
 
 /// DER of a PEM certificate file, through openssl.
+/// A folder of the client's own for its key and certificate: scepclient writes its CSR to
+/// `csr.pem` beside the key and reuses it when it exists, so clients sharing a folder send each
+/// other's CSR (and rightly get certificates for each other's keys).
+fn own_dir(work: &Path, cn: &str) -> std::path::PathBuf {
+    let dir = work.join(cn);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn der_of(pem: &Path) -> Vec<u8> {
     let out = run(Command::new("openssl")
         .args(["x509", "-outform", "DER", "-in"])
@@ -74,11 +83,11 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
                     .arg("-server-url")
                     .arg(&url)
                     .arg("-private-key")
-                    .arg(work.join(format!("{cn}.key")))
+                    .arg(own_dir(&work, &cn).join("key.pem"))
                     .arg("-certificate")
-                    .arg(work.join(format!("{cn}.pem")))
+                    .arg(own_dir(&work, &cn).join("cert.pem"))
                     .args(["-cn", &cn, "-keySize", "1024"])
-                    .current_dir(&work))
+                    .current_dir(own_dir(&work, &cn)))
             }));
         }
         std::thread::sleep(Duration::from_millis(delay));
@@ -96,11 +105,11 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
         .arg("-server-url")
         .arg(&server.url)
         .arg("-private-key")
-        .arg(work.join(format!("{cn}.key")))
+        .arg(own_dir(&work, &cn).join("key.pem"))
         .arg("-certificate")
-        .arg(work.join(format!("{cn}.pem")))
+        .arg(own_dir(&work, &cn).join("cert.pem"))
         .args(["-cn", &cn, "-keySize", "1024"])
-        .current_dir(&work));
+        .current_dir(own_dir(&work, &cn)));
     assert!(
         out.status.success(),
         "enrolment after restarts: {}",
@@ -127,11 +136,15 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     let mut received = 0;
     let mut serials = BTreeSet::new();
     for n in 1..=client_no {
-        let pem = work.join(format!("crash{n}.pem"));
+        let pem = work.join(format!("crash{n}/cert.pem"));
         if !pem.exists() {
             continue;
         }
         received += 1;
+        // S-28: the client's own certificate (scepclient's default OU, O and C), not the CA's.
+        let key = work.join(format!("crash{n}/key.pem"));
+        let subject = format!("CN=crash{n},OU=MDM,O=scep-client,C=US");
+        assert_own_certificate(&pem, &key, &subject, &["01"]);
         let der = der_of(&pem);
         let serial = stored
             .get(&der)
