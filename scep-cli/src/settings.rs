@@ -132,6 +132,10 @@ pub(crate) struct CaSettings {
     /// Accept DES and MD5 from clients (old IOS, micromdm scepclient).
     #[arg(long, env = "SCEP_LEGACY_ALGORITHMS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) legacy_algorithms: Option<bool>,
+    /// Put the CA certificate into a SUCCESS answer after the issued one [default: true]
+    /// (some clients need it, others refuse a bag of more than one certificate).
+    #[arg(long, env = "SCEP_CA_CERT_IN_SUCCESS", value_name = "BOOL")]
+    pub(crate) ca_cert_in_success: Option<bool>,
     /// File holding the key archive password (C-19); the environment variable
     /// SCEP_ARCHIVE_PASSWORD may hold the password itself. Without either no archive is
     /// written.
@@ -153,7 +157,7 @@ impl CaSettings {
             lifetime_ca_certificate, lifetime_crl, lifetime_enrollment_request, auto_rollover,
             grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
-            legacy_algorithms, archive_password_file)
+            legacy_algorithms, ca_cert_in_success, archive_password_file)
     }
 
     /// The CA configuration; `stored_issuer` is the subject of an existing DIR/ca.pem, used
@@ -230,6 +234,9 @@ impl CaSettings {
             c.otp_default_minutes = m;
         }
         c.legacy_algorithms = self.legacy_algorithms.unwrap_or(false);
+        if let Some(v) = self.ca_cert_in_success {
+            c.ca_cert_in_success = v;
+        }
         c.archive_password = archive_password;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)

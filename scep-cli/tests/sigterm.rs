@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, require, run};
+use support::{Server, assert_own_certificate, require, run};
 
 fn der_of(pem: &Path) -> Vec<u8> {
     let out = run(Command::new("openssl")
@@ -58,17 +58,19 @@ fn sigterm_under_load_exits_0_with_no_partial_file_and_every_success_stored() {
             signalled = true;
         }
         n += 1;
-        let (url, work, cn) = (url.clone(), work.clone(), format!("load{n}"));
+        // A folder per client: scepclient reuses a csr.pem it finds in its folder.
+        let (url, own, cn) = (url.clone(), work.join(format!("load{n}")), format!("load{n}"));
+        std::fs::create_dir_all(&own).unwrap();
         clients.push(std::thread::spawn(move || {
             run(Command::new("scepclient")
                 .arg("-server-url")
                 .arg(&url)
                 .arg("-private-key")
-                .arg(work.join(format!("{cn}.key")))
+                .arg(own.join("key.pem"))
                 .arg("-certificate")
-                .arg(work.join(format!("{cn}.pem")))
+                .arg(own.join("cert.pem"))
                 .args(["-cn", &cn, "-keySize", "1024"])
-                .current_dir(&work))
+                .current_dir(&own))
         }));
         std::thread::sleep(Duration::from_millis(60));
     }
@@ -105,9 +107,12 @@ fn sigterm_under_load_exits_0_with_no_partial_file_and_every_success_stored() {
         .collect();
     let mut received = 0;
     for i in 1..=n {
-        let pem = work.join(format!("load{i}.pem"));
+        let pem = work.join(format!("load{i}/cert.pem"));
         if pem.exists() {
             received += 1;
+            // The client's own certificate (scepclient's default OU, O and C), not the CA's.
+            let subject = format!("CN=load{i},OU=MDM,O=scep-client,C=US");
+            assert_own_certificate(&pem, &work.join(format!("load{i}/key.pem")), &subject, &["01"]);
             assert!(
                 stored.contains(&der_of(&pem)),
                 "load{i} received a certificate that is not in certs/"

@@ -113,11 +113,17 @@ pub(crate) fn run(args: &AdminArgs) -> Result<ExitCode, String> {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
     let mut line = serde_json::to_vec(&args.command.request()).map_err(|e| e.to_string())?;
     line.push(b'\n');
-    stream.write_all(&line).map_err(|e| e.to_string())?;
+    // The server may refuse (another uid) and close before reading: its answer still waits.
+    let sent = stream.write_all(&line);
     let mut answer = String::new();
-    BufReader::new(stream)
-        .read_line(&mut answer)
-        .map_err(|e| format!("reading the answer: {e}"))?;
+    let read = BufReader::new(stream).read_line(&mut answer);
+    if answer.is_empty() {
+        return Err(match (sent, read) {
+            (Err(e), _) => format!("sending the request: {e}"),
+            (_, Err(e)) => format!("reading the answer: {e}"),
+            _ => "the server closed the connection without an answer".to_owned(),
+        });
+    }
     let answer: Answer = serde_json::from_str(&answer)
         .map_err(|e| format!("unreadable answer from the server: {e}"))?;
     let mut out = std::io::stdout().lock();
