@@ -48,7 +48,11 @@ impl Server {
             .arg("server")
             .arg("--dir")
             .arg(dir)
-            .args(["--listen", "127.0.0.1:0", "--threads", "2"])
+            .args(if flags.contains(&"--tls-listen") {
+                &["--threads", "2"][..]
+            } else {
+                &["--listen", "127.0.0.1:0", "--threads", "2"][..]
+            })
             .args(flags)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -74,7 +78,11 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/scep"));
+        assert!(
+            (url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"))
+                && url.ends_with("/scep"),
+            "{url}"
+        );
         let base = url.trim_end_matches("/scep").to_owned();
         let port = base.rsplit(':').next().unwrap().parse().unwrap();
         Self {
