@@ -105,26 +105,23 @@ fn import(
     )?;
     let key = read_key(key_path, passphrase.as_deref())?;
     let subject = cert.tbs_certificate().subject().to_string();
-    let ca_key = CaKey::new(key, cert).map_err(|e| {
-        format!(
-            "{} and {}: {e}",
-            key_path.display(),
-            cert_path.display()
-        )
-    })?;
+    let ca_key = CaKey::new(key, cert)
+        .map_err(|e| format!("{} and {}: {e}", key_path.display(), cert_path.display()))?;
     let now = clock::now();
     if ca_key.validity().not_after() <= now {
-        return Err(format!("{}: the certificate has expired", cert_path.display()));
+        return Err(format!(
+            "{}: the certificate has expired",
+            cert_path.display()
+        ));
     }
     let store = DirStore::open(dir).map_err(|e| format!("opening {}: {e}", dir.display()))?;
     let config = settings.to_config(Some(subject), archive_password(settings)?)?;
     let last_serial = args.last_serial.unwrap_or(0);
     let mut rng = clock::rng()?;
     Ca::import(config, store, ca_key, last_serial, now, &mut rng).map_err(|e| match e {
-        CaError::Issue(ca_core::IssueError::InvalidCertificate) => format!(
-            "{}: not a self-signed CA certificate",
-            cert_path.display()
-        ),
+        CaError::Issue(ca_core::IssueError::InvalidCertificate) => {
+            format!("{}: not a self-signed CA certificate", cert_path.display())
+        }
         e => format!("importing into {}: {e}", dir.display()),
     })
 }
@@ -139,7 +136,10 @@ fn read_pem(path: &Path) -> Result<(String, Vec<u8>), String> {
 fn read_certificate(path: &Path) -> Result<x509_cert::Certificate, String> {
     let (label, der) = read_pem(path)?;
     if label != "CERTIFICATE" {
-        return Err(format!("{}: a {label} block, not a CERTIFICATE", path.display()));
+        return Err(format!(
+            "{}: a {label} block, not a CERTIFICATE",
+            path.display()
+        ));
     }
     x509_cert::Certificate::from_der(&der).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -7,9 +7,9 @@ mod ca_files;
 mod clock;
 mod init;
 mod observe;
+mod secrets;
 mod serve;
 mod settings;
-mod secrets;
 mod span;
 
 use std::path::PathBuf;

@@ -24,7 +24,7 @@ pub(crate) struct Exchange {
     /// self-signed certificate clients make with the requested subject; for a renewal the
     /// certificate being renewed).
     pub(crate) signer: Option<String>,
-    /// SUCCESS, PENDING, FAILURE for a CertRep; OK or HTTP_<status> otherwise.
+    /// SUCCESS, PENDING, FAILURE for a CertRep; OK or `HTTP_<status>` otherwise.
     pub(crate) outcome: String,
     /// The failInfo of a FAILURE, with its text if any.
     pub(crate) fail_info: Option<String>,
@@ -67,21 +67,21 @@ impl Exchange {
                 .find(|c| msg.signer_id().matches(c))
                 .map(|c| c.tbs_certificate().subject().to_string());
         }
-        if response.status == 200 {
-            if let Ok(rep) = PkiMessage::from_der(&response.body, &Profile::LEGACY) {
-                let a = rep.attributes();
-                match a.pki_status {
-                    Some(PkiStatus::Success) => ex.outcome = "SUCCESS".to_owned(),
-                    Some(PkiStatus::Pending) => ex.outcome = "PENDING".to_owned(),
-                    Some(PkiStatus::Failure) => {
-                        ex.outcome = "FAILURE".to_owned();
-                        ex.fail_info = a.fail_info.map(|f| match &a.fail_info_text {
-                            Some(text) => format!("{} ({text})", fail_info_name(f)),
-                            None => fail_info_name(f).to_owned(),
-                        });
-                    }
-                    None => {}
+        if response.status == 200
+            && let Ok(rep) = PkiMessage::from_der(&response.body, &Profile::LEGACY)
+        {
+            let a = rep.attributes();
+            match a.pki_status {
+                Some(PkiStatus::Success) => ex.outcome = "SUCCESS".to_owned(),
+                Some(PkiStatus::Pending) => ex.outcome = "PENDING".to_owned(),
+                Some(PkiStatus::Failure) => {
+                    ex.outcome = "FAILURE".to_owned();
+                    ex.fail_info = a.fail_info.map(|f| match &a.fail_info_text {
+                        Some(text) => format!("{} ({text})", fail_info_name(f)),
+                        None => fail_info_name(f).to_owned(),
+                    });
                 }
+                None => {}
             }
         }
         ex

@@ -81,7 +81,7 @@ pub(crate) struct CaSettings {
     #[arg(long, env = "SCEP_NAME", value_name = "LABEL")]
     pub(crate) name: Option<String>,
     /// The CA's distinguished name on first start, e.g. "CN=Example CA,O=Example"
-    /// [default: the subject of DIR/ca.pem if it exists, else CN=<name>]. Fixed once the CA
+    /// [default: the subject of DIR/ca.pem if it exists, else CN=NAME]. Fixed once the CA
     /// exists.
     #[arg(long = "issuer", env = "SCEP_ISSUER_NAME", value_name = "DN")]
     pub(crate) issuer_name: Option<String>,

@@ -105,7 +105,16 @@ mod tests {
 
     #[test]
     fn refuses_bare_numbers_unknown_units_and_overflow() {
-        for bad in ["", "10", "5y", "d", "1h30", "-1h", "99999999999999999999d", "1.5h"] {
+        for bad in [
+            "",
+            "10",
+            "5y",
+            "d",
+            "1h30",
+            "-1h",
+            "99999999999999999999d",
+            "1.5h",
+        ] {
             assert!(bad.parse::<Span>().is_err(), "{bad:?}");
         }
     }

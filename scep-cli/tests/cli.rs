@@ -9,7 +9,9 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run, scep_binary};
+use support::{
+    Server, assert_own_certificate, cert_facts, openssl_verify, require, run, scep_binary,
+};
 
 fn scep(args: &[&str]) -> Output {
     Command::new(scep_binary()).args(args).output().unwrap()
@@ -36,13 +38,37 @@ fn version_and_help_explain_every_flag() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
-        "--dir", "--config", "--listen", "--tls-listen", "--tls-cert", "--tls-key", "--threads",
-        "--max-connections", "--header-timeout", "--body-timeout", "--idle-timeout",
-        "--shutdown-timeout", "--log-format", "--name", "--issuer", "--lifetime-certificate",
-        "--lifetime-ca-certificate", "--lifetime-crl", "--lifetime-enrollment-request",
-        "--auto-rollover", "--grant", "--grant-auto-trustpoint", "--database-level", "--hash",
-        "--key-bits", "--caps", "--advertise-next-ca-always", "--rollover-id-validity",
-        "--otp-default-minutes", "--legacy-algorithms", "--ca-cert-in-success",
+        "--dir",
+        "--config",
+        "--listen",
+        "--tls-listen",
+        "--tls-cert",
+        "--tls-key",
+        "--threads",
+        "--max-connections",
+        "--header-timeout",
+        "--body-timeout",
+        "--idle-timeout",
+        "--shutdown-timeout",
+        "--log-format",
+        "--name",
+        "--issuer",
+        "--lifetime-certificate",
+        "--lifetime-ca-certificate",
+        "--lifetime-crl",
+        "--lifetime-enrollment-request",
+        "--auto-rollover",
+        "--grant",
+        "--grant-auto-trustpoint",
+        "--database-level",
+        "--hash",
+        "--key-bits",
+        "--caps",
+        "--advertise-next-ca-always",
+        "--rollover-id-validity",
+        "--otp-default-minutes",
+        "--legacy-algorithms",
+        "--ca-cert-in-success",
         "--archive-password-file",
     ] {
         let line = help
@@ -50,7 +76,10 @@ fn version_and_help_explain_every_flag() {
             .find(|l| l.trim_start().starts_with(flag))
             .unwrap_or_else(|| panic!("{flag} missing from --help:\n{help}"));
         // Every flag has an explanation (on its line or the next).
-        assert!(line.len() > flag.len() + 12 || help.contains(&format!("{line}\n ")), "{line}");
+        assert!(
+            line.len() > flag.len() + 12 || help.contains(&format!("{line}\n ")),
+            "{line}"
+        );
     }
     for command in [&["admin", "--help"][..], &["ca", "init", "--help"]] {
         let out = scep(command);
@@ -58,13 +87,30 @@ fn version_and_help_explain_every_flag() {
     }
     let admin = String::from_utf8_lossy(&scep(&["admin", "--help"]).stdout).into_owned();
     for sub in [
-        "status", "pending", "grant", "reject", "remove", "revoke", "rollover", "rollover-cancel",
-        "otp", "timers",
+        "status",
+        "pending",
+        "grant",
+        "reject",
+        "remove",
+        "revoke",
+        "rollover",
+        "rollover-cancel",
+        "otp",
+        "timers",
     ] {
-        assert!(admin.contains(&format!("  {sub} ")), "{sub} missing:\n{admin}");
+        assert!(
+            admin.contains(&format!("  {sub} ")),
+            "{sub} missing:\n{admin}"
+        );
     }
     // A secret on the command line is not accepted.
-    let out = scep(&["server", "--dir", "/nonexistent", "--archive-password", "pw"]);
+    let out = scep(&[
+        "server",
+        "--dir",
+        "/nonexistent",
+        "--archive-password",
+        "pw",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -78,8 +124,7 @@ fn granting_mode(server: &Server) -> String {
 }
 
 #[test]
-fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_the_command_line()
-{
+fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_the_command_line() {
     require("openssl", "openssl");
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("scep.toml");
@@ -118,7 +163,11 @@ fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_
         .arg(format!("file:{}", password.display()))
         .arg("-in")
         .arg(&archive));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The password from the environment.
     let dir2 = tmp.path().join("ca2");
@@ -129,12 +178,30 @@ fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_
     );
     server.terminate();
     let out = run(Command::new("openssl")
-        .args(["pkey", "-noout", "-passin", "pass:from the environment", "-in"])
+        .args([
+            "pkey",
+            "-noout",
+            "-passin",
+            "pass:from the environment",
+            "-in",
+        ])
         .arg(dir2.join("archive").join("ROOTCA.pem")));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A bad value names the key.
-    let out = scep(&["server", "--dir", "/nonexistent", "--listen", "127.0.0.1:0", "--lifetime-crl", "6"]);
+    let out = scep(&[
+        "server",
+        "--dir",
+        "/nonexistent",
+        "--listen",
+        "127.0.0.1:0",
+        "--lifetime-crl",
+        "6",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lifetime-crl"));
 }
@@ -144,23 +211,54 @@ fn existing_ca(work: &Path) {
     openssl(&["genrsa", "-out", "plain.key", "2048"], work);
     openssl(
         &[
-            "req", "-x509", "-new", "-key", "plain.key", "-subj", "/CN=Imported CA/O=Example",
-            "-days", "400", "-sha256", "-set_serial", "7",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-            "-out", "existing.pem",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "plain.key",
+            "-subj",
+            "/CN=Imported CA/O=Example",
+            "-days",
+            "400",
+            "-sha256",
+            "-set_serial",
+            "7",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            "-out",
+            "existing.pem",
         ],
         work,
     );
     std::fs::write(work.join("pass"), "key passphrase\n").unwrap();
     openssl(
         &[
-            "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "plain.key", "-passout",
-            "file:pass", "-out", "encrypted.key",
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            "plain.key",
+            "-passout",
+            "file:pass",
+            "-out",
+            "encrypted.key",
         ],
         work,
     );
-    openssl(&["rsa", "-traditional", "-in", "plain.key", "-out", "pkcs1.key"], work);
+    openssl(
+        &[
+            "rsa",
+            "-traditional",
+            "-in",
+            "plain.key",
+            "-out",
+            "pkcs1.key",
+        ],
+        work,
+    );
 }
 
 #[test]
@@ -179,35 +277,53 @@ fn ca_init_imports_an_existing_ca_that_then_issues_to_micromdm() {
     // Wrong passphrase, then none: refused, nothing created.
     std::fs::write(work.join("wrong"), "not it\n").unwrap();
     let out = init(&[
-        "--import-key", work.join("encrypted.key").to_str().unwrap(),
-        "--import-cert", work.join("existing.pem").to_str().unwrap(),
-        "--import-key-passphrase-file", work.join("wrong").to_str().unwrap(),
+        "--import-key",
+        work.join("encrypted.key").to_str().unwrap(),
+        "--import-cert",
+        work.join("existing.pem").to_str().unwrap(),
+        "--import-key-passphrase-file",
+        work.join("wrong").to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("passphrase"));
     let out = init(&[
-        "--import-key", work.join("encrypted.key").to_str().unwrap(),
-        "--import-cert", work.join("existing.pem").to_str().unwrap(),
+        "--import-key",
+        work.join("encrypted.key").to_str().unwrap(),
+        "--import-cert",
+        work.join("existing.pem").to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     assert!(!dir.join("ca.pem").exists());
     // A key that is not the certificate's: refused.
     openssl(&["genrsa", "-out", "other.key", "2048"], work);
     let out = init(&[
-        "--import-key", work.join("other.key").to_str().unwrap(),
-        "--import-cert", work.join("existing.pem").to_str().unwrap(),
+        "--import-key",
+        work.join("other.key").to_str().unwrap(),
+        "--import-cert",
+        work.join("existing.pem").to_str().unwrap(),
     ]);
     assert!(!out.status.success());
 
     let out = init(&[
-        "--import-key", work.join("encrypted.key").to_str().unwrap(),
-        "--import-cert", work.join("existing.pem").to_str().unwrap(),
-        "--import-key-passphrase-file", work.join("pass").to_str().unwrap(),
-        "--last-serial", "1F",
+        "--import-key",
+        work.join("encrypted.key").to_str().unwrap(),
+        "--import-cert",
+        work.join("existing.pem").to_str().unwrap(),
+        "--import-key-passphrase-file",
+        work.join("pass").to_str().unwrap(),
+        "--last-serial",
+        "1F",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("Issuer name: O=Example,CN=Imported CA"), "{report}");
+    assert!(
+        report.contains("Issuer name: O=Example,CN=Imported CA"),
+        "{report}"
+    );
     assert!(report.contains("serial number (hex): 1F"), "{report}");
     assert_eq!(
         cert_facts(&dir.join("ca.pem")),
@@ -224,27 +340,50 @@ fn ca_init_imports_an_existing_ca_that_then_issues_to_micromdm() {
     let out = run(Command::new("scepclient")
         .arg("-server-url")
         .arg(&server.url)
-        .args(["-private-key", "key.pem", "-certificate", "cert.pem", "-cn", "imported1"])
+        .args([
+            "-private-key",
+            "key.pem",
+            "-certificate",
+            "cert.pem",
+            "-cn",
+            "imported1",
+        ])
         .current_dir(&client));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let facts = assert_own_certificate(
         &client.join("cert.pem"),
         &client.join("key.pem"),
         "CN=imported1,OU=MDM,O=scep-client,C=US",
         &["07"],
     );
-    assert_eq!(facts.serial, "20", "numbering continues after --last-serial 1F");
+    assert_eq!(
+        facts.serial, "20",
+        "numbering continues after --last-serial 1F"
+    );
     openssl_verify(&work.join("existing.pem"), &client.join("cert.pem"));
     server.terminate();
 
     // A PKCS#1 key works as well.
     let dir = work.join("ca-pkcs1");
     let out = scep(&[
-        "ca", "init", "--dir", dir.to_str().unwrap(),
-        "--import-key", work.join("pkcs1.key").to_str().unwrap(),
-        "--import-cert", work.join("existing.pem").to_str().unwrap(),
+        "ca",
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--import-key",
+        work.join("pkcs1.key").to_str().unwrap(),
+        "--import-cert",
+        work.join("existing.pem").to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("serial number (hex): 7"));
 }
 
@@ -255,8 +394,20 @@ fn https_listener_answers_scep_with_the_given_certificate() {
     let work = tmp.path();
     openssl(
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out",
-            "tls.pem", "-subj", "/CN=127.0.0.1", "-days", "2", "-addext",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tls.key",
+            "-out",
+            "tls.pem",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-days",
+            "2",
+            "-addext",
             "subjectAltName=IP:127.0.0.1",
         ],
         work,
@@ -264,12 +415,21 @@ fn https_listener_answers_scep_with_the_given_certificate() {
     let server = Server::start(
         &work.join("ca"),
         &[
-            "--key-bits", "1024", "--tls-listen", "127.0.0.1:0",
-            "--tls-cert", work.join("tls.pem").to_str().unwrap(),
-            "--tls-key", work.join("tls.key").to_str().unwrap(),
+            "--key-bits",
+            "1024",
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            work.join("tls.pem").to_str().unwrap(),
+            "--tls-key",
+            work.join("tls.key").to_str().unwrap(),
         ],
     );
-    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     let request = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         request.path(),
@@ -284,7 +444,53 @@ fn https_listener_answers_scep_with_the_given_certificate() {
         request.path().display()
     )));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("SHA-256"), "{text}");
     server.terminate();
+}
+
+#[test]
+fn the_systemd_unit_is_hardened_and_its_command_line_parses() {
+    let unit = include_str!("../../dist/scep-server.service");
+    let settings: Vec<(&str, &str)> = unit
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .collect();
+    let value = |key: &str| {
+        settings
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("{key}= missing from the unit"))
+    };
+    assert_eq!(value("User"), "scep");
+    for (key, want) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ReadWritePaths", "/var/lib/scep"),
+        ("PrivateTmp", "yes"),
+        ("ProtectHome", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("KillSignal", "SIGTERM"),
+    ] {
+        assert_eq!(value(key), want, "{key}");
+    }
+    // The flags ExecStart passes exist (clap rejects unknown ones with status 2, before
+    // touching the directory; --help after them stops it there).
+    let exec = value("ExecStart");
+    let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+    assert_eq!(args[0], "server");
+    let mut with_help = args.clone();
+    with_help.push("--help");
+    let out = scep(&with_help);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

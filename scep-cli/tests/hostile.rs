@@ -26,7 +26,11 @@ fn caps_answered(server: &Server) {
 fn lying_content_lengths_then_close_leave_every_worker_answering() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("ca"), &["--key-bits", "1024"]);
-    for length in [i64::MAX.to_string(), u64::MAX.to_string(), "99999999999".to_owned()] {
+    for length in [
+        i64::MAX.to_string(),
+        u64::MAX.to_string(),
+        "99999999999".to_owned(),
+    ] {
         // More such requests than workers, so every worker would have met one.
         for _ in 0..(WORKERS * 3) {
             let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
@@ -53,7 +57,14 @@ fn idle_connections_announcing_bodies_neither_stall_caps_nor_stay_open() {
     let body_timeout = 3;
     let server = Server::start(
         &tmp.path().join("ca"),
-        &["--key-bits", "1024", "--body-timeout", "3s", "--header-timeout", "10s"],
+        &[
+            "--key-bits",
+            "1024",
+            "--body-timeout",
+            "3s",
+            "--header-timeout",
+            "10s",
+        ],
     );
     let mut idle = Vec::new();
     for _ in 0..(4 * WORKERS) {
@@ -78,7 +89,10 @@ fn idle_connections_announcing_bodies_neither_stall_caps_nor_stay_open() {
             .unwrap();
         let mut got = Vec::new();
         let r = s.read_to_end(&mut got);
-        assert!(r.is_ok(), "connection not closed within the body timeout: {r:?}");
+        assert!(
+            r.is_ok(),
+            "connection not closed within the body timeout: {r:?}"
+        );
         let text = String::from_utf8_lossy(&got);
         assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     }
@@ -189,7 +203,10 @@ fn the_admin_socket_is_0600_and_refuses_another_uid() {
     let meta = std::fs::metadata(&socket).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(meta.uid(), 0);
-    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     // A copy of the binary the other user can run.
     let bin = tmp.path().join("scep");
     std::fs::copy(scep_binary(), &bin).unwrap();
@@ -209,19 +226,30 @@ fn the_admin_socket_is_0600_and_refuses_another_uid() {
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = admin_as_nobody(&bin, &dir);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(err.contains("uid 65534 may not administer"), "{err}");
     assert!(out.stdout.is_empty());
     // The owner still may.
     server.admin_ok(&["status"]);
-    assert!(server.log_text().contains("admin connection from another user refused"));
+    assert!(
+        server
+            .log_text()
+            .contains("admin connection from another user refused")
+    );
     server.terminate();
 }
 
 #[test]
 fn non_scep_requests_get_s8_codes_and_the_server_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("ca"), &["--grant", "auto", "--key-bits", "1024"]);
+    let server = Server::start(
+        &tmp.path().join("ca"),
+        &["--grant", "auto", "--key-bits", "1024"],
+    );
     let (status, head, _) = server.raw(
         b"DELETE /scep?operation=GetCACert HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     );

@@ -38,15 +38,22 @@ fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
             "metric name in {line:?}"
         );
         if name_end < series.len() {
-            let labels = series[name_end..].strip_prefix('{').and_then(|l| l.strip_suffix('}'));
+            let labels = series[name_end..]
+                .strip_prefix('{')
+                .and_then(|l| l.strip_suffix('}'));
             let labels = labels.unwrap_or_else(|| panic!("labels in {line:?}"));
             for pair in labels.split("\",").filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once("=\"").unwrap_or_else(|| panic!("{line:?}"));
-                assert!(k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{line:?}");
+                assert!(
+                    k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                    "{line:?}"
+                );
                 assert!(!v.trim_end_matches('"').contains('"'), "{line:?}");
             }
         }
-        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value in {line:?}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("value in {line:?}"));
         samples.insert(series.to_owned(), value);
     }
     assert!(saw_eof, "no # EOF");
@@ -88,18 +95,34 @@ fn metrics_parse_and_count_the_requests_made_and_json_logs_carry_the_transaction
         assert_eq!(server.get("/scep?operation=GetCACert").0, 200);
     }
     let out = scepclient(&server, tmp.path(), "metered");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let (status, body) = server.get("/metrics");
     assert_eq!(status, 200);
     let samples = parse_exposition(&String::from_utf8(body).unwrap());
     let count = |series: &str| samples.get(series).copied().unwrap_or(0.0);
     // scepclient itself asks GetCACaps and GetCACert once each before its PKCSReq.
-    assert_eq!(count(r#"scep_requests_total{operation="GetCACaps",outcome="OK"}"#), 4.0);
-    assert_eq!(count(r#"scep_requests_total{operation="GetCACert",outcome="OK"}"#), 3.0);
-    assert_eq!(count(r#"scep_requests_total{operation="PKCSReq",outcome="SUCCESS"}"#), 1.0);
+    assert_eq!(
+        count(r#"scep_requests_total{operation="GetCACaps",outcome="OK"}"#),
+        4.0
+    );
+    assert_eq!(
+        count(r#"scep_requests_total{operation="GetCACert",outcome="OK"}"#),
+        3.0
+    );
+    assert_eq!(
+        count(r#"scep_requests_total{operation="PKCSReq",outcome="SUCCESS"}"#),
+        1.0
+    );
     assert_eq!(count("scep_certificates_issued_total"), 1.0);
-    assert_eq!(count(r#"scep_request_duration_seconds_count{operation="GetCACaps"}"#), 4.0);
+    assert_eq!(
+        count(r#"scep_request_duration_seconds_count{operation="GetCACaps"}"#),
+        4.0
+    );
     assert_eq!(count("scep_pending_requests"), 0.0);
     let not_after = count("scep_ca_not_after_timestamp_seconds");
     let now = std::time::SystemTime::now()
@@ -113,20 +136,29 @@ fn metrics_parse_and_count_the_requests_made_and_json_logs_carry_the_transaction
     // The request table names the transaction; the JSON log line of the PKCSReq carries it.
     let table = server.admin_ok(&["--json", "pending"]);
     let table: serde_json::Value = serde_json::from_str(&table).unwrap();
-    let tid = table["requests"][0]["transaction_id"].as_str().unwrap().to_owned();
+    let tid = table["requests"][0]["transaction_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(!tid.is_empty());
     let log = server.log_text();
     let mut found = false;
     for line in log.lines() {
         let v: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
         if v["transaction_id"] == tid.as_str() {
             assert_eq!(v["message_type"], "PKCSReq", "{line}");
             assert_eq!(v["outcome"], "SUCCESS", "{line}");
             // scepclient signs with a throwaway certificate of its own name, not the CSR's.
             assert_eq!(v["signer"], "CN=SCEP SIGNER,O=scep-client", "{line}");
-            assert!(v["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{line}");
+            assert!(
+                v["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+                "{line}"
+            );
             assert!(v["latency_ms"].as_f64().unwrap() > 0.0, "{line}");
             found = true;
         }

@@ -23,7 +23,10 @@ fn get_next_ca_cert_verifies_with_openssl_cms_after_admin_rollover() {
 
     assert!(!server.dir.join("ca-next.pem").exists());
     let event = server.admin_ok(&["rollover"]);
-    assert!(event.starts_with("rollover CA certificate generated: serial 2"), "{event}");
+    assert!(
+        event.starts_with("rollover CA certificate generated: serial 2"),
+        "{event}"
+    );
     let status_report = server.admin_ok(&["status"]);
     assert!(status_report.contains("Rollover"), "{status_report}");
 
@@ -62,11 +65,15 @@ fn get_next_ca_cert_verifies_with_openssl_cms_after_admin_rollover() {
     std::fs::write(&rollover, &rollover_pem).unwrap();
     // DIR/ca.pem is the current CA certificate, DIR/ca-next.pem the rollover one.
     assert_eq!(
-        std::fs::read_to_string(server.dir.join("ca.pem")).unwrap().trim(),
+        std::fs::read_to_string(server.dir.join("ca.pem"))
+            .unwrap()
+            .trim(),
         current.trim()
     );
     assert_eq!(
-        std::fs::read_to_string(server.dir.join("ca-next.pem")).unwrap().trim(),
+        std::fs::read_to_string(server.dir.join("ca-next.pem"))
+            .unwrap()
+            .trim(),
         rollover_pem.trim()
     );
     // It is a self-signed CA certificate of its own; its validity starts when the active CA

@@ -15,7 +15,11 @@ fn der_of(pem: &Path) -> Vec<u8> {
     let out = run(Command::new("openssl")
         .args(["x509", "-outform", "DER", "-in"])
         .arg(pem));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -40,7 +44,13 @@ fn sigterm_under_load_exits_0_with_no_partial_file_and_every_success_stored() {
     std::fs::create_dir_all(&work).unwrap();
     let mut server = Server::start(
         &dir,
-        &["--grant", "auto", "--legacy-algorithms", "--key-bits", "1024"],
+        &[
+            "--grant",
+            "auto",
+            "--legacy-algorithms",
+            "--key-bits",
+            "1024",
+        ],
     );
     let url = server.url.clone();
     let began = Instant::now();
@@ -59,7 +69,11 @@ fn sigterm_under_load_exits_0_with_no_partial_file_and_every_success_stored() {
         }
         n += 1;
         // A folder per client: scepclient reuses a csr.pem it finds in its folder.
-        let (url, own, cn) = (url.clone(), work.join(format!("load{n}")), format!("load{n}"));
+        let (url, own, cn) = (
+            url.clone(),
+            work.join(format!("load{n}")),
+            format!("load{n}"),
+        );
         std::fs::create_dir_all(&own).unwrap();
         clients.push(std::thread::spawn(move || {
             run(Command::new("scepclient")
@@ -88,7 +102,10 @@ fn sigterm_under_load_exits_0_with_no_partial_file_and_every_success_stored() {
         let _ = c.join().unwrap();
     }
     let log = server.log_text();
-    assert!(log.contains("shutting down") && log.contains("stopped"), "{log}");
+    assert!(
+        log.contains("shutting down") && log.contains("stopped"),
+        "{log}"
+    );
 
     let mut files = Vec::new();
     all_files(&dir, &mut files);
@@ -112,14 +129,22 @@ fn sigterm_under_load_exits_0_with_no_partial_file_and_every_success_stored() {
             received += 1;
             // The client's own certificate (scepclient's default OU, O and C), not the CA's.
             let subject = format!("CN=load{i},OU=MDM,O=scep-client,C=US");
-            assert_own_certificate(&pem, &work.join(format!("load{i}/key.pem")), &subject, &["01"]);
+            assert_own_certificate(
+                &pem,
+                &work.join(format!("load{i}/key.pem")),
+                &subject,
+                &["01"],
+            );
             assert!(
                 stored.contains(&der_of(&pem)),
                 "load{i} received a certificate that is not in certs/"
             );
         }
     }
-    eprintln!("{n} clients, {received} received a certificate, {} stored", stored.len());
+    eprintln!(
+        "{n} clients, {received} received a certificate, {} stored",
+        stored.len()
+    );
     assert!(received >= 1, "no client got a certificate before SIGTERM");
     // Restarting on the same directory works.
     let server = Server::start(&dir, &["--grant", "auto", "--legacy-algorithms"]);

@@ -85,8 +85,8 @@ pub(crate) struct Row {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub(crate) enum Reply {
-    /// To `status`.
-    Status(Status),
+    /// To `status` (boxed: by far the largest answer).
+    Status(Box<Status>),
     /// To `pending`.
     Requests { requests: Vec<Row> },
     /// To `grant`: serials (hex) issued.
@@ -123,8 +123,12 @@ mod tests {
     fn requests_round_trip_as_json() {
         for r in [
             Request::Status,
-            Request::Grant { target: Target::All },
-            Request::Reject { target: Target::Id(7) },
+            Request::Grant {
+                target: Target::All,
+            },
+            Request::Reject {
+                target: Target::Id(7),
+            },
             Request::Revoke { serial: 0x1F },
             Request::Otp { minutes: Some(5) },
             Request::RolloverCancel,
@@ -133,7 +137,10 @@ mod tests {
             assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r, "{line}");
         }
         assert_eq!(
-            serde_json::to_string(&Request::Grant { target: Target::Id(3) }).unwrap(),
+            serde_json::to_string(&Request::Grant {
+                target: Target::Id(3)
+            })
+            .unwrap(),
             r#"{"command":"grant","target":3}"#
         );
         assert!(serde_json::from_str::<Request>(r#"{"command":"format-disk"}"#).is_err());

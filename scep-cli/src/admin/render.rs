@@ -150,7 +150,15 @@ pub(crate) fn human(reply: &Reply) -> String {
                 })
                 .collect();
             table(
-                &["ID", "STATE", "SERIAL", "RECEIVED", "TRANSACTION", "FINGERPRINT", "SUBJECT"],
+                &[
+                    "ID",
+                    "STATE",
+                    "SERIAL",
+                    "RECEIVED",
+                    "TRANSACTION",
+                    "FINGERPRINT",
+                    "SUBJECT",
+                ],
                 &rows,
             )
         }

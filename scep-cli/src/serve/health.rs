@@ -37,7 +37,10 @@ pub(crate) async fn answer(app: &Arc<App>) -> Response<Full<Bytes>> {
         Ok(Ok(())) => (StatusCode::OK, "ok\n".to_owned()),
         Ok(Err(why)) => {
             tracing::warn!(reason = %why, "unhealthy");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {why}\n"))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("unhealthy: {why}\n"),
+            )
         }
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {e}\n")),
     };

@@ -86,15 +86,17 @@ async fn metrics(app: &Arc<App>) -> Answer {
             );
             r
         }
-        _ => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "metrics unavailable\n",
-        ),
+        _ => text(StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable\n"),
     }
 }
 
 /// Reads the body within the cap and the body timeout, then lets the CA answer on the pool.
-async fn scep(app: &Arc<App>, peer: SocketAddr, request: Request<Incoming>, started: Instant) -> Answer {
+async fn scep(
+    app: &Arc<App>,
+    peer: SocketAddr,
+    request: Request<Incoming>,
+    started: Instant,
+) -> Answer {
     let method = request.method().as_str().to_owned();
     let uri = request.uri();
     let target = uri
@@ -106,7 +108,14 @@ async fn scep(app: &Arc<App>, peer: SocketAddr, request: Request<Incoming>, star
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        log_refusal(app, peer, &method, 413, started, "body larger than the cap announced");
+        log_refusal(
+            app,
+            peer,
+            &method,
+            413,
+            started,
+            "body larger than the cap announced",
+        );
         return closing(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     }
     let body = Limited::new(request.into_body(), MAX_BODY);
@@ -117,18 +126,34 @@ async fn scep(app: &Arc<App>, peer: SocketAddr, request: Request<Incoming>, star
             return closing(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
         }
         Ok(Err(e)) => {
-            log_refusal(app, peer, &method, 400, started, &format!("reading the body: {e}"));
+            log_refusal(
+                app,
+                peer,
+                &method,
+                400,
+                started,
+                &format!("reading the body: {e}"),
+            );
             return closing(StatusCode::BAD_REQUEST, "bad request body\n");
         }
         Err(_) => {
-            log_refusal(app, peer, &method, 408, started, "body not received within the body timeout");
+            log_refusal(
+                app,
+                peer,
+                &method,
+                408,
+                started,
+                "body not received within the body timeout",
+            );
             return closing(StatusCode::REQUEST_TIMEOUT, "request body timeout\n");
         }
     };
     let shared = Arc::clone(app);
     let job = app.pool.run("scep request", move || {
         let mut rng = clock::rng()?;
-        let response = shared.ca.handle(&method, &target, &body, clock::now(), &mut rng);
+        let response = shared
+            .ca
+            .handle(&method, &target, &body, clock::now(), &mut rng);
         let exchange = Exchange::read(&method, &target, &body, &response);
         Ok::<_, String>((response, exchange))
     });
@@ -173,7 +198,14 @@ async fn scep(app: &Arc<App>, peer: SocketAddr, request: Request<Incoming>, star
     r
 }
 
-fn log_refusal(app: &App, peer: SocketAddr, method: &str, status: u16, started: Instant, why: &str) {
+fn log_refusal(
+    app: &App,
+    peer: SocketAddr,
+    method: &str,
+    status: u16,
+    started: Instant,
+    why: &str,
+) {
     let seconds = started.elapsed().as_secs_f64();
     let outcome = format!("HTTP_{status}");
     app.metrics.request("-", &outcome, seconds);
@@ -186,10 +218,23 @@ mod tests {
 
     #[test]
     fn admin_paths_in_any_case_and_depth() {
-        for p in ["/admin", "/admin/", "/admin/grant", "/ADMIN/otp", "//admin/x", "/Admin"] {
+        for p in [
+            "/admin",
+            "/admin/",
+            "/admin/grant",
+            "/ADMIN/otp",
+            "//admin/x",
+            "/Admin",
+        ] {
             assert!(is_admin_path(p), "{p}");
         }
-        for p in ["/scep", "/", "/administrator", "/cgi-bin/pkiclient.exe", "/scep/admin"] {
+        for p in [
+            "/scep",
+            "/",
+            "/administrator",
+            "/cgi-bin/pkiclient.exe",
+            "/scep/admin",
+        ] {
             assert!(!is_admin_path(p), "{p}");
         }
     }
