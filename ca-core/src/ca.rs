@@ -12,6 +12,7 @@
 
 mod admin;
 mod config;
+mod counts;
 mod error;
 mod import;
 mod pipeline;

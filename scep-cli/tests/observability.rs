@@ -183,3 +183,53 @@ fn healthz_is_200_and_503_when_the_store_cannot_be_written() {
     assert_eq!(server.get("/healthz").0, 200);
     server.terminate();
 }
+
+#[test]
+fn the_pending_gauge_follows_manual_grants() {
+    require("pki", "strongswan-pki");
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("ca"),
+        &["--grant", "manual", "--key-bits", "1024"],
+    );
+    let gauge = |server: &Server| {
+        let (_, body) = server.get("/metrics");
+        parse_exposition(&String::from_utf8(body).unwrap())["scep_pending_requests"]
+    };
+    assert_eq!(gauge(&server), 0.0);
+    let ca = tmp.path().join("ca.pem");
+    server.ca_pem(&ca);
+    let key = tmp.path().join("key.pem");
+    let out = run(Command::new("pki").args([
+        "--gen",
+        "--type",
+        "rsa",
+        "--size",
+        "2048",
+        "--outform",
+        "pem",
+    ]));
+    assert!(out.status.success());
+    std::fs::write(&key, &out.stdout).unwrap();
+    // The client gives up polling after a second; its request stays pending.
+    let out = run(Command::new("pki")
+        .args(["--scep", "--url", &server.url, "--dn", "CN=waiting", "--in"])
+        .arg(&key)
+        .arg("--cacert-enc")
+        .arg(&ca)
+        .arg("--cacert-sig")
+        .arg(&ca)
+        .args(["--interval", "1", "--maxpolltime", "1"]));
+    assert!(!out.status.success());
+    assert_eq!(gauge(&server), 1.0);
+    server.admin_ok(&["grant", "all"]);
+    assert_eq!(gauge(&server), 0.0);
+    let (_, body) = server.get("/metrics");
+    let samples = parse_exposition(&String::from_utf8(body).unwrap());
+    assert_eq!(samples["scep_certificates_issued_total"], 1.0);
+    assert_eq!(
+        samples[r#"scep_requests_total{operation="PKCSReq",outcome="PENDING"}"#],
+        1.0
+    );
+    server.terminate();
+}

@@ -7,7 +7,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use ca_core::{Ca, DirStore, RequestStatus};
+use ca_core::{Ca, DirStore};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -120,15 +120,11 @@ impl Metrics {
         &self.connections
     }
 
-    /// Reads the CA's state into the gauges (call on the worker pool: it walks the request
-    /// table) and renders the text exposition.
+    /// Reads the CA's state into the gauges (call on the worker pool: it takes the CA's lock)
+    /// and renders the text exposition.
     pub(crate) fn render(&self, ca: &Ca<DirStore>) -> Result<String, std::fmt::Error> {
         let status = ca.status(crate::clock::now());
-        let pending = ca
-            .list_pending()
-            .iter()
-            .filter(|r| r.status == RequestStatus::Pending)
-            .count();
+        let pending = ca.pending_count();
         self.pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
         let unix = |i: pki_timers::Instant| i64::try_from(i.unix()).unwrap_or(i64::MAX);
         self.ca_not_after.set(unix(status.ca_expiry));
