@@ -16,8 +16,8 @@ pub use crate::driver::{DriveError, run_until};
 pub use crate::store::{FileStore, MemoryStore, TrustpointStore};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use crate::transport::http::{HttpTransport, HttpTransportConfig};
-pub use crate::transport::{HttpReply, InProcess, Transport, TransportError};
+pub use crate::transport::http::{HttpTransport, HttpTransportConfig, TlsRoots};
+pub use crate::transport::{HttpReply, InProcess, Transport, TransportError, UrlProblem};
 pub use crate::trustpoint::{
     AutoEnroll, ConfigError, Event, KeySource, MIN_PBKDF2_ITERATIONS, PersistError, RenewalMessage,
     StateName, Trustpoint, TrustpointConfig, TrustpointError,
