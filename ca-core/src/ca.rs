@@ -12,7 +12,9 @@
 
 mod admin;
 mod config;
+mod counts;
 mod error;
+mod import;
 mod pipeline;
 mod records;
 mod state;

@@ -97,6 +97,9 @@ pub enum CaError {
         /// Which record.
         key: RecordKey,
     },
+    /// [`Ca::import`](crate::Ca::import) into a store that already holds a CA.
+    #[error("the store already holds a CA")]
+    AlreadyExists,
     /// The serial or request counter reached its end.
     #[error("counter exhausted")]
     CounterExhausted,
