@@ -49,6 +49,15 @@ fn serial_of(pem_or_der: &Path, der: bool) -> String {
     }
 }
 
+/// A directory of `cn`'s own for its key and certificate: `scepclient` keeps its CSR and
+/// self-signed certificate (`csr.pem`, `self.pem`) next to the key and reuses them, so clients
+/// sharing one directory would send one another's CSR under a mismatched signer.
+fn client_dir(work: &Path, cn: &str) -> std::path::PathBuf {
+    let dir = work.join(cn);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
 fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     require("scepclient", "scep");
@@ -70,15 +79,16 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
             let url = server.url.clone();
             let work = work.clone();
             clients.push(std::thread::spawn(move || {
+                let own = client_dir(&work, &cn);
                 run(Command::new("scepclient")
                     .arg("-server-url")
                     .arg(&url)
                     .arg("-private-key")
-                    .arg(work.join(format!("{cn}.key")))
+                    .arg(own.join(format!("{cn}.key")))
                     .arg("-certificate")
-                    .arg(work.join(format!("{cn}.pem")))
+                    .arg(own.join(format!("{cn}.pem")))
                     .args(["-cn", &cn, "-keySize", "1024"])
-                    .current_dir(&work))
+                    .current_dir(&own))
             }));
         }
         std::thread::sleep(Duration::from_millis(delay));
@@ -92,15 +102,16 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     let server = Server::start(&dir, &flags);
     client_no += 1;
     let cn = format!("crash{client_no}");
+    let own = client_dir(&work, &cn);
     let out = run(Command::new("scepclient")
         .arg("-server-url")
         .arg(&server.url)
         .arg("-private-key")
-        .arg(work.join(format!("{cn}.key")))
+        .arg(own.join(format!("{cn}.key")))
         .arg("-certificate")
-        .arg(work.join(format!("{cn}.pem")))
+        .arg(own.join(format!("{cn}.pem")))
         .args(["-cn", &cn, "-keySize", "1024"])
-        .current_dir(&work));
+        .current_dir(&own));
     assert!(
         out.status.success(),
         "enrolment after restarts: {}",
@@ -127,7 +138,7 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     let mut received = 0;
     let mut serials = BTreeSet::new();
     for n in 1..=client_no {
-        let pem = work.join(format!("crash{n}.pem"));
+        let pem = work.join(format!("crash{n}")).join(format!("crash{n}.pem"));
         if !pem.exists() {
             continue;
         }
