@@ -368,15 +368,7 @@ impl PublicKey {
         if spki.algorithm.oid != oid::RSA_ENCRYPTION || !params_ok {
             return Err(unsupported());
         }
-        let key_bytes = spki.subject_public_key.as_bytes().ok_or_else(unsupported)?;
-        let parsed = rsa::pkcs1::RsaPublicKeyRef::from_der(key_bytes).map_err(|_| unsupported())?;
-        let modulus = parsed.modulus.as_bytes();
-        let first = modulus.first().ok_or_else(unsupported)?;
-        let bits = u32::try_from(modulus.len())
-            .ok()
-            .and_then(|len| len.checked_mul(8))
-            .and_then(|all| all.checked_sub(first.leading_zeros()))
-            .ok_or_else(unsupported)?;
+        let bits = Self::modulus_bits(spki)?;
         check_bits(bits, Layer::PublicKey)?;
         let key = Self {
             spki_der: spki.to_der().map_err(|_| unsupported())?,
@@ -392,6 +384,26 @@ impl PublicKey {
         }
         key.rust_crypto().ok_or_else(unsupported)?;
         Ok(key)
+    }
+
+    /// The modulus length in bits of the RSA key in `spki`, whatever its size: for saying how
+    /// large a refused key is. The algorithm identifier is not looked at.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedKey`] (layer `PublicKey`) if the key bits are not an RSAPublicKey.
+    pub fn modulus_bits(spki: &SubjectPublicKeyInfoOwned) -> Result<u32> {
+        let unsupported = || Error::UnsupportedKey {
+            layer: Layer::PublicKey,
+        };
+        let key_bytes = spki.subject_public_key.as_bytes().ok_or_else(unsupported)?;
+        let parsed = rsa::pkcs1::RsaPublicKeyRef::from_der(key_bytes).map_err(|_| unsupported())?;
+        let modulus = parsed.modulus.as_bytes();
+        let first = modulus.first().ok_or_else(unsupported)?;
+        u32::try_from(modulus.len())
+            .ok()
+            .and_then(|len| len.checked_mul(8))
+            .and_then(|all| all.checked_sub(first.leading_zeros()))
+            .ok_or_else(unsupported)
     }
 
     fn from_rsa(rsa: RsaPublicKey, bits: u32) -> Self {
