@@ -143,11 +143,9 @@ impl PrivateKey {
         Self::from_rsa(rsa)
     }
 
-    /// Wraps a RustCrypto key (e.g. one a test made), checking its size (S-39).
-    ///
-    /// # Errors
-    /// [`Error::UnsupportedKey`] outside 1024 … 4096 bits.
-    pub fn from_rsa(rsa: RsaPrivateKey) -> Result<Self> {
+    /// Wraps a RustCrypto key, checking its size (S-39). Not public: `rsa` is a pre-release, so
+    /// no public signature names its types; keys come in as PKCS #8 or are generated.
+    fn from_rsa(rsa: RsaPrivateKey) -> Result<Self> {
         let bits = bits_of(rsa.as_public_key());
         check_bits(bits, Layer::PrivateKey)?;
         let mut h = sha2::Sha256::new();
@@ -175,11 +173,6 @@ impl PrivateKey {
         self.inner.rsa.to_pkcs8_der().map_err(|_| Error::Encode {
             layer: Layer::PrivateKey,
         })
-    }
-
-    /// The RustCrypto form of the key (the portable representation).
-    pub fn as_rsa(&self) -> &RsaPrivateKey {
-        &self.inner.rsa
     }
 
     /// Modulus length in bits.
