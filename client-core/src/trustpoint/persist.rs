@@ -57,7 +57,7 @@ pub enum PersistError {
     #[error("wrong password for the record's keys")]
     WrongPassword,
     /// Fewer PBKDF2 iterations than [`PrivateKey::MIN_PBKDF2_ITERATIONS`].
-    #[error("at least 1000 PBKDF2 iterations are required")]
+    #[error("at least {min} PBKDF2 iterations are required", min = PrivateKey::MIN_PBKDF2_ITERATIONS)]
     Iterations,
 }
 
