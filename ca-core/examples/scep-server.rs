@@ -36,6 +36,8 @@ server options:
   --grant auto|manual|none       grant mode (default manual)
   --grant-renewals               auto-grant renewals signed by a valid certificate of this CA
   --legacy-algorithms            accept DES and MD5 from clients
+  --no-ca-in-success             send only the issued certificate in a SUCCESS (default:
+                                 issued certificate first, then the CA certificate)
   --issuer <DN>                  issuer name on first start (default CN=ROOTCA)
   --name <LABEL>                 server name / key label (default ROOTCA)
   --key-bits <N>                 CA key size (default 2048)
@@ -112,6 +114,7 @@ fn parse_server(args: Vec<std::ffi::OsString>) -> Result<ServerArgs, BoxError> {
             }
             Long("grant-renewals") => config.grant_auto_trustpoint = true,
             Long("legacy-algorithms") => config.legacy_algorithms = true,
+            Long("no-ca-in-success") => config.ca_cert_in_success = false,
             Long("issuer") => config.issuer_name = p.value()?.string()?,
             Long("name") => config.name = p.value()?.string()?,
             Long("key-bits") => config.key_bits = p.value()?.parse()?,

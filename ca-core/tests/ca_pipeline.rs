@@ -696,3 +696,49 @@ fn c22_dir_store_reopen_keeps_the_rollover() {
     let later = T0.saturating_add(Duration::from_days(1));
     client.issued(&client.open_rep(&post(&ca, &msg, later, &mut rng(4)), &next));
 }
+
+/// S-28: a SUCCESS bag carries the issued certificate first on the wire, then the CA
+/// certificate, whichever of the two encodes smaller (a DER-sorted SET OF put the smaller one
+/// first, and real clients stored the CA certificate as their own); only the issued one when
+/// `ca_cert_in_success` is off.
+#[test]
+fn s28_success_bag_has_issued_first_then_ca_unless_configured_off() {
+    use issue_support::{BIG_A, SMALL_A};
+    // A 1024-bit CA with a 2048-bit client (the CA certificate encodes smaller), then the
+    // reverse.
+    for (ca_bits, client_key, include_ca) in [
+        (1024, BIG_A, true),
+        (2048, SMALL_A, true),
+        (1024, BIG_A, false),
+    ] {
+        let mut c = config();
+        c.key_bits = ca_bits;
+        c.ca_cert_in_success = include_ca;
+        let ca = open(c, 28);
+        let ca_der = ca.ca_certificate_der();
+        let client = Client::new(client_key, "CN=order.example");
+        let msg = client.pkcs_req(&ca_der, &client.csr(), "TID-28");
+        let rep = client.open_rep(&post(&ca, &msg, T0, &mut rng(28)), &ca_der);
+        let scep_proto::CertRepStatus::Success(bag) = &rep.status else {
+            panic!("expected SUCCESS, got {:?}", rep.status);
+        };
+        let got: Vec<Vec<u8>> = bag
+            .certificates
+            .iter()
+            .map(|c| c.to_der().unwrap())
+            .collect();
+        let mut want = vec![client.issued(&rep)];
+        if include_ca {
+            want.push(ca_der.clone());
+        }
+        let serials: Vec<_> = bag
+            .certificates
+            .iter()
+            .map(|c| c.tbs_certificate().serial_number().as_bytes().to_vec())
+            .collect();
+        assert!(
+            got == want,
+            "CA {ca_bits} bits, CA included: {include_ca}: serials on the wire {serials:?}"
+        );
+    }
+}

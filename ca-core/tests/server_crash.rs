@@ -11,9 +11,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use server_support::{Server, require, run};
+use server_support::{Server, assert_own_certificate, require, run};
 
 /// DER of a PEM certificate file, through openssl.
+/// A folder of the client's own for its key and certificate: scepclient writes its CSR to
+/// `csr.pem` beside the key and reuses it when it exists, so clients sharing a folder send each
+/// other's CSR (and rightly get certificates for each other's keys).
+fn own_dir(work: &Path, cn: &str) -> std::path::PathBuf {
+    let dir = work.join(cn);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn der_of(pem: &Path) -> Vec<u8> {
     let out = run(Command::new("openssl")
         .args(["x509", "-outform", "DER", "-in"])
@@ -49,15 +58,6 @@ fn serial_of(pem_or_der: &Path, der: bool) -> String {
     }
 }
 
-/// A directory of `cn`'s own for its key and certificate: `scepclient` keeps its CSR and
-/// self-signed certificate (`csr.pem`, `self.pem`) next to the key and reuses them, so clients
-/// sharing one directory would send one another's CSR under a mismatched signer.
-fn client_dir(work: &Path, cn: &str) -> std::path::PathBuf {
-    let dir = work.join(cn);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     require("scepclient", "scep");
@@ -79,16 +79,15 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
             let url = server.url.clone();
             let work = work.clone();
             clients.push(std::thread::spawn(move || {
-                let own = client_dir(&work, &cn);
                 run(Command::new("scepclient")
                     .arg("-server-url")
                     .arg(&url)
                     .arg("-private-key")
-                    .arg(own.join(format!("{cn}.key")))
+                    .arg(own_dir(&work, &cn).join("key.pem"))
                     .arg("-certificate")
-                    .arg(own.join(format!("{cn}.pem")))
+                    .arg(own_dir(&work, &cn).join("cert.pem"))
                     .args(["-cn", &cn, "-keySize", "1024"])
-                    .current_dir(&own))
+                    .current_dir(own_dir(&work, &cn)))
             }));
         }
         std::thread::sleep(Duration::from_millis(delay));
@@ -102,16 +101,15 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     let server = Server::start(&dir, &flags);
     client_no += 1;
     let cn = format!("crash{client_no}");
-    let own = client_dir(&work, &cn);
     let out = run(Command::new("scepclient")
         .arg("-server-url")
         .arg(&server.url)
         .arg("-private-key")
-        .arg(own.join(format!("{cn}.key")))
+        .arg(own_dir(&work, &cn).join("key.pem"))
         .arg("-certificate")
-        .arg(own.join(format!("{cn}.pem")))
+        .arg(own_dir(&work, &cn).join("cert.pem"))
         .args(["-cn", &cn, "-keySize", "1024"])
-        .current_dir(&own));
+        .current_dir(own_dir(&work, &cn)));
     assert!(
         out.status.success(),
         "enrolment after restarts: {}",
@@ -138,11 +136,15 @@ fn sigkill_during_enrolments_loses_nothing_and_reuses_no_serial() {
     let mut received = 0;
     let mut serials = BTreeSet::new();
     for n in 1..=client_no {
-        let pem = work.join(format!("crash{n}")).join(format!("crash{n}.pem"));
+        let pem = work.join(format!("crash{n}/cert.pem"));
         if !pem.exists() {
             continue;
         }
         received += 1;
+        // S-28: the client's own certificate (scepclient's default OU, O and C), not the CA's.
+        let key = work.join(format!("crash{n}/key.pem"));
+        let subject = format!("CN=crash{n},OU=MDM,O=scep-client,C=US");
+        assert_own_certificate(&pem, &key, &subject, &["01"]);
         let der = der_of(&pem);
         let serial = stored
             .get(&der)

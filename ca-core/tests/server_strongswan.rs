@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use server_support::{Server, openssl_verify, require, run};
+use server_support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
 
 fn text(out: &Output) -> String {
     format!(
@@ -77,6 +77,8 @@ fn strongswan_enrols_with_3des_and_aes_sha256_under_auto_grant() {
     let ca = setup(tmp.path(), &server);
     let key = tmp.path().join("key.pem");
     gen_key(&key);
+    // S-28: each answer is the client's own certificate with a new serial (same key twice).
+    let mut serials = vec![cert_facts(&ca).serial];
     for cipher in ["des3", "aes"] {
         let (out, cert) = scep(
             &server,
@@ -96,6 +98,10 @@ fn strongswan_enrols_with_3des_and_aes_sha256_under_auto_grant() {
         let path = tmp.path().join(format!("{cipher}.pem"));
         std::fs::write(&path, cert).unwrap();
         openssl_verify(&ca, &path);
+        let earlier: Vec<&str> = serials.iter().map(String::as_str).collect();
+        let facts =
+            assert_own_certificate(&path, &key, &format!("CN=strongswan-{cipher}"), &earlier);
+        serials.push(facts.serial);
     }
     server.terminate();
 }
@@ -145,6 +151,8 @@ fn strongswan_manual_grant_then_authorized_renewal() {
     let cert1 = tmp.path().join("cert1.pem");
     std::fs::write(&cert1, &out.stdout).unwrap();
     openssl_verify(&ca, &cert1);
+    let ca_serial = cert_facts(&ca).serial;
+    let first = assert_own_certificate(&cert1, &key1, dn, &[&ca_serial]);
 
     // Renewal signed with the old certificate and key: auto-granted at once.
     let key_new = tmp.path().join("key-new.pem");
@@ -169,6 +177,8 @@ fn strongswan_manual_grant_then_authorized_renewal() {
     let cert2 = tmp.path().join("cert2.pem");
     std::fs::write(&cert2, cert).unwrap();
     openssl_verify(&ca, &cert2);
+    // The renewal certifies the new key, not the signing one.
+    assert_own_certificate(&cert2, &key_new, dn, &[&ca_serial, &first.serial]);
 
     // A self-signed request for the same subject stays PENDING (the client gives up).
     let key3 = tmp.path().join("key3.pem");
@@ -266,6 +276,13 @@ fn strongswan_enrols_against_the_rollover_ca_and_openssl_verifies_the_rollover_i
     assert!(
         !out.status.success(),
         "a rollover identity certificate verified against the current CA"
+    );
+    let earlier = [cert_facts(&ca).serial, cert_facts(&rollover).serial];
+    assert_own_certificate(
+        &cert,
+        &key,
+        "CN=strongswan-rollover",
+        &[&earlier[0], &earlier[1]],
     );
     server.terminate();
 }

@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+// docs.rs builds with `--cfg docsrs` on nightly: mark feature-gated items as such.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),
     warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)
@@ -13,8 +15,9 @@ mod trustpoint;
 pub use crate::driver::{DriveError, run_until};
 pub use crate::store::{FileStore, MemoryStore, TrustpointStore};
 #[cfg(feature = "http")]
-pub use crate::transport::http::{HttpTransport, HttpTransportConfig};
-pub use crate::transport::{HttpReply, InProcess, Transport, TransportError};
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use crate::transport::http::{HttpTransport, HttpTransportConfig, TlsRoots};
+pub use crate::transport::{HttpReply, InProcess, Transport, TransportError, UrlProblem};
 pub use crate::trustpoint::{
     AutoEnroll, ConfigError, Event, KeySource, PersistError, RenewalMessage, StateName, Trustpoint,
     TrustpointConfig, TrustpointError,

@@ -38,35 +38,98 @@ impl HttpReply {
 }
 
 /// Why an exchange produced no reply at all. Every variant is a transport failure in K-14's
-/// sense: the trustpoint retries the same transaction later (T-11).
+/// sense: the trustpoint retries the same transaction later (T-11). The message names the
+/// server and, where there is one, the underlying cause (the operating system's error, the TLS
+/// alert).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// The enrolment URL cannot be used (no `http://` scheme, no host, …).
-    #[error("enrolment URL is not usable: {url}")]
+    /// The enrolment URL cannot be used.
+    #[error("enrolment URL {url:?} is not usable: {problem}")]
     InvalidUrl {
         /// The URL as given.
         url: String,
+        /// What is wrong with it.
+        problem: UrlProblem,
     },
     /// No connection could be made (refused, unreachable, unknown host).
-    #[error("cannot connect to the CA")]
-    Connect,
+    #[error("cannot connect to the CA at {host}: {source}")]
+    Connect {
+        /// The server, `host[:port]`.
+        host: String,
+        /// Why, e.g. "Connection refused (os error 111)".
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The CA did not answer within the configured time.
-    #[error("the CA did not answer in time")]
-    Timeout,
+    #[error("the CA at {host} did not answer in time")]
+    Timeout {
+        /// The server, `host[:port]`.
+        host: String,
+    },
     /// The answer was larger than the configured limit.
-    #[error("the CA's answer exceeds {limit} bytes")]
+    #[error("the answer of the CA at {host} exceeds {limit} bytes")]
     BodyTooLarge {
+        /// The server, `host[:port]`.
+        host: String,
         /// The limit in bytes.
         limit: u64,
     },
+    /// The TLS handshake with an `https://` server failed (for example, its certificate does
+    /// not chain to a trusted root or does not name the host).
+    #[error("TLS with the CA at {host} failed: {source}")]
+    Tls {
+        /// The server, `host[:port]`.
+        host: String,
+        /// The TLS library's reason.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The connection broke or the peer did not speak HTTP.
-    #[error("HTTP exchange failed")]
-    Protocol,
+    #[error("HTTP exchange with the CA at {host} failed: {source}")]
+    Protocol {
+        /// The server, `host[:port]`.
+        host: String,
+        /// What went wrong.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A CA bundle for `https://` held no usable certificate.
+    #[error("the TLS trust bundle holds no PEM certificate that decodes")]
+    InvalidTlsRoots,
     /// The CA is not reachable by design in this transport (e.g. an in-process CA that is
     /// switched off in a simulation of an outage).
     #[error("the CA is unavailable")]
     Unavailable,
+}
+
+impl TransportError {
+    /// A [`TransportError::Protocol`] for `host` with a fixed reason.
+    #[must_use]
+    pub fn protocol(host: &str, reason: &'static str) -> Self {
+        Self::Protocol {
+            host: host.to_owned(),
+            source: reason.into(),
+        }
+    }
+}
+
+/// What is wrong with an enrolment URL ([`TransportError::InvalidUrl`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlProblem {
+    /// Not `http://` or `https://`.
+    #[error("it must start with http:// or https://")]
+    Scheme,
+    /// `https://` in a build without the `https` feature.
+    #[error("https:// needs client-core's `https` feature")]
+    HttpsNotBuilt,
+    /// No host, or a host with spaces.
+    #[error("it names no usable host")]
+    Host,
+    /// `user@host`: credentials do not belong in an enrolment URL.
+    #[error("user information (user@host) is not supported")]
+    UserInfo,
+    /// A query or fragment: every request sets its own `?operation=` (S-1).
+    #[error("it must not carry a query or fragment (requests add ?operation=… themselves)")]
+    Query,
 }
 
 /// One SCEP HTTP exchange: send `request`, return what came back.

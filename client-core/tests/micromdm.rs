@@ -104,9 +104,12 @@ fn micromdm_scepserver_enrol_renew_and_legacy_refusal() {
     assert!(text.contains("example-strict-exit=1"), "{text}");
     assert!(text.contains("example-legacy-exit=0"), "{text}");
     let legacy = d.join("legacy");
+    // Its own certificate: its key, the requested subject, not the CA's serial.
     sh(&format!(
         "openssl verify -CAfile depot/ca.pem '{0}/cert.pem' && \
-         [ \"$(openssl x509 -in '{0}/cert.pem' -noout -pubkey)\" = \"$(openssl pkey -in '{0}/key.pem' -pubout)\" ]",
+         [ \"$(openssl x509 -in '{0}/cert.pem' -noout -pubkey)\" = \"$(openssl pkey -in '{0}/key.pem' -pubout)\" ] && \
+         [ \"$(openssl x509 -in '{0}/cert.pem' -noout -subject -nameopt RFC2253)\" = 'subject=CN=ex2,O=scep-rs' ] && \
+         [ \"$(openssl x509 -in '{0}/cert.pem' -noout -serial)\" != \"$(openssl x509 -in depot/ca.pem -noout -serial)\" ]",
         legacy.display()
     ));
 }
@@ -156,6 +159,26 @@ fn authenticate(tp: &mut Trustpoint, t: &mut HttpTransport) {
     );
 }
 
+/// S-28 "identity, not plausibility": the trustpoint's identity certificate certifies its
+/// own key, carries the requested subject, and has a serial that is neither the CA's nor an
+/// earlier certificate's.
+fn assert_own(tp: &Trustpoint, subject: &str, earlier: &[&scep_proto::Certificate]) {
+    let cert = tp.identity_cert().unwrap();
+    let tbs = cert.tbs_certificate();
+    let key = tp.identity_key().unwrap().public_key_info().unwrap();
+    assert_eq!(
+        tbs.subject_public_key_info(),
+        &key,
+        "not the trustpoint's key"
+    );
+    assert_eq!(tbs.subject().to_string(), subject);
+    let ca = tp.ca_cert().unwrap().tbs_certificate();
+    assert_ne!(tbs.serial_number(), ca.serial_number(), "the CA's serial");
+    for old in earlier {
+        assert_ne!(tbs.serial_number(), old.tbs_certificate().serial_number());
+    }
+}
+
 #[test]
 #[ignore = "run by micromdm_scepserver_enrol_renew_and_legacy_refusal inside a namespace"]
 fn inner() {
@@ -176,9 +199,11 @@ fn inner() {
     tp.enroll(now(), None).unwrap();
     assert_eq!(drive(&mut tp, &mut t, done), Event::Enrolled);
     let first = tp.identity_cert().unwrap().clone();
+    assert_own(&tp, "CN=mdm-legacy,O=scep-rs", &[]);
     tp.enroll(now(), None).unwrap();
     assert_eq!(drive(&mut tp, &mut t, done), Event::Renewed);
     assert_ne!(tp.identity_cert().unwrap(), &first);
+    assert_own(&tp, "CN=mdm-legacy,O=scep-rs", &[&first]);
     assert_eq!(tp.state(), StateName::Enrolled);
     // Legacy switch off: the DES reply is refused as such.
     let (mut tp, mut t) = trustpoint(&url, false, "mdm-strict");

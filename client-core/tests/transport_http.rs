@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use client_core::{HttpTransport, HttpTransportConfig, Transport, TransportError};
+use client_core::{HttpTransport, HttpTransportConfig, Transport, TransportError, UrlProblem};
 use scep_proto::{Capabilities, ClientRequest, Method};
 
 /// What the responder saw: request line, headers (lower-case names), body.
@@ -166,7 +166,11 @@ fn k14_silent_ca_times_out() {
     let err = t
         .send(&ClientRequest::get_ca_cert(t.path(), None))
         .unwrap_err();
-    assert!(matches!(err, TransportError::Timeout), "{err:?}");
+    assert!(matches!(err, TransportError::Timeout { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("the CA at {} did not answer in time", t.host())
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
@@ -180,7 +184,14 @@ fn k14_refused_connection() {
     let err = t
         .send(&ClientRequest::get_ca_cert(t.path(), None))
         .unwrap_err();
-    assert!(matches!(err, TransportError::Connect), "{err:?}");
+    assert!(matches!(err, TransportError::Connect { .. }), "{err:?}");
+    // A sentence that names the server and the operating system's reason.
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("cannot connect to the CA at 127.0.0.1:{port}: ")),
+        "{text}"
+    );
+    assert!(text.contains("os error"), "{text}");
 }
 
 #[test]
@@ -197,17 +208,23 @@ fn s06_oversized_reply_is_refused() {
         .send(&ClientRequest::get_ca_cert(t.path(), None))
         .unwrap_err();
     assert!(
-        matches!(err, TransportError::BodyTooLarge { limit: 1024 }),
+        matches!(err, TransportError::BodyTooLarge { limit: 1024, .. }),
         "{err:?}"
     );
 }
 
 #[test]
-fn k2_bad_enrollment_url() {
-    for url in ["https://ca.example/scep", "ftp://ca", "http://"] {
-        assert!(matches!(
-            HttpTransport::new(url, HttpTransportConfig::default()),
-            Err(TransportError::InvalidUrl { .. })
-        ));
+fn k2_bad_enrollment_url_is_refused_with_the_reason() {
+    for (url, problem) in [
+        ("ftp://ca", UrlProblem::Scheme),
+        ("http://", UrlProblem::Host),
+        ("http://ca/scep?operation=GetCACert", UrlProblem::Query),
+    ] {
+        match HttpTransport::new(url, HttpTransportConfig::default()) {
+            Err(TransportError::InvalidUrl { problem: p, .. }) => assert_eq!(p, problem, "{url}"),
+            other => panic!("{url}: {other:?}"),
+        }
     }
+    let t = HttpTransport::new("https://ca.example/scep", HttpTransportConfig::default());
+    assert_eq!(t.unwrap().path(), "/scep");
 }

@@ -21,7 +21,9 @@ use crate::signed::{build_certs_only, parse_certs_only};
 /// Certificates and CRLs in a degenerate SignedData (S-30).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertsOnly {
-    /// The certificates (DER SET order on output; never rely on order, S-28).
+    /// The certificates: emitted in this order (S-28: the issued certificate first, then
+    /// the CA), decoded in the order received. A client never relies on the order; it picks
+    /// its certificate by public key ([`CertsOnly::find_by_public_key`]).
     pub certificates: Vec<Certificate>,
     /// The CRLs (GetCRL answer, S-36).
     pub crls: Vec<CertificateList>,

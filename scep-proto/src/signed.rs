@@ -30,7 +30,10 @@
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::EncapsulatedContentInfo;
 use der::asn1::{ObjectIdentifier, OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Sequence, Tag, Tagged as _};
+use der::{
+    Any, Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence, Tag,
+    Tagged as _, Writer,
+};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::crl::CertificateList;
@@ -68,7 +71,7 @@ pub(crate) struct SignedDataAsn1 {
         constructed = "true",
         optional = "true"
     )]
-    pub(crate) certificates: Option<SetOfVec<Any>>,
+    pub(crate) certificates: Option<CertificateSet>,
     #[asn1(
         context_specific = "1",
         tag_mode = "IMPLICIT",
@@ -77,6 +80,45 @@ pub(crate) struct SignedDataAsn1 {
     )]
     pub(crate) crls: Option<SetOfVec<Any>>,
     pub(crate) signer_infos: SetOfVec<Any>,
+}
+
+/// RFC 5652 §10.2.3 `CertificateSet ::= SET OF CertificateChoices`, kept in the order it was
+/// given, on output and on input (S-28).
+///
+/// DER sorts a SET OF by encoding, and a sorted CertRep SUCCESS bag can put the CA certificate
+/// before the issued one; real clients (micromdm's `scepclient` among them) take the first
+/// certificate as their own. So, like OpenSSL and Go, we never sort this set.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub(crate) struct CertificateSet(pub(crate) Vec<Any>);
+
+impl FixedTag for CertificateSet {
+    const TAG: Tag = Tag::Set;
+}
+
+impl EncodeValue for CertificateSet {
+    fn value_len(&self) -> der::Result<Length> {
+        // `Length + Length` is checked: it returns an error on overflow, never wraps.
+        #[allow(clippy::arithmetic_side_effects)]
+        self.0
+            .iter()
+            .try_fold(Length::ZERO, |len, c| len + c.encoded_len()?)
+    }
+
+    fn encode_value(&self, writer: &mut impl Writer) -> der::Result<()> {
+        self.0.iter().try_for_each(|c| c.encode(writer))
+    }
+}
+
+impl<'a> DecodeValue<'a> for CertificateSet {
+    type Error = der::Error;
+
+    fn decode_value<R: Reader<'a>>(reader: &mut R, _header: Header) -> der::Result<Self> {
+        let mut certs = Vec::new();
+        while !reader.is_finished() {
+            certs.push(Any::decode(reader)?);
+        }
+        Ok(Self(certs))
+    }
 }
 
 /// RFC 5652 §5.3 `SignerInfo`.
@@ -186,7 +228,7 @@ fn signed_data_of(der: &[u8]) -> Result<SignedDataAsn1> {
 }
 
 fn certificates_of(sd: &SignedDataAsn1) -> Result<Vec<Certificate>> {
-    let Some(set) = &sd.certificates else {
+    let Some(CertificateSet(set)) = &sd.certificates else {
         return Ok(Vec::new());
     };
     if set.len() > MAX_CERTS {
@@ -391,8 +433,17 @@ fn to_any_set<'a, T: Encode + 'a>(
     Ok(set)
 }
 
-fn certificate_set(certs: &[Certificate]) -> Result<SetOfVec<Any>> {
-    to_any_set(certs.iter(), Layer::Certificates)
+/// The certificates in the order given (S-28); a certificate given twice is kept once, at
+/// its first place.
+fn certificate_set(certs: &[Certificate]) -> Result<CertificateSet> {
+    let mut set: Vec<Any> = Vec::with_capacity(certs.len());
+    for cert in certs {
+        let any = Any::encode_from(cert).map_err(enc_err(Layer::Certificates))?;
+        if !set.contains(&any) {
+            set.push(any);
+        }
+    }
+    Ok(CertificateSet(set))
 }
 
 /// What [`build_signed`] signs.

@@ -332,7 +332,11 @@ fn s30_certs_only_and_s7_get_ca_cert_bodies_round_trip() {
     else {
         panic!()
     };
-    assert_eq!(got.len(), 2);
+    // S-28, S-31: the CA+RA answer keeps the documented order (CA first) on the wire.
+    let CaCerts::Chain(sent) = &chain else {
+        panic!()
+    };
+    assert_eq!(&got, sent);
 }
 
 #[test]
@@ -406,4 +410,69 @@ fn s23_s13_attribute_value_rules() {
     assert_eq!(MessageType::from_code(18), MessageType::Unknown(18));
     assert_eq!(PkiStatus::from_code(1), None);
     assert_eq!(FailInfo::from_code(4), Some(FailInfo::BadCertId));
+}
+
+/// Where `needle` starts inside `haystack`.
+fn position(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("certificate not found in the encoding"))
+}
+
+/// S-28: a certs-only bag is emitted in the order given, whichever certificate encodes
+/// smaller; DER's SET OF sorting would put the smaller one first, and clients that take the
+/// first certificate would store the CA certificate as their own. Decoding keeps the order
+/// received.
+#[test]
+fn s28_certs_only_keeps_the_given_order_whichever_encodes_smaller() {
+    let (ca_cert, _) = ca();
+    let (client_cert, _) = client();
+    let (ca_der, client_der) = (ca_cert.to_der().unwrap(), client_cert.to_der().unwrap());
+    assert_ne!(ca_der.len(), client_der.len(), "the two sizes must differ");
+    // Once with the CA certificate encoding smaller than the "issued" one, once larger.
+    for (issued, issuer) in [(&client_cert, &ca_cert), (&ca_cert, &client_cert)] {
+        let bag = CertsOnly::new(vec![issued.clone(), issuer.clone()]);
+        let der = bag.to_der().unwrap();
+        assert!(
+            position(&der, &issued.to_der().unwrap()) < position(&der, &issuer.to_der().unwrap()),
+            "the issued certificate must come first on the wire"
+        );
+        assert_eq!(CertsOnly::from_der(&der).unwrap(), bag);
+    }
+}
+
+/// S-28 through a CertRep SUCCESS: the decrypted bag holds the issued certificate first.
+#[test]
+fn s28_cert_rep_success_bag_has_the_issued_certificate_first() {
+    let (ca_cert, ca_key) = ca();
+    let (client_cert, client_key) = client();
+    let mut rng = rng(28);
+    for (issued, issuer) in [(&client_cert, &ca_cert), (&ca_cert, &client_cert)] {
+        let bag = CertsOnly::new(vec![issued.clone(), issuer.clone()]);
+        let der = CertRepBuilder::new(
+            TransactionId::new("T-28").unwrap(),
+            Nonce([2; 16]),
+            Nonce([3; 16]),
+        )
+        .build(
+            &CertRepContent::Success {
+                certs: &bag,
+                recipient: &client_cert,
+            },
+            Signer {
+                cert: &ca_cert,
+                key: &ca_key,
+            },
+            &mut rng,
+        )
+        .unwrap();
+        let rep = open_reply(&der, &ca_cert)
+            .open_cert_rep(Some(&client_key), &mut rng)
+            .unwrap();
+        let CertRepStatus::Success(got) = rep.status else {
+            panic!("not SUCCESS: {:?}", rep.status);
+        };
+        assert_eq!(got.certificates, bag.certificates);
+    }
 }

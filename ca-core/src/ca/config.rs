@@ -83,6 +83,10 @@ pub struct CaConfig {
     pub otp_default_minutes: u32,
     /// Accept DES-CBC and MD5 from peers; allow MD5 as `hash` (S-37, S-38).
     pub legacy_algorithms: bool,
+    /// Put the issuing CA certificate into a CertRep SUCCESS, after the issued certificate
+    /// (S-28; default true). Some clients need it (EJBCA documents the Cisco VPN client),
+    /// others refuse a bag with more than one certificate (EJBCA documents Juniper's).
+    pub ca_cert_in_success: bool,
     /// The archive password (C-19). `None`: no key archive is written.
     pub archive_password: Option<String>,
 }
@@ -107,6 +111,7 @@ impl Default for CaConfig {
             rollover_id_validity: RolloverIdentityPolicy::Balance,
             otp_default_minutes: 60,
             legacy_algorithms: false,
+            ca_cert_in_success: true,
             archive_password: None,
         }
     }
@@ -135,6 +140,7 @@ impl fmt::Debug for CaConfig {
             .field("rollover_id_validity", &self.rollover_id_validity)
             .field("otp_default_minutes", &self.otp_default_minutes)
             .field("legacy_algorithms", &self.legacy_algorithms)
+            .field("ca_cert_in_success", &self.ca_cert_in_success)
             .field(
                 "archive_password",
                 &self.archive_password.as_ref().map(|_| "<redacted>"),

@@ -256,7 +256,12 @@ impl<S: Store> Ca<S> {
         let Ok(cert) = Certificate::from_der(der) else {
             return ScepResponse::Error(ErrorStatus::ServiceUnavailable);
         };
-        let certs = CertsOnly::new(vec![cert, reply.signer.cert().clone()]);
+        // S-28: the issued certificate first on the wire, then (if configured) the CA.
+        let mut bag = vec![cert];
+        if self.config.ca_cert_in_success {
+            bag.push(reply.signer.cert().clone());
+        }
+        let certs = CertsOnly::new(bag);
         self.build(
             reply,
             &CertRepContent::Success {

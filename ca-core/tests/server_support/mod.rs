@@ -279,3 +279,72 @@ pub fn openssl_verify(ca: &Path, cert: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What a peer-written certificate file says about itself, read by openssl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFacts {
+    /// `openssl x509 -subject -nameopt RFC2253`, without the `subject=` prefix.
+    pub subject: String,
+    /// The serial in upper-case hex, as openssl prints it.
+    pub serial: String,
+    /// The SubjectPublicKeyInfo, PEM.
+    pub public_key: String,
+}
+
+fn openssl_text(args: &[&str], path: &Path) -> String {
+    let out = run(Command::new("openssl").args(args).arg(path));
+    assert!(
+        out.status.success(),
+        "openssl {args:?} {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Subject, serial and public key of the PEM certificate at `cert`.
+pub fn cert_facts(cert: &Path) -> CertFacts {
+    let subject = openssl_text(
+        &["x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in"],
+        cert,
+    );
+    let serial = openssl_text(&["x509", "-noout", "-serial", "-in"], cert);
+    CertFacts {
+        subject: subject.trim().trim_start_matches("subject=").to_owned(),
+        serial: serial.trim().trim_start_matches("serial=").to_owned(),
+        public_key: openssl_text(&["x509", "-noout", "-pubkey", "-in"], cert),
+    }
+}
+
+/// The public key (SubjectPublicKeyInfo, PEM) of the private key at `key`.
+pub fn public_key_of(key: &Path) -> String {
+    openssl_text(&["pkey", "-pubout", "-in"], key)
+}
+
+/// S-28 "assert identity, not plausibility": the certificate at `cert` is the one its
+/// requester asked for — its public key is the request key at `key`, its subject is
+/// `subject` (RFC 2253), and its serial is none of `earlier_serials` (the CA's own among
+/// them). Returns its facts. Verifying against the CA is not enough: the CA certificate
+/// verifies too.
+pub fn assert_own_certificate(
+    cert: &Path,
+    key: &Path,
+    subject: &str,
+    earlier_serials: &[&str],
+) -> CertFacts {
+    let facts = cert_facts(cert);
+    assert_eq!(
+        facts.public_key,
+        public_key_of(key),
+        "{} does not carry the requester's key: {facts:?}",
+        cert.display()
+    );
+    assert_eq!(facts.subject, subject, "{}: wrong subject", cert.display());
+    assert!(
+        !earlier_serials.contains(&facts.serial.as_str()),
+        "{}: serial {} is not new (earlier: {earlier_serials:?})",
+        cert.display(),
+        facts.serial
+    );
+    facts
+}

@@ -276,7 +276,7 @@ impl TestCa {
             Mode::Normal
         };
         if mode == Mode::Down {
-            return Err(TransportError::Connect);
+            return Err(TransportError::Unavailable);
         }
         if mode == Mode::Http500 {
             return Ok(HttpReply {
