@@ -61,6 +61,6 @@ pub(crate) fn stored_issuer(dir: &Path) -> Option<String> {
     if label != "CERTIFICATE" {
         return None;
     }
-    let cert = x509_cert::Certificate::from_der(&der).ok()?;
+    let cert = scep_proto::Certificate::from_der(&der).ok()?;
     Some(cert.tbs_certificate().subject().to_string())
 }

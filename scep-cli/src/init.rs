@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ca_core::{Ca, CaError, CaKey, ConfigError, DirStore, RsaKey};
+use ca_core::{Ca, CaError, CaKey, ConfigError, DirStore};
 use der::Decode as _;
 use pkcs8::der::pem;
+use scep_proto::{Certificate, PrivateKey};
 
 use crate::secrets::read_secret;
 use crate::settings::{CaSettings, ConfigFile};
@@ -133,7 +134,7 @@ fn read_pem(path: &Path) -> Result<(String, Vec<u8>), String> {
     Ok((label.to_owned(), der))
 }
 
-fn read_certificate(path: &Path) -> Result<x509_cert::Certificate, String> {
+fn read_certificate(path: &Path) -> Result<Certificate, String> {
     let (label, der) = read_pem(path)?;
     if label != "CERTIFICATE" {
         return Err(format!(
@@ -141,10 +142,10 @@ fn read_certificate(path: &Path) -> Result<x509_cert::Certificate, String> {
             path.display()
         ));
     }
-    x509_cert::Certificate::from_der(&der).map_err(|e| format!("{}: {e}", path.display()))
+    Certificate::from_der(&der).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn read_key(path: &Path, passphrase: Option<&str>) -> Result<RsaKey, String> {
+fn read_key(path: &Path, passphrase: Option<&str>) -> Result<PrivateKey, String> {
     let (label, der) = read_pem(path)?;
     let shown = path.display();
     let pkcs8 = match label.as_str() {
@@ -155,12 +156,8 @@ fn read_key(path: &Path, passphrase: Option<&str>) -> Result<RsaKey, String> {
                     "{shown} is encrypted: give --import-key-passphrase-file or set SCEP_CA_KEY_PASSPHRASE"
                 ));
             };
-            let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
-                .map_err(|e| format!("{shown}: {e}"))?;
-            info.decrypt(pass)
-                .map_err(|_| format!("{shown}: the passphrase does not open the key"))?
-                .as_bytes()
-                .to_vec()
+            return PrivateKey::from_encrypted_pkcs8_der(&der, pass.as_bytes())
+                .map_err(|_| format!("{shown}: the passphrase does not open the key"));
         }
         "RSA PRIVATE KEY" => pkcs1_to_pkcs8(&der).map_err(|e| format!("{shown}: {e}"))?,
         other => {
@@ -170,17 +167,15 @@ fn read_key(path: &Path, passphrase: Option<&str>) -> Result<RsaKey, String> {
             ));
         }
     };
-    RsaKey::from_pkcs8_der(&pkcs8).map_err(|e| format!("{shown}: {e}"))
+    PrivateKey::from_pkcs8_der(&pkcs8).map_err(|e| format!("{shown}: {e}"))
 }
 
 /// Wraps a PKCS#1 RSAPrivateKey in a PKCS#8 PrivateKeyInfo (rsaEncryption, NULL parameters).
 fn pkcs1_to_pkcs8(pkcs1: &[u8]) -> Result<Vec<u8>, der::Error> {
     use pkcs8::der::Encode as _;
     use pkcs8::der::asn1::{AnyRef, OctetStringRef};
-    const RSA_ENCRYPTION: pkcs8::ObjectIdentifier =
-        pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     let algorithm = pkcs8::AlgorithmIdentifierRef {
-        oid: RSA_ENCRYPTION,
+        oid: scep_proto::oids::RSA_ENCRYPTION,
         parameters: Some(AnyRef::NULL),
     };
     let info = pkcs8::PrivateKeyInfoRef::new(algorithm, OctetStringRef::new(pkcs1)?);

@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
-use ca_core::{CaConfig, DatabaseLevel, GrantMode, HashAlgorithm};
+use ca_core::{CaConfig, DatabaseLevel, GrantMode};
 use clap::{Args, ValueEnum};
 use pki_timers::{Duration, Overlap, RolloverIdentityPolicy};
 use scep_proto::CapsProfile;
+use scep_proto::DigestAlg;
 use serde::Deserialize;
 
 use crate::span::Span;
@@ -210,11 +211,11 @@ impl CaSettings {
             Database::Complete => DatabaseLevel::Complete,
         };
         c.hash = match self.hash.unwrap_or(Hash::Sha256) {
-            Hash::Sha1 => HashAlgorithm::Sha1,
-            Hash::Sha256 => HashAlgorithm::Sha256,
-            Hash::Sha384 => HashAlgorithm::Sha384,
-            Hash::Sha512 => HashAlgorithm::Sha512,
-            Hash::Md5 => HashAlgorithm::Md5,
+            Hash::Sha1 => DigestAlg::Sha1,
+            Hash::Sha256 => DigestAlg::Sha256,
+            Hash::Sha384 => DigestAlg::Sha384,
+            Hash::Sha512 => DigestAlg::Sha512,
+            Hash::Md5 => DigestAlg::Md5,
         };
         if let Some(bits) = self.key_bits {
             c.key_bits = bits;
