@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side SCEP enrolment load (issue 7, part 5): scep-load with one and the same load
 # against
-#   default   ca-core's scep-server example, default (RustCrypto) RSA backend
-#   fast      the same example built with `--features aws-lc` (skipped if ca-core has no such
-#             feature yet)
+#   default   `scep server` (scep-cli), default (RustCrypto) RSA backend
+#   fast      the same binary built with `--features aws-lc`
 #   w1, w2    the fast server (or the default one without it) with --threads 1 and 2
 #   micromdm  micromdm's scepserver (Debian package `scep`)
 # then prints each run's result line and the throughput ratios.
@@ -48,19 +47,12 @@ if [[ "${1:-}" != "--inner" ]]; then
     echo "load-compare: building (release) ..." >&2
     cargo build --release --locked -p benches --bin scep-load
     cp -f "$target/release/scep-load" "$bins/scep-load"
-    cargo build --release --locked -p ca-core --example scep-server
-    cp -f "$target/release/examples/scep-server" "$bins/scep-server-default"
-    rm -f "$bins/scep-server-fast"
-    has_aws_lc="$(cargo metadata --no-deps --format-version 1 --locked | python3 -c '
-import json, sys
-m = json.load(sys.stdin)
-print(any("aws-lc" in p["features"] for p in m["packages"] if p["name"] == "ca-core"))')"
-    if [[ "$has_aws_lc" == "True" ]]; then
-        cargo build --release --locked -p ca-core --example scep-server --features aws-lc
-        cp -f "$target/release/examples/scep-server" "$bins/scep-server-fast"
-        # Leave the default build in place for `cargo run --release` users.
-        cargo build --release --locked -p ca-core --example scep-server
-    fi
+    cargo build --release --locked -p scep-cli --bin scep
+    cp -f "$target/release/scep" "$bins/scep-default"
+    cargo build --release --locked -p scep-cli --bin scep --features aws-lc
+    cp -f "$target/release/scep" "$bins/scep-fast"
+    # Leave the default build in place for `cargo run --release` users.
+    cargo build --release --locked -p scep-cli --bin scep
     export BINS="$bins"
     exec unshare -n bash "$here/load-compare.sh" --inner
 fi
@@ -114,7 +106,7 @@ ours() { # label binary port [extra server flags...]
     local label="$1" bin="$2" port="$3"
     shift 3
     mkdir -p "$scratch/$label"
-    "$bin" --dir "$scratch/$label" --listen "127.0.0.1:$port" "${server_flags[@]}" "$@" \
+    "$bin" server --dir "$scratch/$label" --listen "127.0.0.1:$port" "${server_flags[@]}" "$@" \
         > "$scratch/$label.out" 2> "$scratch/$label.log" &
     local pid=$!
     pids+=("$pid")
@@ -127,16 +119,10 @@ ours() { # label binary port [extra server flags...]
     stop "$pid"
 }
 
-ours default "$BINS/scep-server-default" 18101
-if [[ -x "$BINS/scep-server-fast" ]]; then
-    ours fast "$BINS/scep-server-fast" 18102
-    scaling="$BINS/scep-server-fast"
-else
-    echo "skipped: no aws-lc feature (ca-core has no \`aws-lc\` cargo feature yet; w1 and w2 use the default backend)"
-    scaling="$BINS/scep-server-default"
-fi
-ours w1 "$scaling" 18103 --threads 1
-ours w2 "$scaling" 18104 --threads 2
+ours default "$BINS/scep-default" 18101
+ours fast "$BINS/scep-fast" 18102
+ours w1 "$BINS/scep-fast" 18103 --threads 1
+ours w2 "$BINS/scep-fast" 18104 --threads 2
 
 # micromdm's scepserver: a CA certificate with digitalSignature (its own `ca -init` lacks it),
 # the key as traditional DES3-encrypted PKCS#1 read with -capass, serial and index.txt.

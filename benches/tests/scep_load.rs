@@ -1,12 +1,11 @@
-//! `scep-load` against the `scep-server` example of ca-core on 127.0.0.1: the exact last-line
-//! format with zero errors under `--grant auto`, and PENDING counted as an error under
-//! `--grant manual`.
+//! `scep-load` against `scep server` on 127.0.0.1: the exact last-line format with zero
+//! errors under `--grant auto`, and PENDING counted as an error under `--grant manual`.
 //!
-//! Examples of another package are not built by `cargo test -p benches`, so the test builds
-//! `scep-server` itself with the same target directory, in the *other* profile than the one
-//! the tests run in (release when testing in debug). That keeps the example binary the
-//! ca-core tests run, built with their features, untouched, and never waits on the lock of
-//! the build that is running these tests.
+//! Binaries of another package are not built by `cargo test -p benches`, so the test builds
+//! `scep` itself with the same target directory, in the *other* profile than the one the
+//! tests run in (release when testing in debug). That keeps the binary the scep-cli tests
+//! run, built with their features, untouched, and never waits on the lock of the build that
+//! is running these tests.
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Builds the example server and returns its path.
+/// Builds the `scep` binary and returns its path.
 fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // <target>/<profile>/deps/<test binary>
@@ -26,13 +25,7 @@ fn server_binary() -> PathBuf {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
         .args([
-            "build",
-            "--quiet",
-            "--locked",
-            "-p",
-            "ca-core",
-            "--example",
-            "scep-server",
+            "build", "--quiet", "--locked", "-p", "scep-cli", "--bin", "scep",
         ])
         .arg("--target-dir")
         .arg(target_dir)
@@ -41,16 +34,15 @@ fn server_binary() -> PathBuf {
         cargo.arg("--release");
     }
     let status = cargo.status().unwrap();
-    assert!(status.success(), "building the scep-server example failed");
+    assert!(status.success(), "building the scep binary failed");
     let bin = target_dir
         .join(if release { "release" } else { "debug" })
-        .join("examples")
-        .join("scep-server");
+        .join("scep");
     assert!(bin.exists(), "{} missing after the build", bin.display());
     bin
 }
 
-/// A running example server; killed on drop.
+/// A running `scep server`; killed on drop.
 struct Server {
     child: Child,
     url: String,
@@ -61,6 +53,7 @@ impl Server {
     fn start(bin: &PathBuf, grant: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(bin)
+            .arg("server")
             .arg("--dir")
             .arg(dir.path())
             .args([
@@ -84,7 +77,7 @@ impl Server {
         });
         let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
             let _ = child.kill();
-            panic!("scep-server did not print its listening line");
+            panic!("scep server did not print its listening line");
         };
         let url = line
             .trim_end()
@@ -152,7 +145,7 @@ fn parse_last_line(stdout: &str) -> (f64, u64, f64, f64) {
 }
 
 #[test]
-fn scep_load_against_the_example_server() {
+fn scep_load_against_scep_server() {
     let bin = server_binary();
 
     // --grant auto: every request is a SUCCESS.

@@ -20,20 +20,16 @@
 //! `pkcs8` 0.11 with its `encryption` feature is on our line and adds only the PBES2 ciphers.
 //! [`ArchiveFormat`] is non-exhaustive so PKCS#12 can be added when such a crate exists.
 //!
-//! The bytes handed in are exported as they are: the key is checked to be a PKCS#8
-//! `PrivateKeyInfo` and the certificate to be one DER `SEQUENCE`, nothing more. This module
-//! makes no copy of the plain key of its own (`pkcs5` encrypts its working copy in place), so
-//! there is nothing here to zeroise; [`ArchiveFile`] holds only the encrypted key and the
+//! The key is encrypted by [`PrivateKey::to_encrypted_pkcs8_pem`] (scep-proto, which also
+//! encrypts saved client trustpoints); [`ArchiveFile`] holds only the encrypted key and the
 //! certificate, and its `Debug` prints neither.
 
 use std::fmt;
 
-use pkcs8::der::asn1::{AnyRef, OctetStringRef};
-use pkcs8::der::pem::{self, LineEnding};
-use pkcs8::der::{Decode, Encode, Tag, Tagged};
-use pkcs8::pkcs5::pbes2;
-use pkcs8::rand_core::TryCryptoRng;
-use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfoRef};
+use der::Encode;
+use der::pem::{self, LineEnding};
+use rand::CryptoRng;
+use scep_proto::{Certificate, PrivateKey};
 
 use crate::storage::{RecordKey, is_valid_archive_name};
 
@@ -43,14 +39,6 @@ pub const MAX_ROLLOVER_COUNTER: u32 = 99_999;
 /// The PBKDF2-HMAC-SHA256 iteration count of [`ArchiveParams::default`] (the 2023 OWASP
 /// figure for this hash).
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
-
-/// The fewest PBKDF2 iterations an export accepts (the floor RFC 8018 §4.2 recommends).
-pub const MIN_PBKDF2_ITERATIONS: u32 = 1000;
-
-/// The length of the random PBKDF2 salt, in bytes.
-const SALT_LEN: usize = 16;
-/// The AES-CBC block, and so IV, length.
-const IV_LEN: usize = 16;
 
 /// How an archive file is encoded (SPEC §3.1 `database_archive`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -101,21 +89,13 @@ pub enum ArchiveError {
     /// The archive password is empty; C-19 archives only with a password.
     #[error("the archive password is empty")]
     EmptyPassword,
-    /// The key bytes are not a DER PKCS#8 `PrivateKeyInfo`.
-    #[error("the CA key is not a PKCS#8 PrivateKeyInfo")]
-    InvalidKey,
-    /// The certificate bytes are not one DER `SEQUENCE`.
-    #[error("the CA certificate is not a DER SEQUENCE")]
-    InvalidCertificate,
-    /// [`ArchiveParams::pbkdf2_iterations`] is below [`MIN_PBKDF2_ITERATIONS`].
-    #[error("{iterations} PBKDF2 iterations is below the minimum of 1000")]
+    /// [`ArchiveParams::pbkdf2_iterations`] is below
+    /// [`PrivateKey::MIN_PBKDF2_ITERATIONS`].
+    #[error("{iterations} PBKDF2 iterations is below the minimum of {min}", min = PrivateKey::MIN_PBKDF2_ITERATIONS)]
     TooFewIterations {
         /// The count given.
         iterations: u32,
     },
-    /// The random number generator failed.
-    #[error("the random number generator failed")]
-    Rng,
     /// The encryption or the PEM encoding failed.
     #[error("encrypting the CA key failed")]
     Encryption,
@@ -161,7 +141,7 @@ pub struct ArchiveParams {
     /// The file format.
     pub format: ArchiveFormat,
     /// PBKDF2-HMAC-SHA256 iterations ([`DEFAULT_PBKDF2_ITERATIONS`]); tests may lower it,
-    /// down to [`MIN_PBKDF2_ITERATIONS`].
+    /// down to [`PrivateKey::MIN_PBKDF2_ITERATIONS`].
     pub pbkdf2_iterations: u32,
 }
 
@@ -175,17 +155,18 @@ impl Default for ArchiveParams {
 }
 
 impl ArchiveParams {
-    /// Encrypts `key_pkcs8_der` with `password` and bundles it with `cert_der` into the
-    /// archive file for `ca_name` and `generation`. Salt and IV come from `rng`.
+    /// Encrypts `key` with `password` and bundles it with `cert` into the archive file for
+    /// `ca_name` and `generation`. Salt and IV come from `rng`.
     ///
     /// # Errors
-    /// See [`ArchiveError`]; the file name is checked first, then the password and inputs.
-    pub fn export<R: TryCryptoRng + ?Sized>(
+    /// See [`ArchiveError`]; the file name is checked first, then the password and the
+    /// iteration count.
+    pub fn export<R: CryptoRng + ?Sized>(
         &self,
         ca_name: &str,
         generation: ArchiveGeneration,
-        key_pkcs8_der: &[u8],
-        cert_der: &[u8],
+        key: &PrivateKey,
+        cert: &Certificate,
         password: &[u8],
         rng: &mut R,
     ) -> Result<ArchiveFile, ArchiveError> {
@@ -193,40 +174,17 @@ impl ArchiveParams {
         if password.is_empty() {
             return Err(ArchiveError::EmptyPassword);
         }
-        if self.pbkdf2_iterations < MIN_PBKDF2_ITERATIONS {
+        if self.pbkdf2_iterations < PrivateKey::MIN_PBKDF2_ITERATIONS {
             return Err(ArchiveError::TooFewIterations {
                 iterations: self.pbkdf2_iterations,
             });
         }
-        PrivateKeyInfoRef::from_der(key_pkcs8_der).map_err(|_| ArchiveError::InvalidKey)?;
-        let cert = AnyRef::from_der(cert_der).map_err(|_| ArchiveError::InvalidCertificate)?;
-        if cert.tag() != Tag::Sequence {
-            return Err(ArchiveError::InvalidCertificate);
-        }
-
-        let mut salt = [0u8; SALT_LEN];
-        let mut iv = [0u8; IV_LEN];
-        rng.try_fill_bytes(&mut salt)
-            .and_then(|()| rng.try_fill_bytes(&mut iv))
-            .map_err(|_| ArchiveError::Rng)?;
-        let params =
-            pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(self.pbkdf2_iterations, &salt, iv)
-                .map_err(|_| ArchiveError::Encryption)?;
-        let ciphertext = params
-            .encrypt(password, key_pkcs8_der)
+        let mut contents = key
+            .to_encrypted_pkcs8_pem(password, self.pbkdf2_iterations, rng)
             .map_err(|_| ArchiveError::Encryption)?;
-        let encrypted = EncryptedPrivateKeyInfo {
-            encryption_algorithm: params.into(),
-            encrypted_data: OctetStringRef::new(&ciphertext)
-                .map_err(|_| ArchiveError::Encryption)?,
-        }
-        .to_der()
-        .map_err(|_| ArchiveError::Encryption)?;
-
-        let mut contents = pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &encrypted)
+        let cert_der = cert.to_der().map_err(|_| ArchiveError::Encryption)?;
+        let cert_pem = pem::encode_string("CERTIFICATE", LineEnding::LF, &cert_der)
             .map_err(|_| ArchiveError::Encryption)?;
-        let cert_pem = pem::encode_string("CERTIFICATE", LineEnding::LF, cert_der)
-            .map_err(|_| ArchiveError::InvalidCertificate)?;
         contents.push_str(&cert_pem);
         Ok(ArchiveFile {
             name,
@@ -239,15 +197,15 @@ impl ArchiveParams {
 ///
 /// # Errors
 /// As [`ArchiveParams::export`].
-pub fn export_archive<R: TryCryptoRng + ?Sized>(
+pub fn export_archive<R: CryptoRng + ?Sized>(
     ca_name: &str,
     generation: ArchiveGeneration,
-    key_pkcs8_der: &[u8],
-    cert_der: &[u8],
+    key: &PrivateKey,
+    cert: &Certificate,
     password: &[u8],
     rng: &mut R,
 ) -> Result<ArchiveFile, ArchiveError> {
-    ArchiveParams::default().export(ca_name, generation, key_pkcs8_der, cert_der, password, rng)
+    ArchiveParams::default().export(ca_name, generation, key, cert, password, rng)
 }
 
 /// One archive file, ready to store: its name (C-19) and its bytes.

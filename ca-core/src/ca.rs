@@ -12,7 +12,9 @@
 
 mod admin;
 mod config;
+mod counts;
 mod error;
+mod import;
 mod pipeline;
 mod records;
 mod state;
@@ -34,7 +36,7 @@ use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, Otp, decode_rev
 use crate::archive::{ArchiveGeneration, export_archive};
 use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
-    generate_rsa_key, self_signed_ca_certificate,
+    generate_key, self_signed_ca_certificate,
 };
 use crate::storage::{RecordFamily, RecordKey, Store};
 
@@ -349,7 +351,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     store
         .put(&RecordKey::SerialCounter, &encode_counter(serial))
         .map_err(CaError::storage)?;
-    let key = generate_rsa_key(config.key_bits, rng).map_err(CaError::Issue)?;
+    let key = generate_key(config.key_bits, rng).map_err(CaError::Issue)?;
     let mut params = CaCertParams::new(issuer, now);
     params.serial = serial;
     params.lifetime = config.lifetime_ca_certificate;
@@ -385,13 +387,11 @@ pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
     let Some(password) = &config.archive_password else {
         return Ok(());
     };
-    let key = ca.key().to_pkcs8_der().map_err(CaError::Issue)?;
-    let cert = ca.certificate_der().map_err(CaError::Issue)?;
     let file = export_archive(
         &config.name,
         generation,
-        key.as_bytes(),
-        &cert,
+        ca.key(),
+        ca.certificate(),
         password.as_bytes(),
         rng,
     )

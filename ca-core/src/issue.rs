@@ -10,10 +10,11 @@ mod crl;
 mod csr;
 mod error;
 mod fingerprint;
-mod hash;
 mod key;
+mod signature;
 mod time;
 
+pub(crate) use self::key::generate_key;
 pub use self::{
     cert::{
         CaCertParams, IdentityParams, RolloverCaParams, identity_certificate, identity_validity,
@@ -23,10 +24,7 @@ pub use self::{
     csr::VerifiedCsr,
     error::IssueError,
     fingerprint::md5_fingerprint,
-    hash::{HashAlgorithm, SignatureConfig},
-    key::{
-        CaKey, MAX_RSA_BITS, MIN_RSA_BITS, RsaKey, certificate_serial, generate_rsa_key,
-        key_identifier,
-    },
-    time::{certificate_validity, from_x509_time, to_x509_time},
+    key::{CaKey, certificate_serial, key_identifier},
+    signature::SignatureConfig,
+    time::to_x509_time,
 };

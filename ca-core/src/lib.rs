@@ -14,20 +14,18 @@ mod storage;
 pub use crate::{
     archive::{
         ArchiveError, ArchiveFile, ArchiveFormat, ArchiveGeneration, ArchiveParams,
-        DEFAULT_PBKDF2_ITERATIONS, MAX_ROLLOVER_COUNTER, MIN_PBKDF2_ITERATIONS, archive_file_name,
-        export_archive,
+        DEFAULT_PBKDF2_ITERATIONS, MAX_ROLLOVER_COUNTER, archive_file_name, export_archive,
     },
     ca::{
         Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantMode,
         PendingRequest, RequestSelector, RequestStatus, StatusReport,
     },
     issue::{
-        CaCertParams, CaKey, CrlParams, HashAlgorithm, IdentityParams, IssueError, MAX_RSA_BITS,
-        MIN_RSA_BITS, RevokedSerial, RolloverCaParams, RsaKey, SignatureConfig, VerifiedCsr,
-        certificate_revocation_list, certificate_serial, certificate_validity, from_x509_time,
-        generate_rsa_key, identity_certificate, identity_validity, key_identifier, md5_fingerprint,
-        rollover_ca_certificate, rollover_identity_validity_for, self_signed_ca_certificate,
-        to_x509_time,
+        CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial,
+        RolloverCaParams, SignatureConfig, VerifiedCsr, certificate_revocation_list,
+        certificate_serial, identity_certificate, identity_validity, key_identifier,
+        md5_fingerprint, rollover_ca_certificate, rollover_identity_validity_for,
+        self_signed_ca_certificate, to_x509_time,
     },
     storage::{
         ARCHIVE_NAME_MAX, DirStore, MemoryStore, RecordFamily, RecordKey, Store, StoreError,

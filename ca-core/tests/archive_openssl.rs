@@ -14,7 +14,9 @@ use ca_core::{
     ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, DirStore, MAX_ROLLOVER_COUNTER,
     Store, archive_file_name, export_archive,
 };
+use der::Decode;
 use rand::{SeedableRng, rngs::StdRng};
+use scep_proto::{Certificate, PrivateKey};
 
 const PASSWORD: &str = "archive pass 1";
 
@@ -22,6 +24,8 @@ struct Fixture {
     _dir: tempfile::TempDir,
     key_der: Vec<u8>,
     cert_der: Vec<u8>,
+    key: PrivateKey,
+    cert: Certificate,
 }
 
 fn openssl(args: &[&str], dir: &Path) -> Output {
@@ -79,9 +83,13 @@ fn fixture() -> &'static Fixture {
             ],
             d,
         );
+        let key_der = fs::read(d.join("key.der")).unwrap();
+        let cert_der = fs::read(d.join("cert.der")).unwrap();
         Fixture {
-            key_der: fs::read(d.join("key.der")).unwrap(),
-            cert_der: fs::read(d.join("cert.der")).unwrap(),
+            key: PrivateKey::from_pkcs8_der(&key_der).unwrap(),
+            cert: Certificate::from_der(&cert_der).unwrap(),
+            key_der,
+            cert_der,
             _dir: dir,
         }
     })
@@ -148,8 +156,8 @@ fn c19_openssl_opens_the_archive_with_the_password() {
     let file = export_archive(
         "ROOTCA",
         ArchiveGeneration::Creation,
-        &fx.key_der,
-        &fx.cert_der,
+        &fx.key,
+        &fx.cert,
         PASSWORD.as_bytes(),
         &mut rng,
     )
@@ -192,8 +200,8 @@ fn c19_wrong_password_is_refused_by_openssl() {
         .export(
             "ROOTCA",
             ArchiveGeneration::Rollover(1),
-            &fx.key_der,
-            &fx.cert_der,
+            &fx.key,
+            &fx.cert,
             PASSWORD.as_bytes(),
             &mut rng,
         )
@@ -223,8 +231,8 @@ fn c19_archive_stored_in_a_dir_store_opens_with_openssl() {
             .export(
                 "ROOTCA",
                 generation,
-                &fx.key_der,
-                &fx.cert_der,
+                &fx.key,
+                &fx.cert,
                 PASSWORD.as_bytes(),
                 &mut rng,
             )
@@ -295,52 +303,35 @@ fn c19_file_names() {
 fn c19_bad_inputs_are_typed_errors() {
     let fx = fixture();
     let mut rng = StdRng::seed_from_u64(22);
-    let params = quick();
-    let mut export = |key: &[u8], cert: &[u8], password: &str| {
-        params.export(
+    assert!(matches!(
+        quick().export(
             "ROOTCA",
             ArchiveGeneration::Creation,
-            key,
-            cert,
-            password.as_bytes(),
+            &fx.key,
+            &fx.cert,
+            b"",
             &mut rng,
-        )
-    };
-    assert!(matches!(
-        export(&fx.key_der, &fx.cert_der, ""),
+        ),
         Err(ArchiveError::EmptyPassword)
     ));
-    assert!(matches!(
-        export(b"not a key", &fx.cert_der, PASSWORD),
-        Err(ArchiveError::InvalidKey)
-    ));
+    // The archive takes a key and a certificate, not bytes: what is not one never gets there.
     // A certificate is not a key, and a key with trailing bytes is not DER.
-    assert!(matches!(
-        export(&fx.cert_der, &fx.cert_der, PASSWORD),
-        Err(ArchiveError::InvalidKey)
-    ));
     let mut trailing = fx.key_der.clone();
     trailing.push(0);
-    assert!(matches!(
-        export(&trailing, &fx.cert_der, PASSWORD),
-        Err(ArchiveError::InvalidKey)
-    ));
-    assert!(matches!(
-        export(&fx.key_der, b"\x04\x01x", PASSWORD),
-        Err(ArchiveError::InvalidCertificate)
-    ));
-    assert!(matches!(
-        export(&fx.key_der, b"", PASSWORD),
-        Err(ArchiveError::InvalidCertificate)
-    ));
+    for bad in [&b"not a key"[..], &fx.cert_der, &trailing] {
+        assert!(PrivateKey::from_pkcs8_der(bad).is_err());
+    }
+    for bad in [&b"\x04\x01x"[..], b""] {
+        assert!(Certificate::from_der(bad).is_err());
+    }
     let mut weak = ArchiveParams::default();
-    weak.pbkdf2_iterations = ca_core::MIN_PBKDF2_ITERATIONS - 1;
+    weak.pbkdf2_iterations = PrivateKey::MIN_PBKDF2_ITERATIONS - 1;
     assert!(matches!(
         weak.export(
             "ROOTCA",
             ArchiveGeneration::Creation,
-            &fx.key_der,
-            &fx.cert_der,
+            &fx.key,
+            &fx.cert,
             PASSWORD.as_bytes(),
             &mut rng
         ),
@@ -356,8 +347,8 @@ fn c19_randomness_comes_from_the_rng_and_debug_hides_contents() {
             .export(
                 "ROOTCA",
                 ArchiveGeneration::Creation,
-                &fx.key_der,
-                &fx.cert_der,
+                &fx.key,
+                &fx.cert,
                 PASSWORD.as_bytes(),
                 &mut StdRng::seed_from_u64(seed),
             )

@@ -57,7 +57,7 @@ fn with_encrypted_key(msg: &[u8], client: &Client, encrypted_key: Vec<u8>) -> Ve
     }
     let attrs = SetOfVec::try_from(list).unwrap();
     let signature = client
-        .private
+        .key
         .sign(DigestAlg::Sha256, &attrs.to_der().unwrap(), &mut rng(3))
         .unwrap();
     si.signed_attrs = Some(attrs);
@@ -85,7 +85,7 @@ fn answer(
         .unwrap()
         .verify(Some(&ca_cert))
         .unwrap()
-        .open_cert_rep(Some(&client.private), &mut rng(5))
+        .open_cert_rep(Some(&client.key), &mut rng(5))
         .unwrap()
 }
 

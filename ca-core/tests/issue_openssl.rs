@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ca_core::{
-    CaCertParams, CaKey, CrlParams, HashAlgorithm, IdentityParams, IssueError, RevokedSerial,
-    RolloverCaParams, VerifiedCsr, certificate_revocation_list, identity_certificate,
-    identity_validity, md5_fingerprint, rollover_ca_certificate, rollover_identity_validity_for,
+    CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial, RolloverCaParams,
+    VerifiedCsr, certificate_revocation_list, identity_certificate, identity_validity,
+    md5_fingerprint, rollover_ca_certificate, rollover_identity_validity_for,
     self_signed_ca_certificate,
 };
 use der::{Encode, EncodePem, pem::LineEnding};
 use issue_support::*;
 use pki_timers::{Duration, Instant, RolloverIdentityPolicy};
-use x509_cert::Certificate;
+use scep_proto::{Certificate, DigestAlg};
 
 struct Dir(tempfile::TempDir);
 
@@ -205,9 +205,9 @@ fn hex_colon(bytes: &[u8]) -> String {
 fn c01_configured_hashes_are_what_openssl_reads() {
     let dir = Dir::new();
     for (hash, openssl_name, legacy) in [
-        (HashAlgorithm::Sha1, "sha1WithRSAEncryption", false),
-        (HashAlgorithm::Sha512, "sha512WithRSAEncryption", false),
-        (HashAlgorithm::Md5, "md5WithRSAEncryption", true),
+        (DigestAlg::Sha1, "sha1WithRSAEncryption", false),
+        (DigestAlg::Sha512, "sha512WithRSAEncryption", false),
+        (DigestAlg::Md5, "md5WithRSAEncryption", true),
     ] {
         let mut params = CaCertParams::new(ca_name(), T0);
         params.signature = sig(hash).with_legacy_algorithms(legacy);
@@ -717,7 +717,7 @@ fn c10_empty_subject_with_san_lints_clean() {
         critical: false,
         extn_value: OctetString::new(san.to_der().unwrap()).unwrap(),
     };
-    let der = csr_der(&key(SMALL_C), name(""), vec![ext], HashAlgorithm::Sha256);
+    let der = csr_der(&key(SMALL_C), name(""), vec![ext], DigestAlg::Sha256);
     let csr = VerifiedCsr::from_der(&der, false).unwrap();
     let validity = identity_validity(T0, &ca, days(365)).unwrap();
     let cert =

@@ -6,9 +6,8 @@
 mod issue_support;
 
 use ca_core::{
-    CaCertParams, CaKey, CrlParams, HashAlgorithm, IdentityParams, IssueError, RevokedSerial,
-    RolloverCaParams, RsaKey, VerifiedCsr, certificate_revocation_list, certificate_serial,
-    certificate_validity, from_x509_time, generate_rsa_key, identity_certificate,
+    CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial, RolloverCaParams,
+    VerifiedCsr, certificate_revocation_list, certificate_serial, identity_certificate,
     identity_validity, key_identifier, md5_fingerprint, rollover_ca_certificate,
     rollover_identity_validity_for, self_signed_ca_certificate, to_x509_time,
 };
@@ -16,8 +15,8 @@ use der::{Decode, Encode, asn1::OctetString, oid::AssociatedOid};
 use issue_support::*;
 use pki_timers::{Duration, Instant, LifetimeKind, RolloverIdentityPolicy, TimerError, Validity};
 use proptest::prelude::*;
+use scep_proto::{Certificate, DigestAlg, PrivateKey};
 use x509_cert::{
-    Certificate,
     attr::Attribute,
     ext::{
         Extension,
@@ -106,31 +105,31 @@ fn c01_ca_certificate_has_the_seed_extensions_and_the_defaults() {
     assert_eq!(tbs.subject(), &ca_name());
     assert_eq!(certificate_serial(cert).unwrap(), 1);
     assert_eq!(
-        certificate_validity(cert).unwrap(),
+        validity(cert),
         Validity::starting_at(T0, days(1095)).unwrap()
     );
     assert_eq!(
         cert.signature_algorithm().oid,
-        HashAlgorithm::Sha256.signature_oid()
+        DigestAlg::Sha256.rsa_signature_oid()
     );
-    assert_eq!(tbs.signature().oid, HashAlgorithm::Sha256.signature_oid());
+    assert_eq!(tbs.signature().oid, DigestAlg::Sha256.rsa_signature_oid());
 }
 
 #[test]
 fn c01_md5_needs_legacy_algorithms_and_lifetime_is_range_checked() {
     let mut params = CaCertParams::new(ca_name(), T0);
-    params.signature = sig(HashAlgorithm::Md5);
+    params.signature = sig(DigestAlg::Md5);
     assert_eq!(
         self_signed_ca_certificate(&params, key(SMALL_A), &mut rng(1)).unwrap_err(),
         IssueError::LegacyAlgorithmRefused {
-            hash: HashAlgorithm::Md5
+            hash: DigestAlg::Md5
         }
     );
-    params.signature = sig(HashAlgorithm::Md5).with_legacy_algorithms(true);
+    params.signature = sig(DigestAlg::Md5).with_legacy_algorithms(true);
     let legacy = self_signed_ca_certificate(&params, key(SMALL_A), &mut rng(1)).unwrap();
     assert_eq!(
         legacy.certificate().signature_algorithm().oid,
-        HashAlgorithm::Md5.signature_oid()
+        DigestAlg::Md5.rsa_signature_oid()
     );
 
     let mut params = CaCertParams::new(ca_name(), T0);
@@ -174,7 +173,7 @@ fn c22_rollover_ca_certificate_t06_validity_same_subject_and_extensions() {
     let cert = rollover.certificate();
     // T-17: [2017-10-08T12:14:16Z, 2019-10-08T12:14:16Z].
     assert_eq!(
-        certificate_validity(cert).unwrap(),
+        validity(cert),
         Validity::new(
             Instant::from_unix(1_507_464_856),
             Instant::from_unix(1_570_536_856)
@@ -219,27 +218,21 @@ fn c01_ca_key_pairs_only_its_own_ca_certificate() {
 
 #[test]
 fn s39_key_sizes_and_debug_without_key_material() {
+    // CA keys are scep-proto's PrivateKey: one definition of the S-39 sizes.
     for bits in [0, 512, 1023, 4097, 8192] {
-        assert_eq!(
-            generate_rsa_key(bits, &mut rng(1)).unwrap_err(),
-            IssueError::KeySizeOutOfRange { bits }
-        );
+        assert!(PrivateKey::generate(bits, &mut rng(1)).is_err(), "{bits}");
     }
     let k = key(SMALL_A);
     assert_eq!(k.bits(), 1024);
     assert_eq!(key(BIG_A).bits(), 2048);
-    assert_eq!(format!("{k:?}"), "RsaKey { bits: 1024, .. }");
     let ca = ca(SMALL_A);
     let debug = format!("{ca:?}");
-    assert!(debug.contains("RsaKey { bits: 1024, .. }"), "{debug}");
+    assert!(debug.contains("PrivateKey { bits: 1024,"), "{debug}");
     assert!(!debug.to_lowercase().contains("modulus"), "{debug}");
 
     let der = k.to_pkcs8_der().unwrap();
-    assert_eq!(RsaKey::from_pkcs8_der(der.as_bytes()).unwrap(), k);
-    assert_eq!(
-        RsaKey::from_pkcs8_der(b"not a key").unwrap_err(),
-        IssueError::InvalidPrivateKey
-    );
+    assert_eq!(PrivateKey::from_pkcs8_der(der.as_bytes()).unwrap(), k);
+    assert!(PrivateKey::from_pkcs8_der(b"not a key").is_err());
 }
 
 // ---------------------------------------------------------------- S-26 CSR checks
@@ -247,10 +240,10 @@ fn s39_key_sizes_and_debug_without_key_material() {
 #[test]
 fn s26_csr_signatures_with_each_digest_verify_and_tampering_is_refused() {
     for hash in [
-        HashAlgorithm::Sha1,
-        HashAlgorithm::Sha256,
-        HashAlgorithm::Sha384,
-        HashAlgorithm::Sha512,
+        DigestAlg::Sha1,
+        DigestAlg::Sha256,
+        DigestAlg::Sha384,
+        DigestAlg::Sha512,
     ] {
         let der = csr_der(&key(SMALL_C), name("CN=router1"), vec![], hash);
         let csr = VerifiedCsr::from_der(&der, false).unwrap();
@@ -276,7 +269,7 @@ fn s26_csr_signatures_with_each_digest_verify_and_tampering_is_refused() {
         public_key: key(SMALL_C).public_key_info().unwrap(),
         attributes: Default::default(),
     };
-    let stolen = sign_csr(&key(SMALL_D), info, HashAlgorithm::Sha256);
+    let stolen = sign_csr(&key(SMALL_D), info, DigestAlg::Sha256);
     assert_eq!(
         VerifiedCsr::from_der(&stolen, false).unwrap_err(),
         IssueError::ProofOfPossession
@@ -289,28 +282,23 @@ fn s26_csr_signatures_with_each_digest_verify_and_tampering_is_refused() {
 
 #[test]
 fn s38_md5_csr_only_with_legacy_algorithms_and_unknown_algorithms_refused() {
-    let der = csr_der(
-        &key(SMALL_C),
-        name("CN=ios2800"),
-        vec![],
-        HashAlgorithm::Md5,
-    );
+    let der = csr_der(&key(SMALL_C), name("CN=ios2800"), vec![], DigestAlg::Md5);
     assert_eq!(
         VerifiedCsr::from_der(&der, false).unwrap_err(),
         IssueError::LegacyAlgorithmRefused {
-            hash: HashAlgorithm::Md5
+            hash: DigestAlg::Md5
         }
     );
     assert_eq!(
         VerifiedCsr::from_der(&der, true).unwrap().signature_hash(),
-        HashAlgorithm::Md5
+        DigestAlg::Md5
     );
 
     let mut req = CertReq::from_der(&csr_der(
         &key(SMALL_C),
         name("CN=pss"),
         vec![],
-        HashAlgorithm::Sha256,
+        DigestAlg::Sha256,
     ))
     .unwrap();
     let pss = der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
@@ -339,12 +327,7 @@ fn raw_ext<T: Encode + AssociatedOid>(value: &T, critical: bool) -> Extension {
 
 fn issue_with(extensions: Vec<Extension>, subject: &str, allow_ca: bool) -> Certificate {
     let ca = ca(SMALL_A);
-    let der = csr_der(
-        &key(SMALL_C),
-        name(subject),
-        extensions,
-        HashAlgorithm::Sha256,
-    );
+    let der = csr_der(&key(SMALL_C), name(subject), extensions, DigestAlg::Sha256);
     let csr = VerifiedCsr::from_der(&der, false).unwrap();
     let mut params = IdentityParams::new(9, identity_validity(T0, &ca, days(30)).unwrap());
     params.allow_ca = allow_ca;
@@ -451,7 +434,7 @@ fn c10_no_ca_powers_without_allow_ca() {
 
 #[test]
 fn c10_empty_subject_needs_a_critical_san() {
-    let der = csr_der(&key(SMALL_C), name(""), vec![], HashAlgorithm::Sha256);
+    let der = csr_der(&key(SMALL_C), name(""), vec![], DigestAlg::Sha256);
     assert_eq!(
         VerifiedCsr::from_der(&der, false).unwrap_err(),
         IssueError::EmptySubject
@@ -468,7 +451,7 @@ fn c10_empty_subject_needs_a_critical_san() {
 fn c10_malformed_extension_requests_are_typed_errors() {
     let csr = |exts: Vec<Extension>| {
         VerifiedCsr::from_der(
-            &csr_der(&key(SMALL_C), name("CN=x"), exts, HashAlgorithm::Sha256),
+            &csr_der(&key(SMALL_C), name("CN=x"), exts, DigestAlg::Sha256),
             false,
         )
     };
@@ -504,7 +487,7 @@ fn c10_malformed_extension_requests_are_typed_errors() {
     .unwrap();
     info.attributes.insert(a).unwrap();
     info.attributes.insert(b).unwrap();
-    let der = sign_csr(&key(SMALL_C), info, HashAlgorithm::Sha256);
+    let der = sign_csr(&key(SMALL_C), info, DigestAlg::Sha256);
     assert_eq!(
         VerifiedCsr::from_der(&der, false).unwrap_err(),
         IssueError::MalformedExtensionRequest
@@ -522,7 +505,7 @@ fn t07_issued_validity_never_outlives_the_issuing_ca() {
     assert_eq!(v.not_before(), at("2017-05-15T12:20:00Z"));
     assert_eq!(v.not_after(), ca_v.not_after());
     let cert = identity(&ca, SMALL_C, 6, v);
-    assert_eq!(certificate_validity(&cert).unwrap(), v);
+    assert_eq!(validity(&cert), v);
     // Before the CA starts: nb = ca.nb.
     let early = identity_validity(Instant::from_unix(0), &ca, days(1)).unwrap();
     assert_eq!(early.not_before(), ca_v.not_before());
@@ -536,7 +519,7 @@ fn t07_issued_validity_never_outlives_the_issuing_ca() {
     );
     // A hand-made validity past the CA is refused, not signed.
     let csr = VerifiedCsr::from_der(
-        &csr_der(&key(SMALL_C), name("CN=r"), vec![], HashAlgorithm::Sha256),
+        &csr_der(&key(SMALL_C), name("CN=r"), vec![], DigestAlg::Sha256),
         false,
     )
     .unwrap();
@@ -584,7 +567,7 @@ fn c11_rollover_identity_balance_and_full_lifetime() {
     assert_eq!(full.not_after(), at("2018-10-08T12:14:16Z"));
 
     let cert = identity(&rollover, SMALL_C, 8, balance);
-    assert_eq!(certificate_validity(&cert).unwrap(), balance);
+    assert_eq!(validity(&cert), balance);
     let aki = ext::<AuthorityKeyIdentifier>(&cert).unwrap().1;
     assert_eq!(
         aki.key_identifier.unwrap().as_bytes(),
@@ -592,7 +575,7 @@ fn c11_rollover_identity_balance_and_full_lifetime() {
     );
     // The active CA cannot sign a validity that starts at its own expiry.
     let csr = VerifiedCsr::from_der(
-        &csr_der(&key(SMALL_C), name("CN=r"), vec![], HashAlgorithm::Sha256),
+        &csr_der(&key(SMALL_C), name("CN=r"), vec![], DigestAlg::Sha256),
         false,
     )
     .unwrap();
@@ -613,10 +596,10 @@ fn c21_crl_structure() {
     let tbs = &empty.tbs_cert_list;
     assert_eq!(tbs.issuer, ca_name());
     assert!(tbs.revoked_certificates.is_none());
-    assert_eq!(from_x509_time(&tbs.this_update), t);
+    assert_eq!(instant(&tbs.this_update), t);
     // T-8 with the default L_crl of 6 h (Q-2).
     assert_eq!(
-        from_x509_time(&tbs.next_update.unwrap()),
+        instant(&tbs.next_update.unwrap()),
         t.saturating_add(Duration::from_hours(6))
     );
     let exts = tbs.crl_extensions.as_ref().unwrap();
@@ -637,7 +620,7 @@ fn c21_crl_structure() {
     let revoked = crl.tbs_cert_list.revoked_certificates.as_ref().unwrap();
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].serial_number.as_bytes().last(), Some(&0xFF));
-    assert_eq!(from_x509_time(&revoked[0].revocation_date), T0);
+    assert_eq!(instant(&revoked[0].revocation_date), T0);
 
     params.lifetime = Duration::from_hours(337);
     assert!(matches!(
@@ -702,7 +685,7 @@ proptest! {
         let ca = self_signed_ca_certificate(&params, key(SMALL_A), &mut rng(serial)).unwrap();
         let decoded = Certificate::from_der(&ca.certificate_der().unwrap()).unwrap();
         prop_assert_eq!(certificate_serial(&decoded).unwrap(), serial);
-        let v = certificate_validity(&decoded).unwrap();
+        let v = validity(&decoded);
         prop_assert_eq!(v.not_before().unix(), not_before);
         prop_assert_eq!(v.not_after().unix(), not_before + lifetime);
         let validity = decoded.tbs_certificate().validity();
@@ -733,7 +716,7 @@ proptest! {
             (next, generated_at + 6 * 3600),
             (entry.revocation_date, revoked_at),
         ] {
-            prop_assert_eq!(from_x509_time(&t).unix(), unix);
+            prop_assert_eq!(instant(&t).unix(), unix);
             let generalized = unix >= at("2050-01-01T00:00:00Z").unix();
             prop_assert_eq!(matches!(t, Time::GeneralTime(_)), generalized, "{}", unix);
         }
@@ -745,7 +728,7 @@ proptest! {
 fn issue_types_are_send_and_sync() {
     // The CA is shared by many threads (issue 4): its key, requests and errors must be too.
     fn send_sync<T: Send + Sync + 'static>() {}
-    send_sync::<RsaKey>();
+    send_sync::<PrivateKey>();
     send_sync::<CaKey>();
     send_sync::<VerifiedCsr>();
     send_sync::<IssueError>();

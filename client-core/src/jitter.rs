@@ -7,13 +7,13 @@
 //! a trustpoint keeps its offset across restarts and a simulated fleet is reproducible.
 
 use pki_timers::Duration;
-use sha2::{Digest, Sha256};
+use scep_proto::DigestAlg;
 
 /// The offset in `[0, window)` for a trustpoint identified by `seed` (whole seconds; zero for a
 /// zero window). Uniform over the window for distinct seeds.
 #[must_use]
 pub fn jitter_offset(seed: &[u8], window: Duration) -> Duration {
-    let digest = Sha256::digest(seed);
+    let digest = DigestAlg::Sha256.digest(seed);
     let mut first = [0u8; 8];
     first.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
     // A zero window has no offset but zero.

@@ -16,7 +16,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use der::Encode;
-use md5::Md5;
 use pki_timers::{
     ClientTimer, Instant, PollSchedule, Rearm, RenewalKind, RetryConfig, Step, TimerListing,
     TimerTable, Validity, activation_at, ca_only_shadow_at, connect_retry_at, rearm_after_failure,
@@ -24,18 +23,17 @@ use pki_timers::{
 };
 use scep_proto::PrivateKey;
 use scep_proto::{
-    CaCerts, Capabilities, Capability, CertRepStatus, Certificate, ClientRequest, ContentType, Csr,
-    DigestAlg, FailInfo, IssuerAndSubject, MessageType, NextCaCerts, Nonce, PkiMessage, Profile,
-    RequestBody, RequestBuilder, SelfSigned, Signer, TransactionId, names_match,
+    CaCerts, Capabilities, Capability, CertRepStatus, CertValidity, Certificate, ClientRequest,
+    ContentType, Csr, DigestAlg, FailInfo, IssuerAndSubject, MessageType, NextCaCerts, Nonce,
+    PkiMessage, Profile, PublicKey, RequestBody, RequestBuilder, SelfSigned, Signer, TransactionId,
+    names_match,
 };
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 use x509_cert::ext::pkix::KeyUsage;
 use x509_cert::name::Name;
 
 pub use self::config::{AutoEnroll, ConfigError, RenewalMessage, TrustpointConfig};
 pub use self::event::Event;
-pub use self::persist::{MIN_PBKDF2_ITERATIONS, PersistError};
+pub use self::persist::PersistError;
 
 use crate::transport::{HttpReply, TransportError};
 
@@ -291,20 +289,12 @@ impl core::fmt::Debug for Trustpoint {
 
 /// notBefore/notAfter of a certificate as timer inputs.
 fn cert_validity(cert: &Certificate) -> Option<Validity> {
-    let v = cert.tbs_certificate().validity();
-    let nb = Instant::from_unix(v.not_before.to_unix_duration().as_secs());
-    let na = Instant::from_unix(v.not_after.to_unix_duration().as_secs());
-    Validity::new(nb, na).ok()
+    let v = CertValidity::of(cert);
+    Validity::from_unix(v.not_before, v.not_after).ok()
 }
 
 fn not_after(cert: &Certificate) -> Instant {
-    Instant::from_unix(
-        cert.tbs_certificate()
-            .validity()
-            .not_after
-            .to_unix_duration()
-            .as_secs(),
-    )
+    Instant::from_unix(CertValidity::of(cert).not_after)
 }
 
 /// Upper-case hex in groups of eight digits, as IOS shows fingerprints.
@@ -329,9 +319,9 @@ fn fingerprint_matches(expected: &str, der: &[u8]) -> bool {
         return false;
     };
     let got = match want.len() {
-        32 => hex(&Md5::digest(der)),
-        40 => hex(&Sha1::digest(der)),
-        _ => hex(&Sha256::digest(der)),
+        32 => hex(&DigestAlg::Md5.digest(der)),
+        40 => hex(&DigestAlg::Sha1.digest(der)),
+        _ => hex(&DigestAlg::Sha256.digest(der)),
     };
     got == want
 }
@@ -373,28 +363,6 @@ fn split_chain(certs: Vec<Certificate>) -> Option<CaChain> {
         ra_encrypt,
         ra_sign,
     })
-}
-
-/// Verifies the signature of `cert` with the key of `issuer` (K-17).
-fn issued_by(cert: &Certificate, issuer: &Certificate, profile: Profile) -> bool {
-    let Some(alg) = DigestAlg::from_rsa_signature_oid(&cert.signature_algorithm().oid) else {
-        return false;
-    };
-    if alg == DigestAlg::Md5 && !profile.legacy_algorithms {
-        return false;
-    }
-    let Ok(key) =
-        scep_proto::PublicKey::from_spki(issuer.tbs_certificate().subject_public_key_info())
-    else {
-        return false;
-    };
-    let Ok(tbs) = cert.tbs_certificate().to_der() else {
-        return false;
-    };
-    let Some(sig) = cert.signature().as_bytes() else {
-        return false;
-    };
-    key.verify(alg, &tbs, sig).is_ok()
 }
 
 /// Why an answer failed K-14/K-17: a transport failure, with the reason for the log.
@@ -1020,8 +988,8 @@ impl Trustpoint {
             )),
             None => {
                 self.events.push_back(Event::CaApprovalNeeded {
-                    md5: fingerprint_text(&Md5::digest(&der)),
-                    sha1: fingerprint_text(&Sha1::digest(&der)),
+                    md5: fingerprint_text(&DigestAlg::Md5.digest(&der)),
+                    sha1: fingerprint_text(&DigestAlg::Sha1.digest(&der)),
                 });
                 self.state = State::AwaitingCaApproval {
                     chain: Box::new(chain),
@@ -1237,7 +1205,9 @@ impl Trustpoint {
                 ) {
                     return Err("issued certificate has another issuer".into());
                 }
-                if !issued_by(cert, &txn.ca, self.profile()) {
+                let issued_by_ca = PublicKey::from_certificate(&txn.ca)
+                    .and_then(|ca| ca.verify_certificate(cert, &self.profile()));
+                if issued_by_ca.is_err() {
                     return Err(
                         "issued certificate signature does not verify with the CA key".into(),
                     );

@@ -19,12 +19,8 @@ fn deadline(tp: &Trustpoint, t: ClientTimer) -> Option<u64> {
 }
 
 fn validity(c: &scep_proto::Certificate) -> pki_timers::Validity {
-    let v = c.tbs_certificate().validity();
-    pki_timers::Validity::new(
-        at(v.not_before.to_unix_duration().as_secs()),
-        at(v.not_after.to_unix_duration().as_secs()),
-    )
-    .unwrap()
+    let v = scep_proto::CertValidity::of(c);
+    pki_timers::Validity::from_unix(v.not_before, v.not_after).unwrap()
 }
 
 fn spki(c: &scep_proto::Certificate) -> Vec<u8> {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use der::Decode;
 use pki_timers::{Duration, Finding, Instant};
-use scep_proto::Certificate;
+use scep_proto::{CertValidity, Certificate};
 
 use crate::scenario::{ClientKind, Grant, Scenario};
 
@@ -97,9 +97,11 @@ impl Generation {
         let certificate = Certificate::from_der(der).map_or_else(
             |e| format!("undecodable CA certificate: {e}"),
             |c| {
-                let v = c.tbs_certificate().validity();
-                let nb = Instant::from_unix(v.not_before.to_unix_duration().as_secs());
-                let na = Instant::from_unix(v.not_after.to_unix_duration().as_secs());
+                let v = CertValidity::of(&c);
+                let (nb, na) = (
+                    Instant::from_unix(v.not_before),
+                    Instant::from_unix(v.not_after),
+                );
                 let serial: u64 = c
                     .tbs_certificate()
                     .serial_number()

@@ -293,6 +293,17 @@ impl Validity {
         })
     }
 
+    /// [`Validity::new`] from Unix seconds, as a certificate's notBefore and notAfter read.
+    ///
+    /// # Errors
+    /// [`TimerError::EmptyValidity`] unless `not_after > not_before`.
+    pub const fn from_unix(not_before: u64, not_after: u64) -> Result<Self, TimerError> {
+        Self::new(
+            Instant::from_unix(not_before),
+            Instant::from_unix(not_after),
+        )
+    }
+
     /// `[not_before, not_before + span]`.
     pub const fn starting_at(not_before: Instant, span: Duration) -> Result<Self, TimerError> {
         match not_before.add(span) {

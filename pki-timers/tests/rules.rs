@@ -59,7 +59,12 @@ fn t01_renew_instant_cisco_press_example() {
 
 #[test]
 fn t01_renew_instant_floors_and_is_stable() {
-    let cert = Validity::new(Instant::from_unix(1000), Instant::from_unix(1003)).unwrap();
+    let cert = Validity::from_unix(1000, 1003).unwrap();
+    assert_eq!(
+        cert,
+        Validity::new(Instant::from_unix(1000), Instant::from_unix(1003)).unwrap()
+    );
+    assert!(Validity::from_unix(1003, 1003).is_err());
     assert_eq!(renew_at(cert, pct(50)), Instant::from_unix(1001)); // floor(3 · 50 / 100) = 1
     assert_eq!(renew_at(cert, pct(100)), Instant::from_unix(1003));
     // Independent of "now": the countdown is what changes, and it bottoms out at zero.

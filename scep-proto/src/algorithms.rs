@@ -4,8 +4,9 @@
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 use core::fmt;
 
-use der::asn1::ObjectIdentifier;
+use der::asn1::{Any, ObjectIdentifier};
 use sha2::Digest as _;
+use spki::AlgorithmIdentifierOwned;
 
 use crate::oid;
 
@@ -187,6 +188,15 @@ impl DigestAlg {
             Self::Sha256 => oid::SHA256_WITH_RSA,
             Self::Sha384 => oid::SHA384_WITH_RSA,
             Self::Sha512 => oid::SHA512_WITH_RSA,
+        }
+    }
+
+    /// The `<digest>WithRSAEncryption` AlgorithmIdentifier, parameters NULL (RFC 4055 §5), as
+    /// certificates, CRLs and requests carry it.
+    pub fn rsa_signature_algorithm(self) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid: self.rsa_signature_oid(),
+            parameters: Some(Any::null()),
         }
     }
 

@@ -8,7 +8,7 @@ use der::{Any, Decode, Tag};
 use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
-use crate::der_seam::{Tlv, children};
+use crate::ber::{Tlv, children};
 use crate::error::{Argument, AttrName, AttrProblem, Error, Layer, LimitKind, Result};
 use crate::oid;
 

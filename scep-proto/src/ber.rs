@@ -1,21 +1,51 @@
-//! The tolerant reader's first stage: BER in, DER-shaped bytes out (SPEC S-40).
+//! The tolerant reader's first stage: BER in, DER-shaped bytes out (SPEC S-40), and the one
+//! seam between untrusted input and the DER-only `der` decoders ([`to_der`]).
 //!
 //! Real SCEP peers send BER (jscep, Apple and OpenSSL `-stream` use indefinite lengths and
-//! chunked OCTET STRINGs), while the `der` crate reads DER only. The public contract is on
-//! [`normalize_ber`] and [`flatten_constructed_string`] (re-exported at the crate root);
-//! `tlv` is the crate-internal header reader both use, `normalize` the two-pass engine.
+//! chunked OCTET STRINGs), while the `der` crate reads DER only. [`normalize_ber`] and
+//! [`flatten_constructed_string`] are public for the fuzz targets only; `tlv` reads headers
+//! for the normaliser and walks normalised DER for the codecs, `normalize` is the two-pass
+//! engine.
 
 mod error;
 mod normalize;
 mod tlv;
 
 pub use error::BerError;
-#[allow(unused_imports, reason = "API for the message codecs")]
-pub(crate) use tlv::{Element, Header, TagClass, read_element, read_header};
+pub(crate) use tlv::{Tlv, children, read_tlv, write_tlv};
 
 use crate::Limits;
+use crate::error::{DerProblem, Error, Layer, LimitKind, Result};
 use normalize::Mode;
 use std::borrow::Cow;
+
+/// Turns BER input into DER with [`normalize_ber`] (S-40) under the default [`Limits`];
+/// DER-shaped input comes back borrowed and unchanged.
+pub(crate) fn to_der(input: &[u8], layer: Layer) -> Result<Cow<'_, [u8]>> {
+    normalize_ber(input, &Limits::DEFAULT).map_err(|e| der_error(layer, &e))
+}
+
+/// The codecs' view of a reader fault: budgets become [`Error::Limit`], everything else
+/// [`Error::Malformed`] in the layer being decoded.
+fn der_error(layer: Layer, error: &BerError) -> Error {
+    let problem = match error {
+        BerError::InputTooLarge { .. } => return Error::Limit(LimitKind::InputSize),
+        BerError::DepthExceeded { .. } => return Error::Limit(LimitKind::Depth),
+        BerError::TooManyElements { .. } => return Error::Limit(LimitKind::Elements),
+        BerError::Truncated { .. } | BerError::MissingEndOfContents { .. } => DerProblem::Truncated,
+        BerError::InvalidTag { .. }
+        | BerError::HighTagNumberTooLong { .. }
+        | BerError::MismatchedSegmentType { .. } => DerProblem::Tag,
+        BerError::LengthOverflow { .. }
+        | BerError::AbsurdLength { .. }
+        | BerError::IndefiniteOnPrimitive { .. }
+        | BerError::UnexpectedEndOfContents { .. }
+        | BerError::MalformedEndOfContents { .. } => DerProblem::Length,
+        BerError::TrailingData { .. } => DerProblem::TrailingData,
+        BerError::InvalidBitStringSegment { .. } => DerProblem::Value,
+    };
+    Error::Malformed { layer, problem }
+}
 
 /// Rewrites one BER-encoded element (with everything inside it) into DER form (SPEC S-40).
 ///
@@ -114,5 +144,80 @@ pub fn flatten_constructed_string<'a>(
     match normalize::primitive_contents(&parsed) {
         Some(contents) => Ok(Cow::Borrowed(contents)),
         None => Ok(Cow::Owned(normalize::concatenate(&parsed))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(problem: DerProblem) -> Result<Cow<'static, [u8]>> {
+        Err(Error::Malformed {
+            layer: Layer::Input,
+            problem,
+        })
+    }
+
+    #[test]
+    fn s40_der_passes_through_borrowed() {
+        let der = [0x30, 0x06, 0x02, 0x01, 0x05, 0x04, 0x01, 0xaa];
+        assert!(matches!(to_der(&der, Layer::Input), Ok(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn s40_indefinite_lengths_become_definite() {
+        let ber = [
+            0x30, 0x80, 0x02, 0x01, 0x05, 0x31, 0x80, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let der = to_der(&ber, Layer::Input).unwrap();
+        assert_eq!(
+            &*der,
+            &[0x30, 0x07, 0x02, 0x01, 0x05, 0x31, 0x02, 0x05, 0x00]
+        );
+    }
+
+    #[test]
+    fn s40_constructed_octet_strings_are_joined_even_nested() {
+        let ber = [
+            0x24, 0x80, 0x04, 0x02, 0x01, 0x02, 0x24, 0x04, 0x04, 0x02, 0x03, 0x04, 0x04, 0x00,
+            0x00, 0x00,
+        ];
+        let der = to_der(&ber, Layer::Input).unwrap();
+        assert_eq!(&*der, &[0x04, 0x04, 0x01, 0x02, 0x03, 0x04]);
+        // A constructed string with a foreign segment is refused.
+        let foreign = [0x24, 0x03, 0x02, 0x01, 0x00];
+        assert!(to_der(&foreign, Layer::Input).is_err());
+    }
+
+    #[test]
+    fn s40_non_minimal_lengths_are_shortened_and_sets_keep_their_order() {
+        let ber = [0x31, 0x81, 0x06, 0x02, 0x01, 0x09, 0x02, 0x01, 0x01];
+        let der = to_der(&ber, Layer::Input).unwrap();
+        assert_eq!(&*der, &[0x31, 0x06, 0x02, 0x01, 0x09, 0x02, 0x01, 0x01]);
+    }
+
+    #[test]
+    fn s40_faults_are_typed() {
+        let missing_eoc = [0x30, 0x80, 0x05, 0x00];
+        assert_eq!(
+            to_der(&missing_eoc, Layer::Input),
+            bad(DerProblem::Truncated)
+        );
+        let primitive_indefinite = [0x04, 0x80, 0x00, 0x00];
+        assert_eq!(
+            to_der(&primitive_indefinite, Layer::Input),
+            bad(DerProblem::Length)
+        );
+        // A high tag number is valid BER and passes the seam unchanged; the typed decoders
+        // behind it refuse it where SCEP expects another tag.
+        let high_tag = [0x1f, 0x81, 0x00, 0x00];
+        assert_eq!(to_der(&high_tag, Layer::Input).unwrap(), &high_tag[..]);
+        assert!(crate::PkiMessage::from_der(&high_tag, &crate::Profile::STRICT).is_err());
+        let trailing = [0x05, 0x00, 0x00];
+        assert_eq!(
+            to_der(&trailing, Layer::Input),
+            bad(DerProblem::TrailingData)
+        );
+        assert_eq!(to_der(&[], Layer::Input), bad(DerProblem::Truncated));
     }
 }

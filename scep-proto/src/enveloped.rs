@@ -21,6 +21,8 @@
 //!     encryptedContent [0] IMPLICIT EncryptedContent OPTIONAL }
 //! ```
 
+use std::borrow::Cow;
+
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::enveloped_data::{EncryptedContentInfo, OriginatorInfo};
 use der::asn1::{OctetString, SetOfVec};
@@ -28,7 +30,7 @@ use der::{Any, Decode, Encode, Sequence, Tag, Tagged as _};
 use spki::AlgorithmIdentifierOwned;
 
 use crate::algorithms::{ContentCipher, KeyTransport, Profile};
-use crate::der_seam::{children, flatten_encrypted_content, read_tlv, to_der};
+use crate::ber::{children, read_tlv, to_der, write_tlv};
 use crate::error::{AlgRole, DerProblem, Error, Field, Layer, LimitKind, Result};
 use crate::ident::{CertId, CertIdAsn1, Certificate, IssuerAndSerialNumber};
 use crate::key::PrivateKey;
@@ -158,6 +160,77 @@ fn key_transport_of(alg: &AlgorithmIdentifierOwned) -> Result<KeyTransport> {
         }
     }
     Ok(KeyTransport::RsaOaepSha1)
+}
+
+/// micromdm writes `encryptedContent [0] IMPLICIT OCTET STRING` in constructed form (a `[0]`
+/// holding OCTET STRING segments). Given the DER of `ContentInfo{EnvelopedData}`, rewrite that
+/// one element to its primitive form, leaving every other byte as is.
+fn flatten_encrypted_content(der: &[u8]) -> Result<Cow<'_, [u8]>> {
+    let layer = Layer::EnvelopedData;
+    let (ci, _) = read_tlv(der, Layer::ContentInfo)?;
+    let ci_kids = children(ci.value, Layer::ContentInfo)?;
+    let Some(explicit) = ci_kids.get(1) else {
+        return Ok(Cow::Borrowed(der));
+    };
+    let Some(env) = children(explicit.value, layer)?.into_iter().next() else {
+        return Ok(Cow::Borrowed(der));
+    };
+    let env_kids = children(env.value, layer)?;
+    // version, [0] originatorInfo?, recipientInfos SET, encryptedContentInfo SEQUENCE, …
+    let Some((eci_index, eci)) = env_kids
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, t)| t.tag == 0x30)
+    else {
+        return Ok(Cow::Borrowed(der));
+    };
+    let eci_kids = children(eci.value, Layer::EncryptedContent)?;
+    let Some(content) = eci_kids.get(2) else {
+        return Ok(Cow::Borrowed(der));
+    };
+    if content.tag != 0xa0 {
+        return Ok(Cow::Borrowed(der));
+    }
+    let mut joined = Vec::new();
+    for seg in children(content.value, Layer::EncryptedContent)? {
+        if seg.tag != 0x04 {
+            return Err(bad(Layer::EncryptedContent, DerProblem::Tag));
+        }
+        joined.extend_from_slice(seg.value);
+    }
+    // Rebuild bottom-up.
+    let mut eci_value = Vec::new();
+    for (i, kid) in eci_kids.iter().enumerate() {
+        if i == 2 {
+            write_tlv(&mut eci_value, 0x80, &joined);
+        } else {
+            eci_value.extend_from_slice(kid.raw);
+        }
+    }
+    let mut env_value = Vec::new();
+    for (i, kid) in env_kids.iter().enumerate() {
+        if i == eci_index {
+            write_tlv(&mut env_value, 0x30, &eci_value);
+        } else {
+            env_value.extend_from_slice(kid.raw);
+        }
+    }
+    let mut env_der = Vec::new();
+    write_tlv(&mut env_der, env.tag, &env_value);
+    let mut explicit_der = Vec::new();
+    write_tlv(&mut explicit_der, explicit.tag, &env_der);
+    let mut ci_value = Vec::new();
+    for (i, kid) in ci_kids.iter().enumerate() {
+        if i == 1 {
+            ci_value.extend_from_slice(&explicit_der);
+        } else {
+            ci_value.extend_from_slice(kid.raw);
+        }
+    }
+    let mut out = Vec::new();
+    write_tlv(&mut out, ci.tag, &ci_value);
+    Ok(Cow::Owned(out))
 }
 
 impl Envelope {
@@ -371,4 +444,38 @@ pub(crate) fn build_enveloped<R: rand::CryptoRng + ?Sized>(
         content: Any::encode_from(&env).map_err(enc)?,
     };
     ci.to_der().map_err(enc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micromdm_constructed_encrypted_content_is_flattened() {
+        // ContentInfo { oid, [0] { EnvelopedData { 0, SET{}, ECI { oid, alg, [0] { OS, OS } } } } }
+        let eci_inner = [
+            0x06, 0x01, 0x2a, // contentType (dummy)
+            0x30, 0x00, // algorithm (dummy)
+            0xa0, 0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x02, 0x03, 0x04,
+        ];
+        let mut eci = Vec::new();
+        write_tlv(&mut eci, 0x30, &eci_inner);
+        let mut env_inner = vec![0x02, 0x01, 0x00, 0x31, 0x00];
+        env_inner.extend(&eci);
+        let mut env = Vec::new();
+        write_tlv(&mut env, 0x30, &env_inner);
+        let mut explicit = Vec::new();
+        write_tlv(&mut explicit, 0xa0, &env);
+        let mut ci_inner = vec![0x06, 0x01, 0x2a];
+        ci_inner.extend(&explicit);
+        let mut ci = Vec::new();
+        write_tlv(&mut ci, 0x30, &ci_inner);
+        let flat = flatten_encrypted_content(&ci).unwrap();
+        let tail = [0x80, 0x04, 0x01, 0x02, 0x03, 0x04];
+        assert!(flat.ends_with(&tail), "{flat:02x?}");
+        assert_eq!(flat.len(), ci.len() - 4);
+        // Already primitive: untouched and borrowed.
+        let again = flatten_encrypted_content(&flat).unwrap().into_owned();
+        assert_eq!(again, flat.into_owned());
+    }
 }

@@ -108,6 +108,9 @@ pub enum Error {
         /// Which layer was being built.
         layer: Layer,
     },
+    /// The password does not open an encrypted private key (or what it opens is not one).
+    #[error("the password does not decrypt the private key")]
+    KeyDecryptionFailed,
 }
 
 impl Error {
@@ -131,7 +134,10 @@ impl Error {
             | Self::MessageDigestMismatch
             | Self::SignatureInvalid
             | Self::ContentDecryptionFailed => Some(FailInfo::BadMessageCheck),
-            Self::InvalidArgument(_) | Self::Encode { .. } | Self::Crypto { .. } => None,
+            Self::InvalidArgument(_)
+            | Self::Encode { .. }
+            | Self::Crypto { .. }
+            | Self::KeyDecryptionFailed => None,
         }
     }
 
@@ -413,6 +419,8 @@ pub enum Argument {
     FailInfoText,
     /// Certificate parameters (serial length, validity order or range).
     Certificate,
+    /// A PBKDF2 iteration count below [`crate::PrivateKey::MIN_PBKDF2_ITERATIONS`].
+    Pbkdf2Iterations,
 }
 
 display_by_name!(Argument {
@@ -422,4 +430,5 @@ display_by_name!(Argument {
     MessageType => "message type",
     FailInfoText => "failInfoText",
     Certificate => "certificate parameters",
+    Pbkdf2Iterations => "PBKDF2 iteration count",
 });

@@ -23,8 +23,9 @@ impl Profile for Lenient {
     }
 }
 
-/// An X.509 certificate as this crate reads and writes it (see [`Lenient`]). Convert from
-/// `x509_cert::Certificate` by re-decoding its DER.
+/// An X.509 certificate as this crate reads and writes it (see [`Lenient`]): the one
+/// certificate type of the workspace. [`crate::CertValidity`] reads its validity and
+/// [`crate::PublicKey::verify_certificate`] checks its signature.
 pub type Certificate = CertificateInner<Lenient>;
 
 /// RFC 5652 §10.2.4 with the [`Lenient`] serial number.

@@ -1,7 +1,7 @@
 //! Size, depth and count budgets for decoding untrusted input (SPEC S-40).
 //!
 //! One [`Limits`] value is handed to every decoder that sees peer bytes. The BER normaliser
-//! ([`normalize_ber`](crate::normalize_ber)) enforces the input size, nesting depth, element count and
+//! enforces the input size, nesting depth, element count and
 //! length-of-length budgets; the per-structure counts (certificates, SignerInfos, attributes)
 //! are enforced by the message codecs.
 

@@ -41,7 +41,7 @@ pub struct Csr {
 impl Csr {
     /// Parses PKCS #10 (BER accepted; the bytes are kept as received).
     pub fn from_der(der: &[u8]) -> Result<Self> {
-        let normalized = crate::der_seam::to_der(der, Layer::MessageData)?;
+        let normalized = crate::ber::to_der(der, Layer::MessageData)?;
         let req =
             CertReq::from_der(&normalized).map_err(|e| Error::malformed(Layer::MessageData, &e))?;
         Ok(Self {
@@ -102,7 +102,7 @@ impl RequestBody {
                 _ => Self::PkcsReq(csr),
             });
         }
-        let der = &*crate::der_seam::to_der(input, Layer::MessageData)?;
+        let der = &*crate::ber::to_der(input, Layer::MessageData)?;
         Ok(match message_type {
             MessageType::PkcsReq | MessageType::RenewalReq => {
                 return Err(Error::UnexpectedContentType {

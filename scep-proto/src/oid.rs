@@ -16,6 +16,12 @@ pub const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840
 pub const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 /// PKCS #9 `signingTime` 1.2.840.113549.1.9.5.
 pub const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+/// PKCS #9 `challengePassword` 1.2.840.113549.1.9.7 (S-25).
+pub const CHALLENGE_PASSWORD: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
+/// PKCS #9 `extensionRequest` 1.2.840.113549.1.9.14.
+pub const EXTENSION_REQUEST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
 
 /// SCEP `messageType` 2.16.840.1.113733.1.9.2.
 pub const MESSAGE_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.113733.1.9.2");

@@ -40,7 +40,7 @@ use x509_cert::crl::CertificateList;
 
 use crate::algorithms::{DigestAlg, Profile};
 use crate::attrs::RawAttributes;
-use crate::der_seam::{children, read_tlv, to_der};
+use crate::ber::{children, read_tlv, to_der};
 use crate::error::{
     AlgRole, AttrName, AttrProblem, DerProblem, Error, Field, Layer, LimitKind, Result,
 };

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use der::asn1::{BitString, Uint};
-use der::{Any, Decode, Encode, Sequence};
+use der::{Decode, Encode, Sequence};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::name::Name;
 use x509_cert::time::Time;
@@ -109,10 +109,7 @@ impl SelfSigned {
                 .map_err(|_| Error::InvalidArgument(Argument::Certificate))
         };
         let spki = key.public_key_info()?;
-        let alg = AlgorithmIdentifierOwned {
-            oid: self.digest.rsa_signature_oid(),
-            parameters: Some(Any::null()),
-        };
+        let alg = self.digest.rsa_signature_algorithm();
         let tbs = TbsCertificateV1 {
             serial_number: Uint::new(&self.serial).map_err(enc)?,
             signature: alg.clone(),

@@ -15,6 +15,7 @@ use der::Encode as _;
 use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
+use rsa::pkcs8::EncodePrivateKey as _;
 use rsa::traits::PrivateKeyParts as _;
 use rsa::{BoxedUint, RsaPrivateKey};
 use scep_proto::{
@@ -26,13 +27,8 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
-use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::LoadError;
-
-/// PKCS #9 challengePassword.
-const CHALLENGE_PASSWORD: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
 
 /// The RSA public exponent of every client key.
 const PUBLIC_EXPONENT: u64 = 65_537;
@@ -266,7 +262,8 @@ fn build_one(
     let bits = params.key_bits;
     let key = RsaPrivateKey::from_p_q(p.clone(), q.clone(), BoxedUint::from(PUBLIC_EXPONENT))
         .ok()
-        .and_then(|k| PrivateKey::from_rsa(k).ok())
+        .and_then(|k| k.to_pkcs8_der().ok())
+        .and_then(|der| PrivateKey::from_pkcs8_der(der.as_bytes()).ok())
         .ok_or(LoadError::KeyGeneration { bits })?;
     let subject_text = format!("CN={}-{index},O=scep-load", params.subject_prefix);
     let subject = Name::from_str(&subject_text).map_err(|_| LoadError::Subject {
@@ -324,7 +321,7 @@ fn build_csr(
         let value = Any::encode_from(&Utf8StringRef::new(pw).map_err(|_| ())?).map_err(|_| ())?;
         attributes
             .insert(Attribute {
-                oid: CHALLENGE_PASSWORD,
+                oid: scep_proto::oids::CHALLENGE_PASSWORD,
                 values: SetOfVec::try_from(vec![value]).map_err(|_| ())?,
             })
             .map_err(|_| ())?;
@@ -348,10 +345,7 @@ fn build_csr(
     let signature = key.sign(params.digest, &tbs, rng).map_err(|_| ())?;
     CertReq {
         info,
-        algorithm: AlgorithmIdentifierOwned {
-            oid: params.digest.rsa_signature_oid(),
-            parameters: Some(Any::null()),
-        },
+        algorithm: params.digest.rsa_signature_algorithm(),
         signature: BitString::from_bytes(&signature).map_err(|_| ())?,
     }
     .to_der()

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pki_timers::{CaTimer, Instant, TimerListing, purge_at};
+use pki_timers::{CaTimer, Instant, TimerListing, Validity, purge_at};
 use rand::CryptoRng;
 
 use super::error::{CaError, CaState, ConfigError, Failure};
@@ -10,7 +10,7 @@ use super::pipeline::issued_validity;
 use super::state::{EntryState, Generation, Otp};
 use super::{Ca, rearm};
 use crate::archive::ArchiveGeneration;
-use crate::issue::{RolloverCaParams, VerifiedCsr, generate_rsa_key, md5_fingerprint};
+use crate::issue::{RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
 use crate::storage::{RecordKey, Store};
 
 /// Which request table entries an admin operation acts on (C-14).
@@ -266,9 +266,10 @@ impl<S: Store> Ca<S> {
     fn known_not_after(&self, inner: &super::state::Inner, serial: u64) -> Option<Instant> {
         let from_table = inner.requests.values().find_map(|e| match &e.state {
             EntryState::Issued { serial: s, cert } if *s == serial => {
-                <x509_cert::Certificate as der::Decode>::from_der(cert)
+                <scep_proto::Certificate as der::Decode>::from_der(cert)
                     .ok()
-                    .and_then(|c| crate::issue::certificate_validity(&c).ok())
+                    .map(|c| scep_proto::CertValidity::of(&c))
+                    .and_then(|v| Validity::from_unix(v.not_before, v.not_after).ok())
                     .map(|v| v.not_after())
             }
             _ => None,
@@ -335,7 +336,7 @@ impl<S: Store> Ca<S> {
         rng: &mut R,
     ) -> Result<CaEvent, CaError> {
         // Key generation is the slow part: done before taking the lock.
-        let key = generate_rsa_key(self.config.key_bits, rng).map_err(CaError::Issue)?;
+        let key = generate_key(self.config.key_bits, rng).map_err(CaError::Issue)?;
         let mut inner = self.lock();
         self.generate_rollover(&mut inner, key, rng)
     }
@@ -343,7 +344,7 @@ impl<S: Store> Ca<S> {
     fn generate_rollover<R: CryptoRng + ?Sized>(
         &self,
         inner: &mut super::state::Inner,
-        key: crate::issue::RsaKey,
+        key: scep_proto::PrivateKey,
         rng: &mut R,
     ) -> Result<CaEvent, CaError> {
         match inner.ca.state {
@@ -468,7 +469,7 @@ impl<S: Store> Ca<S> {
                     // The new key is made without the lock (request threads keep running);
                     // the state is checked again when it is installed.
                     drop(inner);
-                    let key = generate_rsa_key(self.config.key_bits, rng);
+                    let key = generate_key(self.config.key_bits, rng);
                     inner = self.lock();
                     key.map_err(CaError::Issue)
                         .and_then(|key| self.generate_rollover(&mut inner, key, rng))

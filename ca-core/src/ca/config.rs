@@ -8,7 +8,7 @@ use scep_proto::CapsProfile;
 use x509_cert::name::Name;
 
 use super::error::{CaError, ConfigError};
-use crate::issue::{HashAlgorithm, MAX_RSA_BITS, MIN_RSA_BITS};
+use scep_proto::{DigestAlg, PrivateKey};
 
 /// Who decides whether an enrolment request gets a certificate (SPEC §3.1 `grant`, C-9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -70,7 +70,7 @@ pub struct CaConfig {
     /// `database_level` (C-18).
     pub database_level: DatabaseLevel,
     /// Digest of the CA's own signatures (certificates, CRLs).
-    pub hash: HashAlgorithm,
+    pub hash: DigestAlg,
     /// RSA modulus size of CA keys (2048; 1024–4096).
     pub key_bits: u32,
     /// GetCACaps profile (S-16, C-27).
@@ -104,7 +104,7 @@ impl Default for CaConfig {
             grant: GrantMode::Manual,
             grant_auto_trustpoint: false,
             database_level: DatabaseLevel::Minimal,
-            hash: HashAlgorithm::Sha256,
+            hash: DigestAlg::Sha256,
             key_bits: 2048,
             caps_profile: CapsProfile::Full,
             advertise_next_ca_always: true,
@@ -177,7 +177,7 @@ impl CaConfig {
             kind.check(value)
                 .map_err(|e| CaError::Config(ConfigError::Lifetime(e)))?;
         }
-        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&self.key_bits) {
+        if !(PrivateKey::MIN_BITS..=PrivateKey::MAX_BITS).contains(&self.key_bits) {
             return Err(ConfigError::KeyBits {
                 bits: self.key_bits,
             }

@@ -22,7 +22,7 @@ pub enum ConfigError {
     #[error("lifetime out of range: {0}")]
     Lifetime(#[source] TimerError),
     /// `key_bits` outside 1024–4096.
-    #[error("key_bits {bits} is outside 1024-4096")]
+    #[error("key_bits {bits} is outside {min}-{max}", min = scep_proto::PrivateKey::MIN_BITS, max = scep_proto::PrivateKey::MAX_BITS)]
     KeyBits {
         /// The value given.
         bits: u32,
@@ -97,6 +97,9 @@ pub enum CaError {
         /// Which record.
         key: RecordKey,
     },
+    /// [`Ca::import`](crate::Ca::import) into a store that already holds a CA.
+    #[error("the store already holds a CA")]
+    AlreadyExists,
     /// The serial or request counter reached its end.
     #[error("counter exhausted")]
     CounterExhausted,

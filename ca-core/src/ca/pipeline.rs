@@ -6,9 +6,9 @@ use der::{Decode, Encode};
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
 use scep_proto::{
-    CertRepBuilder, CertRepContent, CertsOnly, DigestAlg, ErrorStatus, HttpResponse,
-    IssuerAndSerialNumber, Nonce, PkiMessage, Profile, Request, RequestBody, ScepRequest,
-    ScepResponse,
+    CertRepBuilder, CertRepContent, CertValidity, Certificate, CertsOnly, DigestAlg, ErrorStatus,
+    HttpResponse, IssuerAndSerialNumber, Nonce, PkiMessage, Profile, Request, RequestBody,
+    ScepRequest, ScepResponse,
 };
 
 use super::error::{Answer, CaError, Failure};
@@ -16,8 +16,8 @@ use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id}
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
 use crate::issue::{
-    HashAlgorithm, IdentityParams, VerifiedCsr, certificate_serial, certificate_validity,
-    identity_certificate, identity_validity, rollover_identity_validity_for,
+    IdentityParams, VerifiedCsr, certificate_serial, identity_certificate, identity_validity,
+    rollover_identity_validity_for,
 };
 use crate::storage::{RecordKey, Store};
 
@@ -104,7 +104,7 @@ impl<S: Store> Ca<S> {
             return ScepResponse::Error(ErrorStatus::NotFound);
         };
         match scep_proto::NextCaCerts::build(
-            core::slice::from_ref(&rollover.cert),
+            core::slice::from_ref(rollover.cert()),
             snap.active.signer(),
             DigestAlg::Sha256,
             Some(now.unix()),
@@ -160,11 +160,11 @@ impl<S: Store> Ca<S> {
             Err(e) => return self.fail(early, &Failure::Protocol(e), rng),
         };
         // C-6: the active certificate, else the rollover certificate.
-        let (generation, to_rollover) = if envelope.is_addressed_to(&snap.active.cert) {
+        let (generation, to_rollover) = if envelope.is_addressed_to(snap.active.cert()) {
             (Arc::clone(&snap.active), false)
         } else {
             match &snap.rollover {
-                Some(r) if envelope.is_addressed_to(&r.cert) => (Arc::clone(r), true),
+                Some(r) if envelope.is_addressed_to(r.cert()) => (Arc::clone(r), true),
                 _ => return self.fail(early, &Failure::NotAddressed, rng),
             }
         };
@@ -172,7 +172,7 @@ impl<S: Store> Ca<S> {
             builder: early.builder,
             signer: Arc::clone(&generation),
         };
-        let request = match verified.open_request(generation.ca.key().private_key(), rng) {
+        let request = match verified.open_request(generation.ca.key(), rng) {
             Ok(r) => r,
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
@@ -253,13 +253,13 @@ impl<S: Store> Ca<S> {
         der: &[u8],
         rng: &mut R,
     ) -> ScepResponse {
-        let Ok(cert) = scep_proto::Certificate::from_der(der) else {
+        let Ok(cert) = Certificate::from_der(der) else {
             return ScepResponse::Error(ErrorStatus::ServiceUnavailable);
         };
         // S-28: the issued certificate first on the wire, then (if configured) the CA.
         let mut bag = vec![cert];
         if self.config.ca_cert_in_success {
-            bag.push(reply.signer.cert.clone());
+            bag.push(reply.signer.cert().clone());
         }
         let certs = CertsOnly::new(bag);
         self.build(
@@ -336,7 +336,7 @@ impl<S: Store> Ca<S> {
         }
         let csr =
             VerifiedCsr::from_der(csr_der, self.config.legacy_algorithms).map_err(Failure::Csr)?;
-        let class = classify(&request.signer, &snap.active, now);
+        let class = classify(&request.signer, &snap.active, &self.profile(), now);
         let sid = signer_id(&request.signer);
         let tid = request.attributes.transaction_id.as_str().to_owned();
         let issuer = if to_rollover {
@@ -583,7 +583,7 @@ impl<S: Store> Ca<S> {
             .get(&RecordKey::IssuedCert(serial))
             .map_err(|_| Failure::Storage)?
             .ok_or(Failure::UnknownTransaction)?;
-        let cert = x509_cert::Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
+        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
         if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
             return Err(Failure::UnknownTransaction);
         }
@@ -642,57 +642,38 @@ fn serial_u64(bytes: &[u8]) -> Option<u64> {
     )
 }
 
-/// C-8: self-signed, a renewal credential of the active CA (chain-verified and in force;
-/// revocation is checked by the caller under the lock), or untrusted.
+/// C-8: self-signed, a renewal credential of the active CA (chain-verified under `profile` and
+/// in force; revocation is checked by the caller under the lock), or untrusted.
 pub(crate) fn classify(
-    signer: &scep_proto::Certificate,
+    cert: &Certificate,
     active: &Generation,
+    profile: &Profile,
     now: Instant,
 ) -> SignerClass {
-    let Ok(der) = signer.to_der() else {
-        return SignerClass::Untrusted;
-    };
-    let Ok(cert) = x509_cert::Certificate::from_der(&der) else {
-        return SignerClass::Untrusted;
-    };
     let tbs = cert.tbs_certificate();
-    if !scep_proto::names_match(tbs.issuer(), active.ca.subject()) {
+    let signed_by_active = || {
+        active
+            .ca
+            .key()
+            .public_key()
+            .verify_certificate(cert, profile)
+            .is_ok()
+    };
+    if !scep_proto::names_match(tbs.issuer(), active.ca.subject()) || !signed_by_active() {
         return if scep_proto::names_match(tbs.issuer(), tbs.subject()) {
             SignerClass::SelfSigned
         } else {
             SignerClass::Untrusted
         };
     }
-    if !signed_by(&cert, &active.ca) {
-        return if scep_proto::names_match(tbs.issuer(), tbs.subject()) {
-            SignerClass::SelfSigned
-        } else {
-            SignerClass::Untrusted
-        };
-    }
-    match (certificate_validity(&cert), certificate_serial(&cert)) {
+    let v = CertValidity::of(cert);
+    match (
+        Validity::from_unix(v.not_before, v.not_after),
+        certificate_serial(cert),
+    ) {
         (Ok(validity), Ok(serial)) if validity.contains(now) => {
             SignerClass::Credential { serial, validity }
         }
         _ => SignerClass::Untrusted,
     }
-}
-
-/// Whether `cert`'s signature verifies with `ca`'s public key.
-fn signed_by(cert: &x509_cert::Certificate, ca: &crate::issue::CaKey) -> bool {
-    let Some(hash) = HashAlgorithm::from_signature_oid(&cert.signature_algorithm().oid) else {
-        return false;
-    };
-    let Ok(key) = scep_proto::PublicKey::from_spki(
-        ca.certificate().tbs_certificate().subject_public_key_info(),
-    ) else {
-        return false;
-    };
-    let Ok(tbs) = cert.tbs_certificate().to_der() else {
-        return false;
-    };
-    let Some(signature) = cert.signature().as_bytes() else {
-        return false;
-    };
-    key.verify(hash.as_digest_alg(), &tbs, signature).is_ok()
 }

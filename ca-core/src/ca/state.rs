@@ -5,33 +5,36 @@ use std::sync::Arc;
 
 use der::{Decode, Encode};
 use pki_timers::{CaTimer, Instant, TimerTable, Validity};
-use scep_proto::{IssuerAndSerialNumber, Signer};
+use scep_proto::{Certificate, IssuerAndSerialNumber, PrivateKey, Signer};
 use x509_cert::crl::CertificateList;
 
 use super::error::{CaError, CaState};
 use super::records::{Fields, Writer};
-use crate::issue::{CaKey, RsaKey};
+use crate::issue::CaKey;
 use crate::storage::RecordKey;
 
-/// One CA key with its certificate in both forms, shared read-only with request threads.
+/// One CA key with its certificate and the certificate's DER (what GetCACert sends), shared
+/// read-only with request threads.
 pub(crate) struct Generation {
     pub(crate) ca: CaKey,
-    pub(crate) cert: scep_proto::Certificate,
     pub(crate) der: Vec<u8>,
 }
 
 impl Generation {
     pub(crate) fn new(ca: CaKey) -> Result<Self, CaError> {
         let der = ca.certificate_der().map_err(CaError::Issue)?;
-        let cert =
-            scep_proto::Certificate::from_der(&der).map_err(|_| CaError::CertificateEncoding)?;
-        Ok(Self { ca, cert, der })
+        Ok(Self { ca, der })
+    }
+
+    /// The CA certificate.
+    pub(crate) fn cert(&self) -> &Certificate {
+        self.ca.certificate()
     }
 
     pub(crate) fn signer(&self) -> Signer<'_> {
         Signer {
-            cert: &self.cert,
-            key: self.ca.key().private_key(),
+            cert: self.ca.certificate(),
+            key: self.ca.key(),
         }
     }
 
@@ -41,8 +44,8 @@ impl Generation {
 
     fn from_parts(key_der: &[u8], cert_der: &[u8], rk: &RecordKey) -> Result<Self, CaError> {
         let corrupt = || CaError::CorruptRecord { key: rk.clone() };
-        let key = RsaKey::from_pkcs8_der(key_der).map_err(|_| corrupt())?;
-        let cert = x509_cert::Certificate::from_der(cert_der).map_err(|_| corrupt())?;
+        let key = PrivateKey::from_pkcs8_der(key_der).map_err(|_| corrupt())?;
+        let cert = Certificate::from_der(cert_der).map_err(|_| corrupt())?;
         Self::new(CaKey::new(key, cert).map_err(|_| corrupt())?)
     }
 
@@ -51,7 +54,7 @@ impl Generation {
             .ca
             .key()
             .to_pkcs8_der()
-            .map_err(CaError::Issue)?
+            .map_err(|_| CaError::Issue(crate::issue::IssueError::InvalidPrivateKey))?
             .as_bytes()
             .to_vec())
     }
@@ -334,7 +337,7 @@ pub(crate) fn encode_issued_name(subject: &str, not_after: Instant) -> Vec<u8> {
 }
 
 /// DER of a certificate's IssuerAndSerialNumber (C-12 "same signer").
-pub(crate) fn signer_id(cert: &scep_proto::Certificate) -> Vec<u8> {
+pub(crate) fn signer_id(cert: &Certificate) -> Vec<u8> {
     IssuerAndSerialNumber::of(cert).to_der().unwrap_or_default()
 }
 
@@ -419,7 +422,7 @@ impl RequestTable {
 mod tests {
     use super::*;
     use crate::issue::{
-        CaCertParams, CrlParams, certificate_revocation_list, generate_rsa_key,
+        CaCertParams, CrlParams, certificate_revocation_list, generate_key,
         self_signed_ca_certificate,
     };
     use rand::SeedableRng;
@@ -427,7 +430,7 @@ mod tests {
 
     fn generation(seed: u64) -> Generation {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let key = generate_rsa_key(1024, &mut rng).unwrap();
+        let key = generate_key(1024, &mut rng).unwrap();
         let name = x509_cert::name::Name::from_str("CN=ROOTCA").unwrap();
         let params = CaCertParams::new(name, Instant::from_unix(1_767_225_600));
         Generation::new(self_signed_ca_certificate(&params, key, &mut rng).unwrap()).unwrap()

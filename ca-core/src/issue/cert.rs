@@ -3,16 +3,17 @@
 //!
 //! `x509-cert` 0.3 keeps `TbsCertificate`'s fields private and its builder wants a signer type
 //! per digest, so the to-be-signed structure is our own [`TbsCertificateV3`], encoded in DER,
-//! signed, and the result decoded as an `x509_cert::Certificate`.
+//! signed, and the result decoded as a [`Certificate`] (scep-proto's, the workspace's one
+//! certificate type).
 
 use der::{
     Decode, Encode, Sequence,
     asn1::{BitString, OctetString},
 };
 use pki_timers::{Duration, Instant, LifetimeKind, RolloverIdentityPolicy, Validity};
-use rsa::rand_core::CryptoRng;
+use rand::CryptoRng;
+use scep_proto::{Certificate, DigestAlg, PrivateKey};
 use x509_cert::{
-    Certificate,
     certificate::Version,
     ext::{
         Extension,
@@ -28,8 +29,8 @@ use x509_cert::{
 use super::{
     csr::VerifiedCsr,
     error::IssueError,
-    hash::SignatureConfig,
-    key::{CaKey, RsaKey, key_identifier},
+    key::{CaKey, key_identifier, sign},
+    signature::SignatureConfig,
     time::to_x509_time,
 };
 
@@ -96,10 +97,10 @@ fn serial_number(serial: u64) -> Result<SerialNumber, IssueError> {
     Ok(SerialNumber::from(serial))
 }
 
-/// Encodes, signs with `signer` and decodes the result as an `x509_cert::Certificate`.
+/// Encodes, signs with `signer` and decodes the result as a [`Certificate`].
 fn sign_certificate<R: CryptoRng + ?Sized>(
     draft: Draft<'_>,
-    signer: &RsaKey,
+    signer: &PrivateKey,
     signature: SignatureConfig,
     rng: &mut R,
 ) -> Result<Certificate, IssueError> {
@@ -111,7 +112,7 @@ fn sign_certificate<R: CryptoRng + ?Sized>(
     let tbs = TbsCertificateV3 {
         version: Version::V3,
         serial_number: serial_number(draft.serial)?,
-        signature: hash.signature_algorithm(),
+        signature: hash.rsa_signature_algorithm(),
         issuer: draft.issuer.clone(),
         validity,
         subject: draft.subject.clone(),
@@ -119,10 +120,10 @@ fn sign_certificate<R: CryptoRng + ?Sized>(
         extensions: Some(draft.extensions),
     };
     let tbs_der = tbs.to_der().map_err(IssueError::Encoding)?;
-    let sig = signer.sign(hash, &tbs_der, rng)?;
+    let sig = sign(signer, hash, &tbs_der, rng)?;
     let cert = CertificateV3 {
         tbs_certificate: tbs,
-        signature_algorithm: hash.signature_algorithm(),
+        signature_algorithm: hash.rsa_signature_algorithm(),
         signature: BitString::from_bytes(&sig).map_err(IssueError::Encoding)?,
     };
     let der = cert.to_der().map_err(IssueError::Encoding)?;
@@ -180,11 +181,13 @@ fn self_signed<R: CryptoRng + ?Sized>(
     subject: &Name,
     serial: u64,
     validity: Validity,
-    key: RsaKey,
+    key: PrivateKey,
     signature: SignatureConfig,
     rng: &mut R,
 ) -> Result<CaKey, IssueError> {
-    let spki = key.public_key_info()?;
+    let spki = key
+        .public_key_info()
+        .map_err(|_| IssueError::InvalidPublicKey)?;
     let key_id = key_identifier(&spki);
     let draft = Draft {
         serial,
@@ -223,7 +226,7 @@ impl CaCertParams {
             serial: 1,
             not_before,
             lifetime: DEFAULT_CA_LIFETIME,
-            signature: SignatureConfig::new(super::hash::HashAlgorithm::Sha256),
+            signature: SignatureConfig::new(DigestAlg::Sha256),
         }
     }
 }
@@ -239,7 +242,7 @@ impl CaCertParams {
 /// `legacy_algorithms`; [`IssueError::TimeOutOfRange`]; signing and encoding errors.
 pub fn self_signed_ca_certificate<R: CryptoRng + ?Sized>(
     params: &CaCertParams,
-    key: RsaKey,
+    key: PrivateKey,
     rng: &mut R,
 ) -> Result<CaKey, IssueError> {
     let lifetime = LifetimeKind::CaCertificate
@@ -276,7 +279,7 @@ impl RolloverCaParams {
         Self {
             serial,
             lifetime: DEFAULT_CA_LIFETIME,
-            signature: SignatureConfig::new(super::hash::HashAlgorithm::Sha256),
+            signature: SignatureConfig::new(DigestAlg::Sha256),
         }
     }
 }
@@ -290,7 +293,7 @@ impl RolloverCaParams {
 pub fn rollover_ca_certificate<R: CryptoRng + ?Sized>(
     active: &CaKey,
     params: &RolloverCaParams,
-    new_key: RsaKey,
+    new_key: PrivateKey,
     rng: &mut R,
 ) -> Result<CaKey, IssueError> {
     let lifetime = LifetimeKind::CaCertificate
@@ -331,7 +334,7 @@ impl IdentityParams {
         Self {
             serial,
             validity,
-            signature: SignatureConfig::new(super::hash::HashAlgorithm::Sha256),
+            signature: SignatureConfig::new(DigestAlg::Sha256),
             allow_ca: false,
         }
     }

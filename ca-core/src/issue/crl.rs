@@ -2,7 +2,8 @@
 
 use der::{Decode, Encode, asn1::BitString};
 use pki_timers::{Duration, Instant, LifetimeKind};
-use rsa::rand_core::CryptoRng;
+use rand::CryptoRng;
+use scep_proto::DigestAlg;
 use x509_cert::{
     certificate::Version,
     crl::{CertificateList, RevokedCert, TbsCertList},
@@ -13,8 +14,8 @@ use x509_cert::{
 use super::{
     cert::{authority_key_identifier, extension},
     error::IssueError,
-    hash::{HashAlgorithm, SignatureConfig},
-    key::CaKey,
+    key::{CaKey, sign},
+    signature::SignatureConfig,
     time::to_x509_time,
 };
 
@@ -53,7 +54,7 @@ impl CrlParams {
             lifetime: Duration::from_hours(6),
             crl_number,
             revoked: Vec::new(),
-            signature: SignatureConfig::new(HashAlgorithm::Sha256),
+            signature: SignatureConfig::new(DigestAlg::Sha256),
         }
     }
 }
@@ -94,7 +95,7 @@ pub fn certificate_revocation_list<R: CryptoRng + ?Sized>(
     let number = CrlNumber::try_from(params.crl_number).map_err(IssueError::Encoding)?;
     let tbs = TbsCertList {
         version: Version::V2,
-        signature: hash.signature_algorithm(),
+        signature: hash.rsa_signature_algorithm(),
         issuer: ca.subject().clone(),
         this_update: to_x509_time(window.this_update)?,
         next_update: Some(to_x509_time(window.next_update)?),
@@ -109,10 +110,10 @@ pub fn certificate_revocation_list<R: CryptoRng + ?Sized>(
         ]),
     };
     let tbs_der = tbs.to_der().map_err(IssueError::Encoding)?;
-    let sig = ca.key().sign(hash, &tbs_der, rng)?;
+    let sig = sign(ca.key(), hash, &tbs_der, rng)?;
     let crl = CertificateList {
         tbs_cert_list: tbs,
-        signature_algorithm: hash.signature_algorithm(),
+        signature_algorithm: hash.rsa_signature_algorithm(),
         signature: BitString::from_bytes(&sig).map_err(IssueError::Encoding)?,
     };
     // Round-trip through DER so what the caller holds is exactly what a peer decodes.

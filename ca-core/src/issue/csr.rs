@@ -22,12 +22,9 @@ use x509_cert::{
     spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoOwned},
 };
 
-use super::{cert::extension, error::IssueError, hash::HashAlgorithm, key::rsa_public_key};
+use scep_proto::{DigestAlg, oids};
 
-/// PKCS#9 extensionRequest (S-14).
-const EXTENSION_REQUEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.14");
-/// PKCS#9 challengePassword (S-14, S-25).
-const CHALLENGE_PASSWORD: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
+use super::{cert::extension, error::IssueError, key::rsa_public_key, signature::check_allowed};
 
 /// RFC 2986 section 4 `CertificationRequest`, with the info kept as the bytes that were signed.
 ///
@@ -60,7 +57,7 @@ struct Requested {
 pub struct VerifiedCsr {
     request: CertReq,
     der: Vec<u8>,
-    hash: HashAlgorithm,
+    hash: DigestAlg,
     key_bits: u32,
     requested: Requested,
     challenge_password: Option<String>,
@@ -115,10 +112,10 @@ impl VerifiedCsr {
         legacy_algorithms: bool,
     ) -> Result<Self, IssueError> {
         let (key, key_bits) = rsa_public_key(&request.info.public_key)?;
-        let hash = HashAlgorithm::from_signature_oid(algorithm)
-            .ok_or(IssueError::UnsupportedSignatureAlgorithm { oid: *algorithm })?
-            .check_allowed(legacy_algorithms)?;
-        key.verify(hash.as_digest_alg(), info, signature)
+        let hash = DigestAlg::from_rsa_signature_oid(algorithm)
+            .ok_or(IssueError::UnsupportedSignatureAlgorithm { oid: *algorithm })?;
+        let hash = check_allowed(hash, legacy_algorithms)?;
+        key.verify(hash, info, signature)
             .map_err(|_| IssueError::ProofOfPossession)?;
         let requested = requested_extensions(&request)?;
         if request.info.subject.is_empty() && requested.subject_alt_name.is_none() {
@@ -161,7 +158,7 @@ impl VerifiedCsr {
 
     /// The digest of the CSR's signature.
     #[must_use]
-    pub const fn signature_hash(&self) -> HashAlgorithm {
+    pub const fn signature_hash(&self) -> DigestAlg {
         self.hash
     }
 
@@ -256,7 +253,7 @@ fn requested_extensions(request: &CertReq) -> Result<Requested, IssueError> {
         .info
         .attributes
         .iter()
-        .filter(|a| a.oid == EXTENSION_REQUEST);
+        .filter(|a| a.oid == oids::EXTENSION_REQUEST);
     let Some(attr) = attrs.next() else {
         return Ok(Requested::default());
     };
@@ -299,7 +296,7 @@ fn challenge_password(request: &CertReq) -> Option<String> {
         .info
         .attributes
         .iter()
-        .find(|a| a.oid == CHALLENGE_PASSWORD)?;
+        .find(|a| a.oid == oids::CHALLENGE_PASSWORD)?;
     if attr.values.len() != 1 {
         return None;
     }

@@ -3,7 +3,7 @@
 use der::oid::ObjectIdentifier;
 use pki_timers::{Instant, TimerError};
 
-use super::hash::HashAlgorithm;
+use scep_proto::{DigestAlg, PrivateKey};
 
 /// Why a certificate, CRL or key could not be made.
 ///
@@ -28,7 +28,7 @@ pub enum IssueError {
     #[error("RSA public key does not decode")]
     InvalidPublicKey,
     /// An RSA modulus outside 1024–4096 bits (S-39), in a CSR or asked of key generation.
-    #[error("RSA key of {bits} bits is outside {min}-{max}", min = super::key::MIN_RSA_BITS, max = super::key::MAX_RSA_BITS)]
+    #[error("RSA key of {bits} bits is outside {min}-{max}", min = PrivateKey::MIN_BITS, max = PrivateKey::MAX_BITS)]
     KeySizeOutOfRange {
         /// The modulus length.
         bits: u32,
@@ -43,7 +43,7 @@ pub enum IssueError {
     #[error("{hash} needs legacy algorithms to be enabled")]
     LegacyAlgorithmRefused {
         /// The refused digest.
-        hash: HashAlgorithm,
+        hash: DigestAlg,
     },
     /// The CSR self-signature does not verify: no proof of possession (S-26).
     #[error("certification request signature does not verify (proof of possession failed)")]

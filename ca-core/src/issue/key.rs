@@ -1,175 +1,61 @@
-//! RSA keys (S-39) and the CA's signing identity: its key and certificate.
+//! The CA's signing identity (its key and certificate) and the key helpers of issuance. Keys
+//! are scep-proto's [`PrivateKey`] (the RSA backend seam, S-39 sizes).
 
 use core::fmt;
 
-use der::{Decode, Encode};
+use der::Encode;
 use pki_timers::Validity;
-use rsa::{
-    RsaPrivateKey,
-    pkcs8::{DecodePrivateKey, SecretDocument},
-    rand_core::CryptoRng,
-};
-use scep_proto::{PrivateKey, PublicKey};
-use sha1::Digest as _;
+use rand::CryptoRng;
+use scep_proto::{CertValidity, Certificate, DigestAlg, PrivateKey, PublicKey};
 use x509_cert::{
-    Certificate,
     ext::pkix::{BasicConstraints, SubjectKeyIdentifier},
     name::Name,
-    spki::{ObjectIdentifier, SubjectPublicKeyInfoOwned},
+    spki::SubjectPublicKeyInfoOwned,
 };
 
-use super::{error::IssueError, hash::HashAlgorithm, time::certificate_validity};
+use super::error::IssueError;
 
-/// The smallest RSA modulus accepted or generated, in bits (S-39).
-pub const MIN_RSA_BITS: u32 = 1024;
-/// The largest RSA modulus accepted or generated, in bits (S-39).
-pub const MAX_RSA_BITS: u32 = 4096;
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-
-/// An RSA private key of the CA, size-checked for issuance (S-39). It wraps the workspace's
-/// RSA backend key ([`scep_proto::PrivateKey`], see [`RsaKey::private_key`]). `Debug` shows
-/// the modulus size only, never key material.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RsaKey {
-    inner: PrivateKey,
-    bits: u32,
-}
-
-impl RsaKey {
-    /// Decodes an unencrypted PKCS#8 RSA private key and checks its size (S-39).
-    ///
-    /// # Errors
-    /// [`IssueError::InvalidPrivateKey`], [`IssueError::KeySizeOutOfRange`].
-    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, IssueError> {
-        let inner =
-            RsaPrivateKey::from_pkcs8_der(der).map_err(|_| IssueError::InvalidPrivateKey)?;
-        Self::from_rsa(inner)
-    }
-
-    /// Wraps a backend key (e.g. one shared with scep-proto code), checking its size (S-39).
-    ///
-    /// # Errors
-    /// [`IssueError::KeySizeOutOfRange`].
-    pub fn new(key: PrivateKey) -> Result<Self, IssueError> {
-        let bits = key.bits();
-        check_bits(bits)?;
-        Ok(Self { inner: key, bits })
-    }
-
-    /// The backend key, for scep-proto's signers and envelope opening.
-    #[must_use]
-    pub const fn private_key(&self) -> &PrivateKey {
-        &self.inner
-    }
-
-    /// The key as unencrypted PKCS#8 DER (zeroised on drop), e.g. for the C-19 archive.
-    ///
-    /// # Errors
-    /// [`IssueError::InvalidPrivateKey`] if the encoder fails.
-    pub fn to_pkcs8_der(&self) -> Result<SecretDocument, IssueError> {
-        self.inner
-            .to_pkcs8_der()
-            .map_err(|_| IssueError::InvalidPrivateKey)
-    }
-
-    /// Modulus length in bits.
-    #[must_use]
-    pub const fn bits(&self) -> u32 {
-        self.bits
-    }
-
-    /// The public key as a SubjectPublicKeyInfo (rsaEncryption, parameters NULL).
-    ///
-    /// # Errors
-    /// [`IssueError::Encoding`] if the encoder fails.
-    pub fn public_key_info(&self) -> Result<SubjectPublicKeyInfoOwned, IssueError> {
-        self.inner
-            .public_key_info()
-            .map_err(|_| IssueError::InvalidPublicKey)
-    }
-
-    fn from_rsa(inner: RsaPrivateKey) -> Result<Self, IssueError> {
-        let bits = rsa::traits::PublicKeyParts::n(&inner).bit_width();
-        check_bits(bits)?;
-        let key =
-            PrivateKey::from_rsa(inner).map_err(|_| IssueError::KeySizeOutOfRange { bits })?;
-        Self::new(key)
-    }
-
-    /// PKCS#1 v1.5 signature of `message` with `hash`; `rng` blinds the private-key operation.
-    pub(crate) fn sign<R: CryptoRng + ?Sized>(
-        &self,
-        hash: HashAlgorithm,
-        message: &[u8],
-        rng: &mut R,
-    ) -> Result<Vec<u8>, IssueError> {
-        self.inner
-            .sign(hash.as_digest_alg(), message, rng)
-            .map_err(|_| IssueError::Signing)
-    }
-}
-
-impl fmt::Debug for RsaKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaKey")
-            .field("bits", &self.bits)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Generates an RSA key pair of `bits` bits (public exponent 65537) from `rng`.
-///
-/// SPEC §3.1 `key_bits`: 2048 by default, 1024–4096 accepted (S-39).
+/// A key pair of `bits` bits for a CA generation (SPEC §3.1 `key_bits`, S-39).
 ///
 /// # Errors
 /// [`IssueError::KeySizeOutOfRange`] before any work; [`IssueError::KeyGeneration`].
-pub fn generate_rsa_key<R: CryptoRng + ?Sized>(
+pub(crate) fn generate_key<R: CryptoRng + ?Sized>(
     bits: u32,
     rng: &mut R,
-) -> Result<RsaKey, IssueError> {
+) -> Result<PrivateKey, IssueError> {
     check_bits(bits)?;
-    let key = PrivateKey::generate(bits, rng).map_err(|_| IssueError::KeyGeneration)?;
-    RsaKey::new(key)
+    PrivateKey::generate(bits, rng).map_err(|_| IssueError::KeyGeneration)
+}
+
+/// `message` signed with `key` (PKCS#1 v1.5, `digest`); `rng` blinds the private operation.
+pub(crate) fn sign<R: CryptoRng + ?Sized>(
+    key: &PrivateKey,
+    digest: DigestAlg,
+    message: &[u8],
+    rng: &mut R,
+) -> Result<Vec<u8>, IssueError> {
+    key.sign(digest, message, rng)
+        .map_err(|_| IssueError::Signing)
 }
 
 fn check_bits(bits: u32) -> Result<(), IssueError> {
-    if (MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+    if (PrivateKey::MIN_BITS..=PrivateKey::MAX_BITS).contains(&bits) {
         Ok(())
     } else {
         Err(IssueError::KeySizeOutOfRange { bits })
     }
 }
 
-/// Modulus length of an rsaEncryption SubjectPublicKeyInfo.
-fn rsa_modulus_bits(spki: &SubjectPublicKeyInfoOwned) -> Result<u32, IssueError> {
-    if spki.algorithm.oid != RSA_ENCRYPTION {
-        return Err(IssueError::UnsupportedKeyAlgorithm {
-            oid: spki.algorithm.oid,
-        });
-    }
-    let key_bytes = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or(IssueError::InvalidPublicKey)?;
-    let key = rsa::pkcs1::RsaPublicKeyRef::from_der(key_bytes)
-        .map_err(|_| IssueError::InvalidPublicKey)?;
-    let modulus = key.modulus.as_bytes();
-    let Some(first) = modulus.first() else {
-        return Err(IssueError::InvalidPublicKey);
-    };
-    u32::try_from(modulus.len())
-        .ok()
-        .and_then(|len| len.checked_mul(8))
-        .and_then(|all| all.checked_sub(first.leading_zeros()))
-        .ok_or(IssueError::InvalidPublicKey)
-}
-
 /// The RSA public key of a SubjectPublicKeyInfo, size-checked (S-39), and its bit length.
 pub(crate) fn rsa_public_key(
     spki: &SubjectPublicKeyInfoOwned,
 ) -> Result<(PublicKey, u32), IssueError> {
-    let bits = rsa_modulus_bits(spki)?;
+    if spki.algorithm.oid != scep_proto::oids::RSA_ENCRYPTION {
+        return Err(IssueError::UnsupportedKeyAlgorithm {
+            oid: spki.algorithm.oid,
+        });
+    }
+    let bits = PublicKey::modulus_bits(spki).map_err(|_| IssueError::InvalidPublicKey)?;
     check_bits(bits)?;
     let key = PublicKey::from_spki(spki).map_err(|_| IssueError::InvalidPublicKey)?;
     Ok((key, bits))
@@ -179,7 +65,7 @@ pub(crate) fn rsa_public_key(
 /// the SubjectKeyIdentifier and, of the issuer, the AuthorityKeyIdentifier.
 #[must_use]
 pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
-    sha1::Sha1::digest(spki.subject_public_key.raw_bytes()).to_vec()
+    DigestAlg::Sha1.digest(spki.subject_public_key.raw_bytes())
 }
 
 /// The serial number of `cert` as an integer (C-3 serials are positive 64-bit values).
@@ -207,7 +93,7 @@ pub fn certificate_serial(cert: &Certificate) -> Result<u64, IssueError> {
 /// C-22). `Debug` shows the subject, serial and key size, never key material.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CaKey {
-    key: RsaKey,
+    key: PrivateKey,
     certificate: Certificate,
     key_id: Vec<u8>,
     validity: Validity,
@@ -223,10 +109,12 @@ impl CaKey {
     /// [`IssueError::KeyMismatch`] when the certificate holds another public key;
     /// [`IssueError::InvalidCertificate`] when it is not a CA certificate (basicConstraints
     /// cA=TRUE) or its validity or SKI does not decode.
-    pub fn new(key: RsaKey, certificate: Certificate) -> Result<Self, IssueError> {
+    pub fn new(key: PrivateKey, certificate: Certificate) -> Result<Self, IssueError> {
         let tbs = certificate.tbs_certificate();
         let cert_spki = tbs.subject_public_key_info();
-        let key_spki = key.public_key_info()?;
+        let key_spki = key
+            .public_key_info()
+            .map_err(|_| IssueError::InvalidPublicKey)?;
         if cert_spki.algorithm.oid != key_spki.algorithm.oid
             || cert_spki.subject_public_key != key_spki.subject_public_key
         {
@@ -241,7 +129,9 @@ impl CaKey {
             Ok(None) => key_identifier(cert_spki),
             Err(_) => return Err(IssueError::InvalidCertificate),
         };
-        let validity = certificate_validity(&certificate)?;
+        let v = CertValidity::of(&certificate);
+        let validity = Validity::from_unix(v.not_before, v.not_after)
+            .map_err(|_| IssueError::InvalidCertificate)?;
         Ok(Self {
             key,
             certificate,
@@ -252,7 +142,7 @@ impl CaKey {
 
     /// The CA's private key.
     #[must_use]
-    pub const fn key(&self) -> &RsaKey {
+    pub const fn key(&self) -> &PrivateKey {
         &self.key
     }
 
@@ -294,9 +184,24 @@ impl fmt::Debug for CaKey {
         let tbs = self.certificate.tbs_certificate();
         f.debug_struct("CaKey")
             .field("subject", &format_args!("{}", tbs.subject()))
-            .field("serial", &format_args!("{}", tbs.serial_number()))
+            .field("serial", &SerialHex(tbs.serial_number().as_bytes()))
             .field("validity", &self.validity)
             .field("key", &self.key)
             .finish()
+    }
+}
+
+/// A serial number as `01:A2:FF`, uppercase hex octets joined by colons.
+struct SerialHex<'a>(&'a [u8]);
+
+impl fmt::Debug for SerialHex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, byte) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(":")?;
+            }
+            write!(f, "{byte:02X}")?;
+        }
+        Ok(())
     }
 }

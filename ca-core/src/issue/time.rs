@@ -1,11 +1,11 @@
-//! Instants to X.509 `Time` and back (RFC 5280 4.1.2.5, 5.1.2.4).
+//! Instants to X.509 `Time` (RFC 5280 4.1.2.5, 5.1.2.4).
 
 use der::{
     DateTime,
     asn1::{GeneralizedTime, UtcTime},
 };
-use pki_timers::{Instant, Validity};
-use x509_cert::{Certificate, time::Time};
+use pki_timers::Instant;
+use x509_cert::time::Time;
 
 use super::error::IssueError;
 
@@ -28,20 +28,4 @@ pub fn to_x509_time(at: Instant) -> Result<Time, IssueError> {
     } else {
         Ok(Time::GeneralTime(GeneralizedTime::from_date_time(dt)))
     }
-}
-
-/// An X.509 `Time` as an [`Instant`] (whole seconds since the Unix epoch).
-#[must_use]
-pub fn from_x509_time(t: &Time) -> Instant {
-    Instant::from_unix(t.to_unix_duration().as_secs())
-}
-
-/// The validity `[notBefore, notAfter]` of `cert`.
-///
-/// # Errors
-/// [`IssueError::InvalidCertificate`] when notAfter is not after notBefore.
-pub fn certificate_validity(cert: &Certificate) -> Result<Validity, IssueError> {
-    let v = cert.tbs_certificate().validity();
-    Validity::new(from_x509_time(&v.not_before), from_x509_time(&v.not_after))
-        .map_err(|_| IssueError::InvalidCertificate)
 }

@@ -1,17 +1,20 @@
 //! Test code: shared helpers of the `ca_*` test binaries (a CA, clients, requests, replies).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ca_core::{Ca, CaConfig, GrantMode, HashAlgorithm, MemoryStore, RsaKey, Store};
+use ca_core::{Ca, CaConfig, GrantMode, MemoryStore, Store};
 use der::{Decode, Encode, asn1::SetOfVec};
 use pki_timers::Instant;
 use rand::rngs::StdRng;
 use scep_proto::{
-    CertRep, CertRepStatus, Certificate, Csr, FailInfo, HttpResponse, IssuerAndSubject, Nonce,
-    PkiMessage, Profile, RequestBody, RequestBuilder, SelfSigned, Signer, TransactionId,
+    CertRep, CertRepStatus, Certificate, Csr, DigestAlg, FailInfo, HttpResponse, IssuerAndSubject,
+    Nonce, PkiMessage, PrivateKey, Profile, RequestBody, RequestBuilder, SelfSigned, Signer,
+    TransactionId,
 };
 use x509_cert::{attr::Attribute, request::CertReq};
 
-pub(crate) use crate::issue_support::{T0, csr_der, key, name, private, rng, sign_csr};
+#[allow(unused_imports, reason = "not every ca_* binary reads validities")]
+pub(crate) use crate::issue_support::validity;
+pub(crate) use crate::issue_support::{T0, csr_der, key, name, rng, sign_csr};
 
 /// CA configuration for tests: 1024-bit CA keys (keygen is the test-time cost), Auto grant.
 pub(crate) fn config() -> CaConfig {
@@ -27,8 +30,7 @@ pub(crate) fn open(config: CaConfig, seed: u64) -> Ca<MemoryStore> {
 
 /// A client: an RSA key, a signer certificate and a CSR subject.
 pub(crate) struct Client {
-    pub(crate) key: RsaKey,
-    pub(crate) private: scep_proto::PrivateKey,
+    pub(crate) key: PrivateKey,
     pub(crate) cert: Certificate,
     pub(crate) subject: String,
 }
@@ -37,18 +39,16 @@ impl Client {
     /// Key `index` of the shared test keys with a self-signed signer certificate (S-22).
     pub(crate) fn new(index: usize, subject: &str) -> Self {
         let key = key(index);
-        let private = private(&key);
         let cert = SelfSigned::new(
             name(subject),
             vec![0x01, u8::try_from(index).unwrap()],
             T0.unix() - 3600,
             T0.unix() + 4000 * 86_400,
         )
-        .build(&private, &mut rng(99))
+        .build(&key, &mut rng(99))
         .unwrap();
         Self {
             key,
-            private,
             cert,
             subject: subject.to_owned(),
         }
@@ -58,19 +58,13 @@ impl Client {
     pub(crate) fn with_cert(&self, cert_der: &[u8]) -> Self {
         Self {
             key: self.key.clone(),
-            private: self.private.clone(),
             cert: Certificate::from_der(cert_der).unwrap(),
             subject: self.subject.clone(),
         }
     }
 
     pub(crate) fn csr(&self) -> Vec<u8> {
-        csr_der(
-            &self.key,
-            name(&self.subject),
-            vec![],
-            HashAlgorithm::Sha256,
-        )
+        csr_der(&self.key, name(&self.subject), vec![], DigestAlg::Sha256)
     }
 
     /// A CSR with a challengePassword attribute (S-25).
@@ -88,7 +82,7 @@ impl Client {
                 values,
             })
             .unwrap();
-        sign_csr(&self.key, info, HashAlgorithm::Sha256)
+        sign_csr(&self.key, info, DigestAlg::Sha256)
     }
 
     /// A pkiMessage with `body`, encrypted to `recipient_der`.
@@ -116,7 +110,7 @@ impl Client {
                 body,
                 Signer {
                     cert: &self.cert,
-                    key: &self.private,
+                    key: &self.key,
                 },
                 &recipient,
                 &mut rng(7),
@@ -157,7 +151,7 @@ impl Client {
             .unwrap()
             .verify(Some(&ca))
             .unwrap()
-            .open_cert_rep(Some(&self.private), &mut rng(5))
+            .open_cert_rep(Some(&self.key), &mut rng(5))
             .unwrap()
     }
 
@@ -186,6 +180,6 @@ pub(crate) fn is_pending(rep: &CertRep) -> bool {
     matches!(rep.status, CertRepStatus::Pending)
 }
 
-pub(crate) fn strict(der: &[u8]) -> x509_cert::Certificate {
-    x509_cert::Certificate::from_der(der).unwrap()
+pub(crate) fn parse_cert(der: &[u8]) -> Certificate {
+    Certificate::from_der(der).unwrap()
 }

@@ -5,14 +5,14 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use ca_core::{
-    CaCertParams, CaKey, HashAlgorithm, IdentityParams, RsaKey, SignatureConfig, VerifiedCsr,
-    generate_rsa_key, identity_certificate, self_signed_ca_certificate,
+    CaCertParams, CaKey, IdentityParams, SignatureConfig, VerifiedCsr, identity_certificate,
+    self_signed_ca_certificate,
 };
 use der::{Encode, asn1::BitString};
 use pki_timers::{Duration, Instant, Validity};
 use rand::{SeedableRng, rngs::StdRng};
+use scep_proto::{CertValidity, Certificate, DigestAlg, PrivateKey};
 use x509_cert::{
-    Certificate,
     attr::Attribute,
     ext::Extension,
     name::Name,
@@ -42,14 +42,14 @@ pub(crate) fn rng(seed: u64) -> StdRng {
 
 /// Keys generated once per test binary from fixed seeds: index 0..4 are 1024-bit (fast),
 /// 4..6 are 2048-bit (what the SPEC defaults to and pkilint sees).
-pub(crate) fn key(i: usize) -> RsaKey {
-    static KEYS: OnceLock<Vec<RsaKey>> = OnceLock::new();
+pub(crate) fn key(i: usize) -> PrivateKey {
+    static KEYS: OnceLock<Vec<PrivateKey>> = OnceLock::new();
     KEYS.get_or_init(|| {
         let mut rng = rng(0x5CE9);
-        let mut keys: Vec<RsaKey> = (0..4)
-            .map(|_| generate_rsa_key(1024, &mut rng).unwrap())
+        let mut keys: Vec<PrivateKey> = (0..4)
+            .map(|_| PrivateKey::generate(1024, &mut rng).unwrap())
             .collect();
-        keys.extend((0..2).map(|_| generate_rsa_key(2048, &mut rng).unwrap()));
+        keys.extend((0..2).map(|_| PrivateKey::generate(2048, &mut rng).unwrap()));
         keys
     })[i]
         .clone()
@@ -68,17 +68,24 @@ pub(crate) fn ca(key_index: usize) -> CaKey {
     self_signed_ca_certificate(&params, key(key_index), &mut rng(1)).unwrap()
 }
 
-pub(crate) fn private(key: &RsaKey) -> scep_proto::PrivateKey {
-    key.private_key().clone()
+/// The validity of `cert` as timer values.
+pub(crate) fn validity(cert: &Certificate) -> Validity {
+    let v = CertValidity::of(cert);
+    Validity::from_unix(v.not_before, v.not_after).unwrap()
+}
+
+/// An X.509 time as an instant.
+pub(crate) fn instant(t: &x509_cert::time::Time) -> Instant {
+    Instant::from_unix(t.to_unix_duration().as_secs())
 }
 
 /// A PKCS#10 request signed with `key` (RustCrypto's PKCS#1 v1.5 signer), with the given
 /// extensionRequest extensions and extra attributes.
 pub(crate) fn csr_der(
-    key: &RsaKey,
+    key: &PrivateKey,
     subject: Name,
     extensions: Vec<Extension>,
-    hash: HashAlgorithm,
+    hash: DigestAlg,
 ) -> Vec<u8> {
     let mut info = CertReqInfo {
         version: Version::V1,
@@ -93,24 +100,26 @@ pub(crate) fn csr_der(
     sign_csr(key, info, hash)
 }
 
-pub(crate) fn sign_csr(key: &RsaKey, info: CertReqInfo, hash: HashAlgorithm) -> Vec<u8> {
+pub(crate) fn sign_csr(key: &PrivateKey, info: CertReqInfo, hash: DigestAlg) -> Vec<u8> {
     use rsa::pkcs1v15::SigningKey;
+    use rsa::pkcs8::DecodePrivateKey;
     use rsa::signature::{SignatureEncoding, Signer};
     let tbs = info.to_der().unwrap();
     // An independent signer (RustCrypto's `signature` traits), not the backend seam.
-    let private = key.private_key().as_rsa().clone();
+    let private =
+        rsa::RsaPrivateKey::from_pkcs8_der(key.to_pkcs8_der().unwrap().as_bytes()).unwrap();
     let sig = match hash {
-        HashAlgorithm::Md5 => SigningKey::<md5::Md5>::new(private).sign(&tbs).to_vec(),
-        HashAlgorithm::Sha1 => SigningKey::<sha1::Sha1>::new(private).sign(&tbs).to_vec(),
-        HashAlgorithm::Sha256 => SigningKey::<sha2::Sha256>::new(private).sign(&tbs).to_vec(),
-        HashAlgorithm::Sha384 => SigningKey::<sha2::Sha384>::new(private).sign(&tbs).to_vec(),
-        HashAlgorithm::Sha512 => SigningKey::<sha2::Sha512>::new(private).sign(&tbs).to_vec(),
+        DigestAlg::Md5 => SigningKey::<md5::Md5>::new(private).sign(&tbs).to_vec(),
+        DigestAlg::Sha1 => SigningKey::<sha1::Sha1>::new(private).sign(&tbs).to_vec(),
+        DigestAlg::Sha256 => SigningKey::<sha2::Sha256>::new(private).sign(&tbs).to_vec(),
+        DigestAlg::Sha384 => SigningKey::<sha2::Sha384>::new(private).sign(&tbs).to_vec(),
+        DigestAlg::Sha512 => SigningKey::<sha2::Sha512>::new(private).sign(&tbs).to_vec(),
         other => panic!("no test signer for {other}"),
     };
     CertReq {
         info,
         algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
-            oid: hash.signature_oid(),
+            oid: hash.rsa_signature_oid(),
             parameters: Some(der::asn1::Any::null()),
         },
         signature: BitString::from_bytes(&sig).unwrap(),
@@ -131,7 +140,7 @@ pub(crate) fn identity(
             &key(subject_key),
             name("CN=router1"),
             vec![],
-            HashAlgorithm::Sha256,
+            DigestAlg::Sha256,
         ),
         false,
     )
@@ -149,6 +158,6 @@ pub(crate) fn days(n: u64) -> Duration {
     Duration::from_days(n)
 }
 
-pub(crate) fn sig(hash: HashAlgorithm) -> SignatureConfig {
+pub(crate) fn sig(hash: DigestAlg) -> SignatureConfig {
     SignatureConfig::new(hash)
 }

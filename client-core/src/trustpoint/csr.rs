@@ -3,20 +3,12 @@
 
 use der::Encode;
 use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
-use scep_proto::{DigestAlg, PrivateKey};
+use scep_proto::{DigestAlg, PrivateKey, oids};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
-use x509_cert::spki::AlgorithmIdentifierOwned;
-
-/// challengePassword (PKCS #9).
-const CHALLENGE_PASSWORD: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.7");
-/// sha256WithRSAEncryption.
-const SHA256_WITH_RSA: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 
 /// Why a CSR could not be made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +40,7 @@ pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
         let values = SetOfVec::try_from(vec![value]).map_err(|_| CsrError)?;
         attributes
             .insert(Attribute {
-                oid: CHALLENGE_PASSWORD,
+                oid: oids::CHALLENGE_PASSWORD,
                 values,
             })
             .map_err(|_| CsrError)?;
@@ -76,10 +68,7 @@ pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
         .map_err(|_| CsrError)?;
     let req = CertReq {
         info,
-        algorithm: AlgorithmIdentifierOwned {
-            oid: SHA256_WITH_RSA,
-            parameters: Some(Any::null()),
-        },
+        algorithm: DigestAlg::Sha256.rsa_signature_algorithm(),
         signature: BitString::from_bytes(&sig).map_err(|_| CsrError)?,
     };
     req.to_der().map_err(|_| CsrError)

@@ -59,25 +59,22 @@ pub enum PersistError {
     /// The password does not decrypt the keys.
     #[error("wrong password for the record's keys")]
     WrongPassword,
-    /// Fewer PBKDF2 iterations than [`MIN_PBKDF2_ITERATIONS`].
-    #[error("at least 1000 PBKDF2 iterations are required")]
+    /// Fewer PBKDF2 iterations than [`PrivateKey::MIN_PBKDF2_ITERATIONS`].
+    #[error("at least {min} PBKDF2 iterations are required", min = PrivateKey::MIN_PBKDF2_ITERATIONS)]
     Iterations,
 }
 
-/// The fewest PBKDF2 iterations `to_bytes_encrypted` accepts (RFC 8018 §4.2).
-pub const MIN_PBKDF2_ITERATIONS: u32 = 1000;
-
-/// Salt and IV per key, made before writing (a record holds at most five keys).
-struct KeyCrypt {
-    password: Vec<u8>,
+/// How `to_bytes_encrypted` protects each key (salt and IV drawn from `rng` per key).
+struct KeyCrypt<'a> {
+    password: &'a [u8],
     iterations: u32,
-    salts: Vec<([u8; 16], [u8; 16])>,
+    rng: &'a mut dyn rand::CryptoRng,
 }
 
 #[derive(Default)]
-struct W(Vec<u8>, Option<KeyCrypt>);
+struct W<'a>(Vec<u8>, Option<KeyCrypt<'a>>);
 
-impl W {
+impl W<'_> {
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
@@ -105,29 +102,15 @@ impl W {
         self.bytes(&der)
     }
     fn key(&mut self, k: &PrivateKey) -> Result<(), PersistError> {
-        let doc = k
-            .to_pkcs8_der()
-            .map_err(|_| PersistError::Encode("private key"))?;
         let Some(crypt) = &mut self.1 else {
+            let doc = k
+                .to_pkcs8_der()
+                .map_err(|_| PersistError::Encode("private key"))?;
             return self.bytes(doc.as_bytes());
         };
-        let (salt, iv) = crypt.salts.pop().ok_or(PersistError::Encode("key salt"))?;
-        let enc = PersistError::Encode("encrypted private key");
-        let params = pkcs8::pkcs5::pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(
-            crypt.iterations,
-            &salt,
-            iv,
-        )
-        .map_err(|_| enc.clone())?;
-        let ciphertext = params
-            .encrypt(&crypt.password, doc.as_bytes())
-            .map_err(|_| enc.clone())?;
-        let der = pkcs8::EncryptedPrivateKeyInfoRef {
-            encryption_algorithm: params.into(),
-            encrypted_data: der::asn1::OctetStringRef::new(&ciphertext).map_err(|_| enc.clone())?,
-        }
-        .to_der()
-        .map_err(|_| enc)?;
+        let der = k
+            .to_encrypted_pkcs8_der(crypt.password, crypt.iterations, &mut crypt.rng)
+            .map_err(|_| PersistError::Encode("encrypted private key"))?;
         self.bytes(&der)
     }
     fn opt_cert(&mut self, c: Option<&Certificate>) -> Result<(), PersistError> {
@@ -201,12 +184,10 @@ impl R<'_> {
             return PrivateKey::from_pkcs8_der(&der)
                 .map_err(|_| PersistError::Corrupt("private key"));
         };
-        let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der)
-            .map_err(|_| PersistError::Corrupt("encrypted private key"))?;
-        let plain = info
-            .decrypt(password)
-            .map_err(|_| PersistError::WrongPassword)?;
-        PrivateKey::from_pkcs8_der(plain.as_bytes()).map_err(|_| PersistError::WrongPassword)
+        PrivateKey::from_encrypted_pkcs8_der(&der, password).map_err(|e| match e {
+            scep_proto::Error::Malformed { .. } => PersistError::Corrupt("encrypted private key"),
+            _ => PersistError::WrongPassword,
+        })
     }
     fn opt_cert(&mut self) -> Result<Option<Certificate>, PersistError> {
         if self.flag("option")? {
@@ -255,7 +236,7 @@ fn timer_from(code: u8) -> Result<ClientTimer, PersistError> {
     })
 }
 
-fn put_job(w: &mut W, job: Job) {
+fn put_job(w: &mut W<'_>, job: Job) {
     w.u8(match job.kind {
         JobKind::Initial => 0,
         JobKind::Renew => 1,
@@ -284,7 +265,7 @@ fn get_job(r: &mut R<'_>) -> Result<Job, PersistError> {
 /// transaction: job | id str | messageType u32 | request key | signer cert | signer key |
 /// recipient cert | verifier cert | CA cert | CSR bytes | subject (Name DER) bytes | polling u8
 /// | poll opt(first PENDING u64 | attempt u32) | retries u32 | nonce opt(16 bytes)
-fn put_txn(w: &mut W, t: &Transaction) -> Result<(), PersistError> {
+fn put_txn(w: &mut W<'_>, t: &Transaction) -> Result<(), PersistError> {
     put_job(w, t.job);
     w.str(t.id.as_str())?;
     w.u32(t.message_type.code());
@@ -359,7 +340,7 @@ fn get_txn(r: &mut R<'_>) -> Result<Box<Transaction>, PersistError> {
     }))
 }
 
-fn put_config(w: &mut W, c: &TrustpointConfig) -> Result<(), PersistError> {
+fn put_config(w: &mut W<'_>, c: &TrustpointConfig) -> Result<(), PersistError> {
     w.str(&c.name)?;
     w.str(&c.path)?;
     w.flag(c.auto_enroll.is_some());
@@ -438,7 +419,7 @@ fn get_config(r: &mut R<'_>, version: u8) -> Result<TrustpointConfig, PersistErr
     })
 }
 
-fn put_chain(w: &mut W, c: &CaChain) -> Result<(), PersistError> {
+fn put_chain(w: &mut W<'_>, c: &CaChain) -> Result<(), PersistError> {
     w.cert(&c.ca)?;
     w.opt_cert(c.ra_encrypt.as_ref())?;
     w.opt_cert(c.ra_sign.as_ref())
@@ -468,30 +449,28 @@ impl Trustpoint {
     /// AES-256-CBC; salt and IV from `rng`).
     ///
     /// # Errors
-    /// [`PersistError::Iterations`] below [`MIN_PBKDF2_ITERATIONS`]; as `to_bytes`.
+    /// [`PersistError::Iterations`] below [`PrivateKey::MIN_PBKDF2_ITERATIONS`]; as
+    /// `to_bytes`.
     pub fn to_bytes_encrypted<R: rand::CryptoRng + ?Sized>(
         &self,
         password: &[u8],
         pbkdf2_iterations: u32,
-        rng: &mut R,
+        mut rng: &mut R,
     ) -> Result<Vec<u8>, PersistError> {
-        if pbkdf2_iterations < MIN_PBKDF2_ITERATIONS {
+        if pbkdf2_iterations < PrivateKey::MIN_PBKDF2_ITERATIONS {
             return Err(PersistError::Iterations);
         }
-        let salts = (0..5)
-            .map(|_| (Nonce::random(rng).0, Nonce::random(rng).0))
-            .collect();
         self.encode(W(
             Vec::new(),
             Some(KeyCrypt {
-                password: password.to_vec(),
+                password,
                 iterations: pbkdf2_iterations,
-                salts,
+                rng: &mut rng,
             }),
         ))
     }
 
-    fn encode(&self, mut w: W) -> Result<Vec<u8>, PersistError> {
+    fn encode(&self, mut w: W<'_>) -> Result<Vec<u8>, PersistError> {
         w.0.extend_from_slice(MAGIC);
         w.u8(VERSION);
         w.flag(w.1.is_some());

@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use ca_core::{
-    CaCertParams, CaKey, IdentityParams, RolloverCaParams, RsaKey, VerifiedCsr,
-    identity_certificate, identity_validity, rollover_ca_certificate, self_signed_ca_certificate,
+    CaCertParams, CaKey, IdentityParams, RolloverCaParams, VerifiedCsr, identity_certificate,
+    identity_validity, rollover_ca_certificate, self_signed_ca_certificate,
 };
 use client_core::{
     AutoEnroll, Event, HttpReply, Instant, Percent, TransportError, Trustpoint, TrustpointConfig,
 };
-use der::{Decode, Encode};
+use der::Encode;
 use pki_timers::Duration;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -50,14 +50,6 @@ pub fn keys() -> &'static Vec<PrivateKey> {
     })
 }
 
-fn rsa_key(k: &PrivateKey) -> RsaKey {
-    RsaKey::new(k.clone()).unwrap()
-}
-
-pub fn lenient(c: &x509_cert::Certificate) -> Certificate {
-    Certificate::from_der(&c.to_der().unwrap()).unwrap()
-}
-
 pub struct CaPair {
     pub ca: CaKey,
     pub cert: Certificate,
@@ -66,7 +58,7 @@ pub struct CaPair {
 
 impl CaPair {
     fn new(ca: CaKey, key: PrivateKey) -> Self {
-        let cert = lenient(ca.certificate());
+        let cert = ca.certificate().clone();
         Self { ca, cert, key }
     }
     pub fn not_after(&self) -> u64 {
@@ -135,10 +127,10 @@ impl TestCa {
         let subject = "CN=Test CA,O=scep-rs".parse().unwrap();
         let mut p = CaCertParams::new(subject, at(not_before));
         p.lifetime = Duration::from_days(ca_days);
-        let ca = self_signed_ca_certificate(&p, rsa_key(&keys()[0]), &mut r).unwrap();
+        let ca = self_signed_ca_certificate(&p, keys()[0].clone(), &mut r).unwrap();
         let mut p2 = CaCertParams::new("CN=Test CA,O=scep-rs".parse().unwrap(), at(not_before));
         p2.lifetime = Duration::from_days(ca_days);
-        let imp = self_signed_ca_certificate(&p2, rsa_key(&keys()[3]), &mut r).unwrap();
+        let imp = self_signed_ca_certificate(&p2, keys()[3].clone(), &mut r).unwrap();
         Self {
             active: CaPair::new(ca, keys()[0].clone()),
             rollover: None,
@@ -167,8 +159,8 @@ impl TestCa {
     pub fn make_rollover(&mut self, days: u64) {
         let mut p = RolloverCaParams::new(2);
         p.lifetime = Duration::from_days(days);
-        let ca = rollover_ca_certificate(&self.active.ca, &p, rsa_key(&keys()[1]), &mut self.rng)
-            .unwrap();
+        let ca =
+            rollover_ca_certificate(&self.active.ca, &p, keys()[1].clone(), &mut self.rng).unwrap();
         self.rollover = Some(CaPair::new(ca, keys()[1].clone()));
     }
 
@@ -185,7 +177,7 @@ impl TestCa {
             &mut self.rng,
         )
         .unwrap();
-        self.ra = Some((lenient(&cert), key));
+        self.ra = Some((cert, key));
     }
 
     /// The rollover becomes active (the CA side of K-10).
@@ -399,7 +391,7 @@ impl TestCa {
             let certs = if mode == Mode::WrongKey {
                 vec![issuer.cert.clone()]
             } else {
-                vec![lenient(&cert)]
+                vec![cert]
             };
             content_certs = CertsOnly::new(certs);
             CertRepContent::Success {

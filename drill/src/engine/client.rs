@@ -13,7 +13,7 @@ use der::Encode;
 use pki_timers::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use scep_proto::{Certificate, ClientRequest};
+use scep_proto::{CertValidity, Certificate, ClientRequest};
 
 use super::coverage::Coverage;
 use crate::DrillError;
@@ -640,10 +640,10 @@ pub(crate) fn operation_of(target: &str) -> &'static str {
 
 /// notBefore and notAfter of a certificate.
 pub(crate) fn validity_of(cert: &Certificate) -> (Instant, Instant) {
-    let v = cert.tbs_certificate().validity();
+    let v = CertValidity::of(cert);
     (
-        Instant::from_unix(v.not_before.to_unix_duration().as_secs()),
-        Instant::from_unix(v.not_after.to_unix_duration().as_secs()),
+        Instant::from_unix(v.not_before),
+        Instant::from_unix(v.not_after),
     )
 }
 

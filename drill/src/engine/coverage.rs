@@ -6,7 +6,7 @@
 
 use der::Encode;
 use pki_timers::Instant;
-use scep_proto::{Certificate, DigestAlg, PublicKey};
+use scep_proto::{Certificate, Profile, PublicKey};
 
 use super::client::{ClientSim, Ctx, validity_of};
 use crate::report::Gap;
@@ -194,12 +194,7 @@ impl ClientSim {
 /// Whether `issuer`'s key signed `cert` (the chain half of the invariant: the rollover CA has
 /// the same name as the old one, so only the signature tells them apart).
 fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
-    let check = || -> Option<bool> {
-        let key = PublicKey::from_spki(issuer.tbs_certificate().subject_public_key_info()).ok()?;
-        let alg = DigestAlg::from_rsa_signature_oid(&cert.signature_algorithm().oid)?;
-        let tbs = cert.tbs_certificate().to_der().ok()?;
-        let sig = cert.signature().as_bytes()?;
-        Some(key.verify(alg, &tbs, sig).is_ok())
-    };
-    check().unwrap_or(false)
+    PublicKey::from_certificate(issuer)
+        .and_then(|key| key.verify_certificate(cert, &Profile::STRICT))
+        .is_ok()
 }

@@ -1,11 +1,13 @@
-//! A minimal reader for BER identifier and length octets (X.690 §8.1.2, §8.1.3).
+//! The crate's one reader of identifier and length octets (X.690 §8.1.2, §8.1.3), and its
+//! writer of DER lengths.
 //!
-//! Crate-internal: the normaliser uses it, and so can the message codecs when they need the
-//! exact bytes of an element of already-normalised DER (SPEC S-19, the signed attributes).
+//! The normaliser walks BER with [`read_header`]; the message codecs walk already-normalised
+//! DER with [`read_tlv`] and [`children`] when they need the exact bytes of an element (S-19,
+//! the signed attributes) or a field the `der` types cannot express.
 
 use super::BerError;
 use crate::Limits;
-use core::ops::Range;
+use crate::error::{DerProblem, Error, Layer, Result};
 
 /// Class bits of an identifier octet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,30 +48,6 @@ impl Header {
     /// Whether this is an end-of-contents marker (`00 00`).
     pub(crate) fn is_end_of_contents(&self) -> bool {
         self.class == TagClass::Universal && self.number == END_OF_CONTENTS
-    }
-
-    /// Whether this is a universal tag with the given number.
-    #[cfg_attr(not(test), allow(dead_code, reason = "API for the message codecs"))]
-    pub(crate) fn is_universal(&self, number: u32) -> bool {
-        self.class == TagClass::Universal && self.number == number
-    }
-}
-
-/// One definite-length element located in a buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Element {
-    /// Its identifier and length octets.
-    pub(crate) header: Header,
-    /// Position of the contents in the buffer.
-    pub(crate) content: Range<usize>,
-}
-
-impl Element {
-    /// Position of the whole element (header and contents) in the buffer.
-    #[cfg_attr(not(test), allow(dead_code, reason = "API for the message codecs"))]
-    pub(crate) fn range(&self) -> Range<usize> {
-        let start = self.content.start.saturating_sub(self.header.header_len);
-        start..self.content.end
     }
 }
 
@@ -195,29 +173,56 @@ pub(crate) fn read_header(
     })
 }
 
-/// Reads the definite-length element at `offset` (DER or BER with definite length) that must
-/// end by `bound`.
-///
-/// This is the codec's way to walk already-normalised DER: it never accepts the indefinite
-/// form ([`BerError::MissingEndOfContents`] is reported for it, as the marker cannot be
-/// located without parsing the contents).
-#[cfg_attr(not(test), allow(dead_code, reason = "API for the message codecs"))]
-pub(crate) fn read_element(
-    input: &[u8],
-    offset: usize,
-    bound: usize,
-    limits: &Limits,
-) -> Result<Element, BerError> {
-    let header = read_header(input, offset, bound, limits)?;
-    let length = header
-        .length
-        .ok_or(BerError::MissingEndOfContents { offset })?;
-    let start = add(offset, header.header_len, offset)?;
-    let end = add(start, length, offset)?;
-    Ok(Element {
-        header,
-        content: start..end,
-    })
+/// A definite-length element inside DER bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tlv<'a> {
+    /// The identifier octet (low tag numbers only).
+    pub(crate) tag: u8,
+    /// The content octets.
+    pub(crate) value: &'a [u8],
+    /// Tag, length and content octets.
+    pub(crate) raw: &'a [u8],
+}
+
+/// Reads one element of DER from the front of `input`; returns it and the rest. Faults are
+/// [`Error::Malformed`] in `layer`: the indefinite form and high tag numbers (which no SCEP
+/// structure uses) are refused.
+pub(crate) fn read_tlv(input: &[u8], layer: Layer) -> Result<(Tlv<'_>, &[u8])> {
+    let bad = |problem| Error::Malformed { layer, problem };
+    let header = read_header(input, 0, input.len(), &Limits::DEFAULT)
+        .map_err(|e| super::der_error(layer, &e))?;
+    let (Some(&tag), 1) = (input.first(), header.tag_len) else {
+        return Err(bad(DerProblem::Tag));
+    };
+    let length = header.length.ok_or(bad(DerProblem::Length))?;
+    let end = header
+        .header_len
+        .checked_add(length)
+        .ok_or(bad(DerProblem::Length))?;
+    let raw = input.get(..end).ok_or(bad(DerProblem::Truncated))?;
+    let value = raw
+        .get(header.header_len..)
+        .ok_or(bad(DerProblem::Truncated))?;
+    let rest = input.get(end..).ok_or(bad(DerProblem::Truncated))?;
+    Ok((Tlv { tag, value, raw }, rest))
+}
+
+/// The elements of a constructed DER element's content octets.
+pub(crate) fn children(mut value: &[u8], layer: Layer) -> Result<Vec<Tlv<'_>>> {
+    let mut out = Vec::new();
+    while !value.is_empty() {
+        let (tlv, rest) = read_tlv(value, layer)?;
+        out.push(tlv);
+        value = rest;
+    }
+    Ok(out)
+}
+
+/// Appends a DER element: identifier octet `tag`, the minimal length, `value`.
+pub(crate) fn write_tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    out.push(tag);
+    push_length(out, value.len());
+    out.extend_from_slice(value);
 }
 
 /// Number of octets of the DER length encoding of `len` (the initial octet included).
@@ -353,19 +358,50 @@ mod tests {
     }
 
     #[test]
-    fn s40_read_element_ranges() {
+    fn s40_read_tlv_walks_der() {
         let bytes = [0x30, 0x05, 0x04, 0x03, 1, 2, 3, 0xFF];
-        let limits = Limits::default();
-        let outer = read_element(&bytes, 0, bytes.len(), &limits).unwrap();
-        assert_eq!(outer.content, 2..7);
-        assert_eq!(outer.range(), 0..7);
-        let inner = read_element(&bytes, 2, outer.content.end, &limits).unwrap();
-        assert!(inner.header.is_universal(4));
-        assert_eq!(inner.content, 4..7);
+        let (outer, rest) = read_tlv(&bytes, Layer::Input).unwrap();
         assert_eq!(
-            read_element(&[0x30, 0x80, 0, 0], 0, 4, &limits),
-            Err(BerError::MissingEndOfContents { offset: 0 })
+            (outer.tag, outer.value, outer.raw),
+            (0x30, &bytes[2..7], &bytes[..7])
         );
+        assert_eq!(rest, &[0xFF]);
+        let inner = children(outer.value, Layer::Input).unwrap();
+        assert_eq!(inner.len(), 1);
+        assert_eq!((inner[0].tag, inner[0].value), (0x04, &[1u8, 2, 3][..]));
+        let bad = |problem| Error::Malformed {
+            layer: Layer::Input,
+            problem,
+        };
+        // Not DER: the indefinite form, a high tag number, a length past the end.
+        assert_eq!(
+            read_tlv(&[0x30, 0x80, 0, 0], Layer::Input),
+            Err(bad(DerProblem::Length))
+        );
+        assert_eq!(
+            read_tlv(&[0x1F, 0x81, 0x00, 0x00], Layer::Input),
+            Err(bad(DerProblem::Tag))
+        );
+        assert_eq!(
+            read_tlv(&[0x04, 0x05, 1], Layer::Input),
+            Err(bad(DerProblem::Truncated))
+        );
+        assert_eq!(read_tlv(&[], Layer::Input), Err(bad(DerProblem::Truncated)));
+        assert_eq!(
+            children(&[0x05, 0x00, 0x04], Layer::Input),
+            Err(bad(DerProblem::Truncated))
+        );
+    }
+
+    #[test]
+    fn write_tlv_uses_minimal_long_form() {
+        let mut out = Vec::new();
+        write_tlv(&mut out, 0x04, &[0u8; 300]);
+        assert_eq!(&out[..4], &[0x04, 0x82, 0x01, 0x2c]);
+        assert_eq!(out.len(), 304);
+        let mut short = Vec::new();
+        write_tlv(&mut short, 0x30, &[]);
+        assert_eq!(short, [0x30, 0x00]);
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Keys {
 
 /// Generates a key pair; `None` for sizes aws-lc does not generate. Returns the PKCS #8 DER
 /// (for the RustCrypto form) and the parsed aws-lc objects.
-pub(super) fn generate(bits: u32) -> Option<Result<(rsa::pkcs8::SecretDocument, Keys), ()>> {
+pub(super) fn generate(bits: u32) -> Option<Result<(pkcs8::SecretDocument, Keys), ()>> {
     let size = match bits {
         2048 => KeySize::Rsa2048,
         3072 => KeySize::Rsa3072,
@@ -87,7 +87,7 @@ pub(super) fn generate(bits: u32) -> Option<Result<(rsa::pkcs8::SecretDocument, 
     Some((|| {
         let pair = KeyPair::generate(size).map_err(|_| ())?;
         let der = pair.as_der().map_err(|_| ())?;
-        let doc = rsa::pkcs8::SecretDocument::try_from(der.as_ref()).map_err(|_| ())?;
+        let doc = pkcs8::SecretDocument::try_from(der.as_ref()).map_err(|_| ())?;
         let keys = Keys::from_pkcs8(der.as_ref()).ok_or(())?;
         Ok((doc, keys))
     })())

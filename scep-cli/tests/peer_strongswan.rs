@@ -1,15 +1,15 @@
 //! strongSwan's strict SCEP client (`pki --scepca`, `pki --scep`; Debian `strongswan-pki`)
-//! against the example server.
+//! against `scep server`.
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod server_support;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use server_support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
+use support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
 
 fn text(out: &Output) -> String {
     format!(
@@ -136,7 +136,7 @@ fn strongswan_manual_grant_then_authorized_renewal() {
         let pending = server.admin_ok(&["pending"]);
         if let Some(line) = pending
             .lines()
-            .find(|l| l.contains("Pending") && l.contains("strongswan-manual"))
+            .find(|l| l.contains(" pending ") && l.contains("strongswan-manual"))
         {
             id = Some(line.split(' ').next().unwrap().to_owned());
             break;
@@ -145,7 +145,7 @@ fn strongswan_manual_grant_then_authorized_renewal() {
     }
     let id = id.expect("the request never showed up as pending");
     let granted = server.admin_ok(&["grant", &id]);
-    assert!(granted.contains("issued serial"), "{granted}");
+    assert_eq!(granted, "granted: certificate serial 2 issued\n");
     let out = client.join().unwrap();
     assert!(out.status.success(), "pki --scep (manual): {}", text(&out));
     let cert1 = tmp.path().join("cert1.pem");
@@ -199,7 +199,7 @@ fn strongswan_manual_grant_then_authorized_renewal() {
     assert!(
         pending
             .lines()
-            .any(|l| l.contains("Pending") && l.contains("strongswan-manual")),
+            .any(|l| l.contains(" pending ") && l.contains("strongswan-manual")),
         "{pending}"
     );
     server.terminate();

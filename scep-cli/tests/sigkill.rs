@@ -1,17 +1,17 @@
-//! Crash safety of the example server: SIGKILL it repeatedly while micromdm `scepclient`s
+//! Crash safety of `scep server`: SIGKILL it repeatedly while micromdm `scepclient`s
 //! enrol, restart it on the same directory, then check that no serial was used twice and that
 //! every certificate a client received is in the store (database level Complete: `certs/`).
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod server_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use server_support::{Server, assert_own_certificate, require, run};
+use support::{Server, assert_own_certificate, require, run};
 
 /// DER of a PEM certificate file, through openssl.
 /// A folder of the client's own for its key and certificate: scepclient writes its CSR to

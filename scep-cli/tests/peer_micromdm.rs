@@ -1,12 +1,12 @@
-//! micromdm `scepclient` (Debian `scep`) and openssl against the example server.
+//! micromdm `scepclient` (Debian `scep`) and openssl against `scep server`.
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod server_support;
+mod support;
 
 use std::process::Command;
 
-use server_support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
+use support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
 
 /// The subject `scepclient` requests for `-cn device1` with the flags below (RFC 2253).
 const SUBJECT: &str = "CN=device1,OU=interop,O=scep-rs test,C=DE";

@@ -3,11 +3,11 @@
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod server_support;
+mod support;
 
 use std::process::Command;
 
-use server_support::{Server, require, run};
+use support::{Server, require, run};
 
 #[test]
 fn get_next_ca_cert_verifies_with_openssl_cms_after_admin_rollover() {
@@ -21,8 +21,12 @@ fn get_next_ca_cert_verifies_with_openssl_cms_after_admin_rollover() {
     let (status, _) = server.get("/scep?operation=GetNextCACert");
     assert_eq!(status, 404);
 
+    assert!(!server.dir.join("ca-next.pem").exists());
     let event = server.admin_ok(&["rollover"]);
-    assert!(event.contains("Rollover"), "{event}");
+    assert!(
+        event.starts_with("rollover CA certificate generated: serial 2"),
+        "{event}"
+    );
     let status_report = server.admin_ok(&["status"]);
     assert!(status_report.contains("Rollover"), "{status_report}");
 
@@ -59,6 +63,19 @@ fn get_next_ca_cert_verifies_with_openssl_cms_after_admin_rollover() {
     assert_ne!(rollover_pem.trim(), current.trim());
     let rollover = tmp.path().join("rollover.pem");
     std::fs::write(&rollover, &rollover_pem).unwrap();
+    // DIR/ca.pem is the current CA certificate, DIR/ca-next.pem the rollover one.
+    assert_eq!(
+        std::fs::read_to_string(server.dir.join("ca.pem"))
+            .unwrap()
+            .trim(),
+        current.trim()
+    );
+    assert_eq!(
+        std::fs::read_to_string(server.dir.join("ca-next.pem"))
+            .unwrap()
+            .trim(),
+        rollover_pem.trim()
+    );
     // It is a self-signed CA certificate of its own; its validity starts when the active CA
     // expires (shadow CA), so the time check is left out.
     let out = run(Command::new("openssl")
@@ -72,8 +89,10 @@ fn get_next_ca_cert_verifies_with_openssl_cms_after_admin_rollover() {
     );
 
     // rollover-cancel discards it again.
-    server.admin_ok(&["rollover-cancel"]);
+    let event = server.admin_ok(&["rollover-cancel"]);
+    assert!(event.starts_with("rollover cancelled"), "{event}");
     let (status, _) = server.get("/scep?operation=GetNextCACert");
     assert_eq!(status, 404);
+    assert!(!server.dir.join("ca-next.pem").exists());
     server.terminate();
 }

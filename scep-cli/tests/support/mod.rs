@@ -1,4 +1,4 @@
-//! Shared helpers for the tests that run the `scep-server` example binary.
+//! Shared helpers for the tests that run the `scep` binary on 127.0.0.1.
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -8,17 +8,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The example binary cargo built next to this test.
-pub fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("examples").join("scep-server");
-    assert!(
-        bin.exists(),
-        "example binary {} missing (cargo test builds examples)",
-        bin.display()
-    );
-    bin
+/// The `scep` binary cargo built for these tests.
+pub fn scep_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_scep"))
 }
 
 /// Fails with the Debian package name when a peer program is missing.
@@ -32,9 +24,11 @@ pub fn require(program: &str, package: &str) {
     );
 }
 
-/// A running example server on 127.0.0.1 with an OS-chosen port.
+/// A running `scep server` on 127.0.0.1 with an OS-chosen port.
 pub struct Server {
     pub child: Child,
+    /// Where its log (standard error) goes.
+    pub log: PathBuf,
     pub url: String,
     pub base: String,
     pub port: u16,
@@ -42,15 +36,27 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server on `dir` with extra flags and waits for its `listening on` line.
+    /// Starts `scep server` on `dir` with extra flags and waits for its `listening on` line.
     pub fn start(dir: &Path, flags: &[&str]) -> Self {
-        let mut child = Command::new(server_binary())
+        Self::start_with(dir, flags, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with(dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
+        let log = dir.with_extension("log");
+        let mut child = Command::new(scep_binary())
+            .arg("server")
             .arg("--dir")
             .arg(dir)
-            .args(["--listen", "127.0.0.1:0", "--threads", "2"])
+            .args(if flags.contains(&"--tls-listen") {
+                &["--threads", "2"][..]
+            } else {
+                &["--listen", "127.0.0.1:0", "--threads", "2"][..]
+            })
             .args(flags)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -72,11 +78,16 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/scep"));
+        assert!(
+            (url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"))
+                && url.ends_with("/scep"),
+            "{url}"
+        );
         let base = url.trim_end_matches("/scep").to_owned();
         let port = base.rsplit(':').next().unwrap().parse().unwrap();
         Self {
             child,
+            log,
             url,
             base,
             port,
@@ -92,14 +103,14 @@ impl Server {
             .unwrap();
         assert!(status.success());
         let mut ok = None;
-        for _ in 0..100 {
+        for _ in 0..200 {
             if let Some(s) = self.child.try_wait().unwrap() {
                 ok = Some(s);
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let s = ok.expect("server did not stop within 5 s of SIGTERM");
+        let s = ok.expect("server did not stop within 10 s of SIGTERM");
         assert!(s.success(), "server exited with {s} after SIGTERM");
     }
 
@@ -109,13 +120,25 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Runs `scep-server admin --url … <args>`.
+    /// Runs `scep admin --dir DIR <args>`.
     pub fn admin(&self, args: &[&str]) -> Output {
-        Command::new(server_binary())
-            .args(["admin", "--url", &self.url])
+        Command::new(scep_binary())
+            .arg("admin")
+            .arg("--dir")
+            .arg(&self.dir)
             .args(args)
             .output()
             .unwrap()
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Like [`Server::admin`], asserting success; returns stdout.
