@@ -8,11 +8,13 @@
 )]
 
 mod driver;
+mod jitter;
 mod store;
 mod transport;
 mod trustpoint;
 
 pub use crate::driver::{DriveError, run_until};
+pub use crate::jitter::jitter_offset;
 pub use crate::store::{FileStore, MemoryStore, TrustpointStore};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

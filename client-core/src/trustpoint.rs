@@ -10,6 +10,7 @@ mod config;
 mod csr;
 mod event;
 mod persist;
+mod refresh;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -255,6 +256,8 @@ pub struct Trustpoint {
     timers: TimerTable<ClientTimer>,
     events: VecDeque<Event>,
     key_source: Option<Arc<dyn KeySource>>,
+    /// The GetCACaps refresh deferred after an activation (K-10a), see `refresh`.
+    caps_refresh_at: Option<Instant>,
 }
 
 /// Where a trustpoint takes new key pairs from (K-5 initial enrolment, K-6/K-8 `regenerate`)
@@ -424,6 +427,7 @@ impl Trustpoint {
             timers: TimerTable::new(),
             events: VecDeque::new(),
             key_source: None,
+            caps_refresh_at: None,
         })
     }
 
@@ -513,6 +517,9 @@ impl Trustpoint {
         for (timer, at) in self.timers.entries() {
             listing.push_instant(timer.label(&self.config.name), at, now);
         }
+        if let Some(at) = self.caps_refresh_at {
+            listing.push_instant(format!("CAPS REFRESH {}", self.config.name), at, now);
+        }
         listing
     }
 
@@ -550,6 +557,7 @@ impl Trustpoint {
         }
         self.state = State::AwaitingCaCert;
         self.wire = Wire::Ready;
+        self.caps_refresh_at = None;
         Ok(())
     }
 
@@ -721,7 +729,8 @@ impl Trustpoint {
     /// without armed timers.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next_deadline().map(|(_, at)| at)
+        let timer = self.timers.next_deadline().map(|(_, at)| at);
+        [timer, self.caps_refresh_due()].into_iter().flatten().min()
     }
 
     /// Fires every timer due at `now`, earliest first; calls before a deadline change nothing.
@@ -729,6 +738,7 @@ impl Trustpoint {
         while let Some((timer, _)) = self.timers.pop_due(now) {
             self.fire(timer, now);
         }
+        self.handle_caps_refresh(now);
     }
 
     /// Whether events wait to be drained.
@@ -805,7 +815,7 @@ impl Trustpoint {
                 State::AwaitingNextCaCert { .. } => self.wire = Wire::Ready,
                 _ => {}
             },
-            ClientTimer::RolloverActivate => self.activate(),
+            ClientTimer::RolloverActivate => self.activate(now),
         }
     }
 
@@ -1339,8 +1349,9 @@ impl Trustpoint {
         }
     }
 
-    /// K-10 at the active CA's expiry.
-    fn activate(&mut self) {
+    /// K-10 at the active CA's expiry (K-10a: the capability refresh at this trustpoint's
+    /// offset, unless an initial enrolment must start at once).
+    fn activate(&mut self, now: Instant) {
         let Some(rollover) = self.rollover_ca.take() else {
             // No rollover CA: trust ends with the CA.
             self.chain = None;
@@ -1362,14 +1373,20 @@ impl Trustpoint {
         }
         self.events.push_back(Event::RolloverActivated);
         if self.is_idle() {
-            // Refresh the capabilities from the new CA, then arm from the new state [REC].
-            self.state = State::AwaitingCaCaps {
-                refresh: true,
-                enrol: !had_identity && self.config.auto_enroll.is_some(),
-            };
-            self.wire = Wire::Ready;
             self.timers.cancel(ClientTimer::Renew);
             self.timers.cancel(ClientTimer::Shadow);
+            if !had_identity && self.config.auto_enroll.is_some() {
+                // Refresh the capabilities from the new CA, then enrol at once [REC].
+                self.state = State::AwaitingCaCaps {
+                    refresh: true,
+                    enrol: true,
+                };
+                self.wire = Wire::Ready;
+            } else {
+                // Timers from the new state now; the refresh (which re-arms them) later.
+                self.arm_timers(now);
+                self.plan_caps_refresh(now);
+            }
         } else if let Some(v) = self.chain.as_ref().and_then(|c| cert_validity(&c.ca)) {
             self.timers
                 .arm(ClientTimer::RolloverActivate, activation_at(v));

@@ -240,3 +240,76 @@ fn persist_keys_encrypted_under_a_password() {
     // A plain record also opens with a password.
     assert!(Trustpoint::from_bytes_encrypted(&plain, b"any").is_ok());
 }
+
+/// CA-only trustpoint through a rollover to its activation at `ca.na` (K-9, K-10).
+fn activated_ca_only(r: &mut rand::rngs::StdRng) -> (Trustpoint, TestCa, u64) {
+    let mut ca = TestCa::new(T0, 30);
+    let now = at(T0 + 60);
+    let mut tp = authenticated(&mut ca, None, now, r);
+    ca.make_rollover(60);
+    let shadow = pki_timers::ca_only_shadow_at(tp_ca_validity(&tp)).unix();
+    step(&mut tp, &mut ca, at(shadow), r);
+    assert!(events(&mut tp).contains(&Event::RolloverCaInstalled));
+    let ca_na = ca.active.not_after();
+    ca.activate();
+    step(&mut tp, &mut ca, at(ca_na), r);
+    assert!(events(&mut tp).contains(&Event::RolloverActivated));
+    (tp, ca, ca_na)
+}
+
+fn tp_ca_validity(tp: &Trustpoint) -> pki_timers::Validity {
+    let v = tp.ca_cert().unwrap().tbs_certificate().validity();
+    pki_timers::Validity::new(
+        at(v.not_before.to_unix_duration().as_secs()),
+        at(v.not_after.to_unix_duration().as_secs()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn k10a_deferred_caps_refresh_survives_a_restart() {
+    let mut r = rng(31);
+    let (tp, mut ca, ca_na) = activated_ca_only(&mut r);
+    let offset = tp.jitter_offset().as_secs();
+    assert!(offset > 0);
+    let caps_before = ca.ops.iter().filter(|o| **o == "GetCACaps").count();
+    // Saved while the refresh waits: restored with the same deadline.
+    let mut tp = rt(tp);
+    assert_eq!(tp.poll_timeout().map(|t| t.unix()), Some(ca_na + offset));
+    step(&mut tp, &mut ca, at(ca_na + offset), &mut r);
+    let caps_after = ca.ops.iter().filter(|o| **o == "GetCACaps").count();
+    assert_eq!(caps_after, caps_before + 1);
+}
+
+#[test]
+fn k10a_version_1_records_still_load_with_the_default_jitter() {
+    let mut r = rng(32);
+    let mut ca = TestCa::new(T0, 30);
+    let mut c = config(Some(80));
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    let now = at(T0 + 60);
+    let save = |jitter: u64, ca: &mut TestCa, r: &mut rand::rngs::StdRng| {
+        let mut c = c.clone();
+        c.jitter = client_core::Duration::from_secs(jitter);
+        let mut tp = Trustpoint::new(c).unwrap();
+        tp.set_authoritative_time(true, now);
+        tp.authenticate(now).unwrap();
+        pump(&mut tp, ca, now, r);
+        tp.to_bytes().unwrap()
+    };
+    let (a, b) = (save(0x0101, &mut ca, &mut r), save(0x0202, &mut ca, &mut r));
+    assert_eq!(a.len(), b.len());
+    // The jitter window is the only difference: cut it out, and the refresh flag at the end,
+    // and call the record version 1.
+    let at_byte = a.iter().zip(&b).position(|(x, y)| x != y).unwrap() - 6;
+    assert_eq!(&a[at_byte..at_byte + 8], &0x0101u64.to_be_bytes());
+    let mut v1 = [&a[..at_byte], &a[at_byte + 8..a.len() - 1]].concat();
+    assert_eq!(v1[6], 2);
+    v1[6] = 1;
+    let tp = Trustpoint::from_bytes(&v1).unwrap();
+    assert_eq!(tp.config().jitter, client_core::Duration::from_hours(12));
+    assert_eq!(tp.state(), StateName::Authenticated);
+    // Unknown versions stay refused.
+    v1[6] = 3;
+    assert!(Trustpoint::from_bytes(&v1).is_err());
+}

@@ -371,26 +371,72 @@ fn k08_k10_shadow_then_activation_across_rollover() {
     let rollover_id = tp.rollover_identity_cert().unwrap().clone();
     let rollover_ca = tp.rollover_ca_cert().unwrap().clone();
     ca.activate();
-    let caps_before = ca.ops.iter().filter(|o| **o == "GetCACaps").count();
+    let caps = |ca: &TestCa| ca.ops.iter().filter(|o| **o == "GetCACaps").count();
+    let caps_before = caps(&ca);
     step(&mut tp, &mut ca, at(ca_na), &mut r);
     let ev = events(&mut tp);
     assert!(ev.contains(&Event::RolloverActivated));
+    // The activation itself is at ca.na (K-10): new CA and identity at once.
+    assert_eq!(tp.identity_cert(), Some(&rollover_id));
+    assert_eq!(tp.ca_cert(), Some(&rollover_ca));
+    assert!(tp.rollover_ca_cert().is_none());
+    // Timers from the new state at once (T-3).
+    assert!(
+        deadline(&tp, ClientTimer::Renew).is_some() || deadline(&tp, ClientTimer::Shadow).is_some()
+    );
+    // K-10a: the refresh waits for this trustpoint's offset in the jitter window.
+    let offset = tp.jitter_offset().as_secs();
+    assert!(offset > 0 && offset < 12 * 3600, "{offset}");
+    assert_eq!(
+        caps(&ca),
+        caps_before,
+        "no refresh at the activation second"
+    );
+    assert_eq!(tp.poll_timeout().map(|t| t.unix()), Some(ca_na + offset));
+    let listing = tp.timer_listing(at(ca_na)).to_string();
+    assert!(listing.contains("CAPS REFRESH"), "{listing}");
+    step(&mut tp, &mut ca, at(ca_na + offset - 1), &mut r);
+    assert_eq!(caps(&ca), caps_before, "not before its offset");
+    step(&mut tp, &mut ca, at(ca_na + offset), &mut r);
+    let ev = events(&mut tp);
     assert!(
         !ev.contains(&Event::Authenticated),
         "a refresh, not an authentication"
     );
     assert_eq!(
-        ca.ops.iter().filter(|o| **o == "GetCACaps").count(),
+        caps(&ca),
         caps_before + 1,
         "capabilities refreshed from the new CA"
     );
-    assert_eq!(tp.identity_cert(), Some(&rollover_id));
-    assert_eq!(tp.ca_cert(), Some(&rollover_ca));
-    assert!(tp.rollover_ca_cert().is_none());
     // Timers from the new state (T-3).
     assert!(
         deadline(&tp, ClientTimer::Renew).is_some() || deadline(&tp, ClientTimer::Shadow).is_some()
     );
+}
+
+#[test]
+fn k10a_zero_jitter_refreshes_at_the_activation_second() {
+    let mut r = rng(15);
+    let mut ca = TestCa::new(T0, 30);
+    let now = at(T0 + 60);
+    let mut c = config(None);
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    c.jitter = client_core::Duration::from_secs(0);
+    let mut tp = Trustpoint::new(c).unwrap();
+    tp.set_authoritative_time(true, now);
+    tp.authenticate(now).unwrap();
+    pump(&mut tp, &mut ca, now, &mut r);
+    assert_eq!(tp.jitter_offset().as_secs(), 0);
+    ca.make_rollover(60);
+    let t = deadline(&tp, ClientTimer::Shadow).unwrap();
+    step(&mut tp, &mut ca, at(t), &mut r);
+    let ca_na = ca.active.not_after();
+    ca.activate();
+    let caps_before = ca.ops.iter().filter(|o| **o == "GetCACaps").count();
+    step(&mut tp, &mut ca, at(ca_na), &mut r);
+    assert!(events(&mut tp).contains(&Event::RolloverActivated));
+    let caps_after = ca.ops.iter().filter(|o| **o == "GetCACaps").count();
+    assert_eq!(caps_after, caps_before + 1, "refreshed at ca.na");
 }
 
 #[test]
@@ -675,6 +721,11 @@ fn config_validation_has_typed_errors() {
     let mut c = ok.clone();
     c.subject = String::new();
     assert!(matches!(c.validate(), Err(ConfigError::Subject(_))));
+    let mut c = ok.clone();
+    c.jitter = pki_timers::Duration::from_days(31);
+    assert_eq!(c.validate(), Err(ConfigError::Jitter));
+    c.jitter = pki_timers::Duration::from_days(30);
+    assert_eq!(c.validate(), Ok(()));
     let mut c = ok.clone();
     c.key_bits = 512;
     assert_eq!(c.validate(), Err(ConfigError::KeyBits));

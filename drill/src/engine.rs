@@ -1,105 +1,80 @@
-//! The drill itself: one CA, a fleet of trustpoints, one virtual clock.
+//! The drill itself: one CA, a fleet of trustpoints, one virtual clock, every core.
 //!
-//! The clock jumps from one instant to the next at which anything is due (a CA timer, a
-//! client timer, a scripted fault or administrator action) and never sleeps. At each instant
-//! the CA's timers fire first, then the scripted actions and client wake-ups in the order they
-//! were scheduled; then every client is checked against the continuity invariant. Between two
-//! instants nothing changes but the passing of time, so a client's coverage ends exactly at the
-//! `notAfter` it held: gaps are exact to the second, not sampled.
+//! The clock jumps from one instant at which anything is due to the next and never sleeps.
+//! Time is cut into *epochs* at *barriers*: the instants at which the CA itself changes (its
+//! timers: CRL update, shadow generation, expiry or activation) or the administrator acts
+//! (rollover cancel, manual rollover, timer listings, the start and end of a clock loss). At a
+//! barrier the CA's timers fire first, then the administrator's actions.
+//!
+//! Between two barriers the CA answers every client alike whatever the others do, so each
+//! client runs through the epoch on its own, on any worker thread, and stops only when it needs
+//! the CA. The engine's thread serves the CA in a fixed order — round by round, and in a round
+//! by client index — so the CA sees the same requests in the same order (the same serial
+//! numbers, the same random draws) whatever the number of threads: same seed, same run. Each
+//! client has its own random stream and key source, and its coverage is checked at the end of
+//! each of its instants and at the very instant it would lapse (see `coverage`), so gaps stay
+//! exact to the second.
+
+mod admin;
+mod client;
+mod coverage;
+mod finish;
+mod pool;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
-use ca_core::{Ca, CaConfig, CaEvent, GrantMode, MemoryStore, RequestSelector, RequestStatus};
-use client_core::{
-    AutoEnroll, Event, HttpReply, KeySource, TransportError, Trustpoint, TrustpointConfig,
-};
-use der::Encode;
-use pki_timers::{Duration, Instant};
+use ca_core::{Ca, CaConfig, CaEvent, GrantMode, MemoryStore};
+use der::Decode;
+use pki_timers::{CaTimer, Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use scep_proto::{CertValidity, Certificate, ClientRequest, Profile, PublicKey};
+use scep_proto::Certificate;
 
-use crate::keys::KeyPool;
-use crate::report::{Gap, Generation, Load, Report, Wave};
-use crate::scenario::{ClientKind, Grant, Scenario};
-use crate::{DrillError, checker};
+use self::client::{ClientSim, Item, Step, View};
+use self::pool::{Done, Job, Queue, Runner};
+use crate::DrillError;
+use crate::keys::{ClientKeys, KeyPool};
+use crate::report::{Generation, Load, Report, Wave};
+use crate::scenario::{Grant, Scenario};
+use crate::trace::{CaCertificate, Trace, TraceEvent};
 
-/// Exchanges one client may make at one instant before the drill calls it a livelock.
-const MAX_EXCHANGES_PER_INSTANT: u32 = 64;
-
-/// Something scheduled at an instant; ties run in scheduling order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Action {
-    /// A client's first start: authenticate, then enrol (K-2, K-5).
-    Join(usize),
-    /// A client's own timer (`poll_timeout`).
-    Wake(usize),
-    /// The administrator grants every request pending for the configured delay (C-15).
-    Grant,
-    /// Clock loss `k` starts: the chosen clients lose authoritative time (T-12).
-    ClockLost(usize),
-    /// Clock loss `k` ends.
-    ClockBack(usize),
-    /// The administrator cancels the rollover (C-24).
-    Cancel,
-    /// The administrator generates a rollover (C-23).
-    ManualRollover,
-    /// Timer listing `k` is printed.
-    Listing(usize),
+/// How to run a drill besides its scenario (none of it changes the result).
+#[derive(Default)]
+#[non_exhaustive]
+pub struct Options<'a> {
+    /// Record a [`Trace`] (memory grows with the fleet and the events).
+    pub trace: bool,
+    /// Threads running clients; 0: one per core.
+    pub threads: usize,
+    /// Called after each epoch with how far the run got.
+    pub progress: Option<&'a mut dyn FnMut(&Progress)>,
 }
 
-/// Whether a client holds a valid certificate chaining to the CA it trusts.
-#[derive(Clone, Debug)]
-enum Coverage {
-    /// Before the first enrolment (or authentication, for a CA-only client).
-    NotYet,
-    /// Covered until this instant (exclusive) unless something changes.
-    Until(Instant),
-    /// Not covered since this instant, for this reason.
-    Gap { since: Instant, cause: String },
+/// How far a run got.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The virtual instant reached.
+    pub now: Instant,
+    /// Share of the run's virtual time done, 0 to 1.
+    pub done: f64,
+    /// Clients that hold (or held) an identity certificate.
+    pub enrolled: usize,
+    /// Gaps closed so far.
+    pub gaps: usize,
 }
 
-struct Client {
-    kind: ClientKind,
-    tp: Option<Trustpoint>,
-    join: Instant,
-    /// The first PKIOperation at or after this instant is lost to a reboot.
-    reboot_at: Option<Instant>,
-    /// Clock losses this client takes part in (indexes into the scenario's list).
-    clock_losses: Vec<usize>,
-    clock_lost: bool,
-    scheduled: Option<Instant>,
-    coverage: Coverage,
-    /// Changed at the current instant: coverage must be recomputed.
-    dirty: bool,
-    /// (identity DER, CA DER) last checked by signature, and the outcome.
-    chain_checked: Option<(Vec<u8>, Vec<u8>, bool)>,
-    /// The notBefore of the first identity certificate (the checker's enrolment instant).
-    first_identity: Option<Instant>,
-    /// The first GetNextCACert answered 404 (an H-1 observation).
-    first_next_ca_404: Option<Instant>,
-    /// The last thing that went wrong, for gap causes.
-    trouble: Option<String>,
-}
-
-struct Drill<'s> {
-    s: &'s Scenario,
-    rng: StdRng,
-    ca: Ca<MemoryStore>,
-    pool: Arc<KeyPool>,
-    clients: Vec<Client>,
-    agenda: BinaryHeap<Reverse<(Instant, u64, Action)>>,
-    seq: u64,
-    now: Instant,
-    generation: usize,
-    active_der: Vec<u8>,
-    report: Report,
-    load: Load,
-    waves: BTreeMap<(usize, &'static str), Wave>,
-    /// The rollover CA certificate, while one exists (to find its holders on a cancel).
-    rollover_der: Option<Vec<u8>>,
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Run {
+    /// The findings.
+    pub report: Report,
+    /// The record, if [`Options::trace`] asked for it.
+    pub trace: Option<Trace>,
 }
 
 /// Runs the scenario to its end and reports what happened.
@@ -108,36 +83,82 @@ struct Drill<'s> {
 /// [`DrillError`] when the scenario's CA or client configuration is refused, the CA's store
 /// fails, or a client livelocks; a gap is not an error but a finding of the report.
 pub fn run(s: &Scenario) -> Result<Report, DrillError> {
+    run_with(s, Options::default()).map(|r| r.report)
+}
+
+/// [`run`] with [`Options`]: a trace, the number of threads, a progress callback.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(s: &Scenario, mut options: Options<'_>) -> Result<Run, DrillError> {
     s.validate().map_err(DrillError::Scenario)?;
-    let mut rng = StdRng::seed_from_u64(s.seed);
-    let pool = Arc::new(KeyPool::generate(s.key_pool, s.key_bits, s.seed)?);
-    let ca = Ca::open(ca_config(s), MemoryStore::new(), s.start, true, &mut rng)
-        .map_err(DrillError::Ca)?;
-    let active_der = ca.ca_certificate_der();
-    let mut drill = Drill {
-        s,
-        rng,
-        ca,
-        pool,
-        clients: Vec::new(),
-        agenda: BinaryHeap::new(),
-        seq: 0,
-        now: s.start,
-        generation: 0,
-        active_der,
-        report: Report::new(s),
-        load: Load::default(),
-        waves: BTreeMap::new(),
-        rollover_der: None,
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
     };
-    drill.report.generations.push(Generation::from_der(
-        &drill.active_der,
-        s.start,
-        "CA created",
-    ));
-    drill.plan();
-    drill.run_to_end()?;
-    Ok(drill.finish())
+    let mut engine = Engine::new(s, options.trace)?;
+    engine.plan();
+    let progress = options.progress.take();
+    if threads <= 1 {
+        engine.run_to_end(None, progress)?;
+    } else {
+        let queue = Queue::default();
+        let (sender, results) = pool::results();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let (queue, sender) = (&queue, sender.clone());
+                scope.spawn(move || pool::worker(s, queue, &sender));
+            }
+            let outcome = engine.run_to_end(Some((&queue, &results)), progress);
+            queue.close();
+            outcome
+        })?;
+    }
+    Ok(engine.finish())
+}
+
+/// An administrator action or scripted fault that is a barrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Scripted {
+    /// Clock loss `k` starts (`true`) or ends.
+    ClockLoss(usize, bool),
+    /// The administrator cancels the rollover (C-24).
+    Cancel,
+    /// The administrator generates a rollover (C-23).
+    ManualRollover,
+    /// The CA's and client 0's timers are listed.
+    Listing,
+}
+
+struct Engine<'s> {
+    s: &'s Scenario,
+    traced: bool,
+    rng: StdRng,
+    ca: Ca<MemoryStore>,
+    pool: Arc<KeyPool>,
+    /// Every client not running, by index.
+    clients: Vec<Option<Box<ClientSim>>>,
+    /// Clients by the instant they are due (entries whose instant is no longer the client's
+    /// `due` are stale).
+    parked: BinaryHeap<Reverse<(Instant, usize)>>,
+    due: Vec<Option<Instant>>,
+    scripted: BinaryHeap<Reverse<(Instant, u64, Scripted)>>,
+    seq: u64,
+    now: Instant,
+    generation: usize,
+    active_der: Vec<u8>,
+    fingerprint: String,
+    ca_ders: Vec<Vec<u8>>,
+    ca_certificates: Vec<CaCertificate>,
+    /// The rollover CA certificate, while one exists (to find its holders on a cancel).
+    rollover_der: Option<Vec<u8>>,
+    cancelled: Option<Vec<u8>>,
+    report: Report,
+    load: Load,
+    waves: BTreeMap<(usize, &'static str), Wave>,
+    next_ca_404_per_hour: BTreeMap<u64, u64>,
+    events: Vec<TraceEvent>,
+    enrolled: usize,
 }
 
 fn ca_config(s: &Scenario) -> CaConfig {
@@ -157,722 +178,414 @@ fn ca_config(s: &Scenario) -> CaConfig {
     c
 }
 
-impl Drill<'_> {
-    fn schedule(&mut self, at: Instant, action: Action) {
-        self.seq = self.seq.saturating_add(1);
-        self.agenda.push(Reverse((at, self.seq, action)));
+impl<'s> Engine<'s> {
+    fn new(s: &'s Scenario, traced: bool) -> Result<Self, DrillError> {
+        let mut rng = StdRng::seed_from_u64(s.seed);
+        let pool = Arc::new(KeyPool::generate(s.key_pool, s.key_bits, s.seed)?);
+        let ca = Ca::open(ca_config(s), MemoryStore::new(), s.start, true, &mut rng)
+            .map_err(DrillError::Ca)?;
+        let active_der = ca.ca_certificate_der();
+        let fingerprint = ca.status(s.start).fingerprint;
+        let mut engine = Self {
+            s,
+            traced,
+            rng,
+            ca,
+            pool,
+            clients: Vec::new(),
+            parked: BinaryHeap::new(),
+            due: Vec::new(),
+            scripted: BinaryHeap::new(),
+            seq: 0,
+            now: s.start,
+            generation: 0,
+            active_der: active_der.clone(),
+            fingerprint,
+            ca_ders: Vec::new(),
+            ca_certificates: Vec::new(),
+            rollover_der: None,
+            cancelled: None,
+            report: Report::new(s),
+            load: Load::default(),
+            waves: BTreeMap::new(),
+            next_ca_404_per_hour: BTreeMap::new(),
+            events: Vec::new(),
+            enrolled: 0,
+        };
+        engine.add_ca_certificate(active_der.clone());
+        if let Some(c) = engine.ca_certificates.last_mut() {
+            c.activated = Some(s.start);
+        }
+        engine
+            .report
+            .generations
+            .push(Generation::from_der(&active_der, s.start, "CA created"));
+        engine.event("CA created", describe_ca(&active_der));
+        Ok(engine)
     }
 
     fn at_offset(&self, d: Duration) -> Instant {
         self.s.start.saturating_add(d)
     }
 
-    /// Builds the fleet and the agenda of scripted actions.
+    fn script(&mut self, at: Instant, action: Scripted) {
+        self.seq = self.seq.saturating_add(1);
+        self.scripted.push(Reverse((at, self.seq, action)));
+    }
+
+    /// Builds the fleet and the administrator's agenda.
     fn plan(&mut self) {
         let s = self.s;
         let n = s.clients();
         let end = s.end();
-        // Which clients reboot or lose their clock: drawn once, in client order.
         let span = end.saturating_since(s.start).as_secs().max(1);
         // The seed's client enrols at 12:20:00, 344 s after the CA.
         let first_join = self.at_offset(Duration::from_secs(344));
         let step = s.join_window.as_secs() / u64::try_from(n).unwrap_or(u64::MAX).max(1);
+        // Which clients reboot or lose their clock: drawn once, in client order.
         for i in 0..n {
-            let kind = s.kind_of(i).unwrap_or(ClientKind::CaOnly);
             let join = first_join.saturating_add(Duration::from_secs(
                 step.saturating_mul(u64::try_from(i).unwrap_or(u64::MAX)),
             ));
-            let reboot_at = (percent_draw(&mut self.rng) < s.reboot_share).then(|| {
+            let keys = Arc::new(ClientKeys::new(Arc::clone(&self.pool), i));
+            let mut c = ClientSim::new(s, i, join, keys, self.traced);
+            if percent_draw(&mut self.rng) < s.reboot_share {
                 let offset = rand::Rng::next_u64(&mut self.rng) % span;
-                s.start.saturating_add(Duration::from_secs(offset))
-            });
-            let clock_losses = (0..s.clock_losses.len())
+                c.set_reboot(s.start.saturating_add(Duration::from_secs(offset)));
+            }
+            c.clock_losses = (0..s.clock_losses.len())
                 .filter(|&k| {
                     percent_draw(&mut self.rng) < s.clock_losses.get(k).map_or(0, |c| c.share)
                 })
                 .collect();
-            self.clients.push(Client {
-                kind,
-                tp: None,
-                join,
-                reboot_at,
-                clock_losses,
-                clock_lost: false,
-                scheduled: None,
-                coverage: Coverage::NotYet,
-                dirty: false,
-                chain_checked: None,
-                first_identity: None,
-                first_next_ca_404: None,
-                trouble: None,
-            });
-            self.schedule(join, Action::Join(i));
+            self.clients.push(None);
+            self.due.push(None);
+            self.park(Box::new(c));
         }
         for (k, loss) in s.clock_losses.iter().enumerate() {
-            self.schedule(self.at_offset(loss.window.start), Action::ClockLost(k));
+            self.script(
+                self.at_offset(loss.window.start),
+                Scripted::ClockLoss(k, true),
+            );
             let back = loss.window.start.saturating_add(loss.window.length);
-            self.schedule(self.at_offset(back), Action::ClockBack(k));
+            self.script(self.at_offset(back), Scripted::ClockLoss(k, false));
         }
         if let Some(at) = s.rollover_cancel {
-            self.schedule(self.at_offset(at), Action::Cancel);
+            self.script(self.at_offset(at), Scripted::Cancel);
         }
         if let Some(at) = s.manual_rollover {
-            self.schedule(self.at_offset(at), Action::ManualRollover);
+            self.script(self.at_offset(at), Scripted::ManualRollover);
         }
-        for (k, at) in s.listings.iter().enumerate() {
-            self.schedule(self.at_offset(*at), Action::Listing(k));
+        for at in &s.listings {
+            self.script(self.at_offset(*at), Scripted::Listing);
         }
     }
 
-    fn run_to_end(&mut self) -> Result<(), DrillError> {
+    /// Puts a client back, due at its next instant, and collects what it counted.
+    fn park(&mut self, mut c: Box<ClientSim>) {
+        let i = c.index;
+        let tally = std::mem::take(&mut c.tally);
+        let r = &mut self.report;
+        r.issued = r.issued.saturating_add(tally.issued);
+        r.renewals = r.renewals.saturating_add(tally.renewals);
+        r.shadows = r.shadows.saturating_add(tally.shadows);
+        r.reboots = r.reboots.saturating_add(tally.reboots);
+        r.granted = r.granted.saturating_add(tally.granted);
+        for (name, n) in tally.client_events {
+            *r.client_events.entry(name).or_insert(0) += n;
+        }
+        r.gaps.extend(tally.gaps);
+        self.load.refused_in_outage = self
+            .load
+            .refused_in_outage
+            .saturating_add(tally.refused_in_outage);
+        self.enrolled = self.enrolled.saturating_add(tally.newly_enrolled);
+        for (key, wave) in tally.waves {
+            self.waves
+                .entry(key)
+                .and_modify(|w| w.merge(&wave))
+                .or_insert(wave);
+        }
+        let due = c.next_due();
+        if let Some(at) = due {
+            self.parked.push(Reverse((at, i)));
+        }
+        if let Some(slot) = self.due.get_mut(i) {
+            *slot = due;
+        }
+        if let Some(slot) = self.clients.get_mut(i) {
+            *slot = Some(c);
+        }
+    }
+
+    /// Gives parked client `i` an item at `at` (no later than its due instant).
+    fn give(&mut self, i: usize, at: Instant, item: Item) {
+        let Some(c) = self.clients.get_mut(i).and_then(Option::as_mut) else {
+            return;
+        };
+        c.schedule(at, item);
+        let due = c.next_due();
+        if let (Some(slot), Some(d)) = (self.due.get_mut(i), due)
+            && *slot != Some(d)
+        {
+            *slot = Some(d);
+            self.parked.push(Reverse((d, i)));
+        }
+    }
+
+    /// The earliest instant a parked client is due.
+    fn next_due(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, i))) = self.parked.peek().copied() {
+            if self.due.get(i).copied().flatten() == Some(at) {
+                return Some(at);
+            }
+            self.parked.pop();
+        }
+        None
+    }
+
+    /// With manual grant every pending-request purge (T-15) and every CRL update is a barrier:
+    /// a client polling an old request must find it purged or not exactly as the CA would.
+    /// With grant auto a request is answered at once and never touched again after its purge
+    /// instant, so purges wait for the next CA timer (and the end of the run).
+    fn manual(&self) -> bool {
+        matches!(self.s.grant, Grant::Manual { .. })
+    }
+
+    fn next_ca_wakeup(&self) -> Option<Instant> {
+        if self.manual() {
+            self.ca.next_wakeup()
+        } else {
+            self.ca.next_timer().map(|(_, at)| at)
+        }
+    }
+
+    /// Grant auto: a CRL update bears on no exchange of a client (clients never fetch CRLs)
+    /// and its purges only on requests never touched again (see `manual`), so the CRL updates
+    /// before the next barrier fire here, each at its own instant, ahead of the clients,
+    /// instead of cutting time into six-hour epochs. They stop short of the instants at which
+    /// the CA may do anything else (its expiry or activation, its shadow generation) and of
+    /// the administrator's next action.
+    fn fire_crl_updates(&mut self, end: Instant) -> Result<(), DrillError> {
+        if self.manual() {
+            return Ok(());
+        }
+        let scripted = self.scripted.peek().map(|Reverse((at, _, _))| *at);
+        let active_na = Certificate::from_der(&self.active_der)
+            .ok()
+            .map(|c| client::validity_of(&c).1);
+        let shadow_at = active_na
+            .zip(self.s.overlap)
+            .map(|(na, o)| Instant::from_unix(na.unix().saturating_sub(o.duration().as_secs())))
+            .filter(|at| *at > self.now);
+        let bound = [Some(end), scripted, active_na, shadow_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(end);
+        while let Some((CaTimer::CrlUpdate, at)) = self.ca.next_timer() {
+            if at >= bound {
+                break;
+            }
+            self.now = at;
+            for e in self
+                .ca
+                .on_timer(at, &mut self.rng)
+                .map_err(DrillError::Ca)?
+            {
+                if !matches!(
+                    e,
+                    CaEvent::CrlUpdated { .. } | CaEvent::RequestsPurged { .. }
+                ) {
+                    return Err(DrillError::Engine(format!(
+                        "the CA did more than a CRL update at {at}: {e:?}"
+                    )));
+                }
+                self.on_ca_event(&e);
+            }
+        }
+        Ok(())
+    }
+
+    fn next_barrier(&self) -> Option<Instant> {
+        let scripted = self.scripted.peek().map(|Reverse((at, _, _))| *at);
+        [self.next_ca_wakeup(), scripted]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn run_to_end(
+        &mut self,
+        workers: Option<(&Queue, &Receiver<Done>)>,
+        mut progress: Option<&mut dyn FnMut(&Progress)>,
+    ) -> Result<(), DrillError> {
         let end = self.s.end();
+        // The end of the last epoch: nothing before it is left to do.
+        let mut horizon = self.s.start;
         loop {
-            let next_action = self.agenda.peek().map(|Reverse((at, _, _))| *at);
-            let next_ca = self.ca.next_wakeup();
-            let Some(t) = [next_action, next_ca].into_iter().flatten().min() else {
+            self.fire_crl_updates(end)?;
+            let barrier = self.next_barrier().map(|b| b.max(horizon));
+            let Some(t) = [barrier, self.next_due()].into_iter().flatten().min() else {
                 break;
             };
             if t >= end {
                 break;
             }
             self.now = t;
-            if next_ca.is_some_and(|c| c <= t) {
-                let events = self.ca.on_timer(t, &mut self.rng).map_err(DrillError::Ca)?;
-                for e in events {
-                    self.on_ca_event(&e);
-                }
+            if barrier == Some(t) {
+                self.barrier(t)?;
             }
-            while let Some(Reverse((at, _, action))) = self.agenda.peek().copied() {
-                if at > t {
+            let mut epoch_end = self.next_barrier().map_or(end, |b| b.min(end));
+            if self.manual() {
+                // A request made in this epoch must not reach its purge instant in it.
+                let bound = t.saturating_add(self.s.request_lifetime.max(Duration::from_secs(1)));
+                epoch_end = epoch_end.min(bound);
+            }
+            let epoch_end = epoch_end.max(t.saturating_add(Duration::from_secs(1)));
+            let mut active = Vec::new();
+            while let Some(at) = self.next_due() {
+                if at >= epoch_end {
                     break;
                 }
-                self.agenda.pop();
-                self.dispatch(action)?;
-            }
-            self.check_all();
-        }
-        Ok(())
-    }
-
-    fn dispatch(&mut self, action: Action) -> Result<(), DrillError> {
-        let now = self.now;
-        match action {
-            Action::Join(i) => {
-                let tp = self.new_trustpoint(i)?;
-                if let Some(c) = self.clients.get_mut(i) {
-                    c.tp = Some(tp);
+                if let Some(Reverse((_, i))) = self.parked.pop()
+                    && let Some(c) = self.clients.get_mut(i).and_then(Option::take)
+                {
+                    if let Some(slot) = self.due.get_mut(i) {
+                        *slot = None;
+                    }
+                    active.push(c);
                 }
-                self.drive(i)?;
             }
-            Action::Wake(i) => {
-                let Some(c) = self.clients.get_mut(i) else {
-                    return Ok(());
+            if !active.is_empty() {
+                let view = Arc::new(self.view(epoch_end));
+                let runner = match workers {
+                    Some((queue, results)) if active.len() > 1 => Runner::workers(queue, results),
+                    _ => Runner::inline(),
                 };
-                if c.scheduled != Some(now) {
-                    return Ok(()); // superseded by a later reschedule
-                }
-                c.scheduled = None;
-                if let Some(tp) = c.tp.as_mut() {
-                    tp.handle_timeout(now);
-                }
-                self.drive(i)?;
+                self.run_epoch(active, &view, runner, &mut progress)?;
             }
-            Action::Grant => self.grant_due()?,
-            Action::ClockLost(k) | Action::ClockBack(k) => {
-                let lost = matches!(action, Action::ClockLost(_));
-                for i in 0..self.clients.len() {
-                    let Some(c) = self.clients.get_mut(i) else {
-                        continue;
-                    };
-                    if !c.clock_losses.contains(&k) {
-                        continue;
-                    }
-                    c.clock_lost = lost;
-                    if lost {
-                        c.trouble = Some("clock not authoritative".to_owned());
-                    }
-                    if let Some(tp) = c.tp.as_mut() {
-                        tp.set_authoritative_time(!lost, now);
-                        self.drive(i)?;
-                    }
-                }
-                let what = if lost { "lost" } else { "regained" };
-                let count = self
-                    .clients
-                    .iter()
-                    .filter(|c| c.clock_losses.contains(&k))
-                    .count();
-                self.note(format!("{count} clients {what} authoritative time"));
-            }
-            Action::Cancel => match self.ca.rollover_cancel(now) {
-                Ok(event) => {
-                    self.on_ca_event(&event);
-                    self.recover_after_cancel()?;
-                }
-                Err(e) => self.note(format!("administrator: rollover cancel refused: {e}")),
-            },
-            Action::ManualRollover => match self.ca.rollover(now, &mut self.rng) {
-                Ok(event) => self.on_ca_event(&event),
-                Err(e) => self.note(format!("administrator: rollover refused: {e}")),
-            },
-            Action::Listing(_) => self.listing(),
+            horizon = epoch_end;
+            self.progress(epoch_end.min(end), &mut progress);
         }
         Ok(())
     }
 
-    fn new_trustpoint(&mut self, i: usize) -> Result<Trustpoint, DrillError> {
-        let s = self.s;
-        let kind = self.clients.get(i).map_or(ClientKind::CaOnly, |c| c.kind);
-        let mut config = TrustpointConfig::default();
-        config.subject = format!("CN=client-{i:05},O=scep-rs drill");
-        config.auto_enroll = match kind {
-            ClientKind::AutoEnroll {
-                percent,
-                regenerate,
-            } => {
-                let mut a = AutoEnroll::new(percent);
-                a.regenerate = regenerate;
-                Some(a)
-            }
-            ClientKind::CaOnly => None,
-        };
-        config.retry_period = s.retry_period;
-        config.retry_count = s.retry_count;
-        config.key_bits = s.key_bits;
-        config.ca_fingerprint = Some(self.ca.status(self.now).fingerprint);
-        let mut tp = Trustpoint::new(config).map_err(|e| DrillError::Client(e.to_string()))?;
-        tp.set_key_source(self.pool.clone() as Arc<dyn KeySource>);
-        let authoritative = self.clients.get(i).is_none_or(|c| !c.clock_lost);
-        tp.set_authoritative_time(authoritative, self.now);
-        tp.authenticate(self.now)
-            .map_err(|e| DrillError::Client(e.to_string()))?;
-        Ok(tp)
-    }
-
-    /// Runs client `i` until it has nothing to send at this instant, then re-arms its wake-up.
-    fn drive(&mut self, i: usize) -> Result<(), DrillError> {
-        let now = self.now;
-        let Some(mut tp) = self.clients.get_mut(i).and_then(|c| c.tp.take()) else {
-            return Ok(());
-        };
-        let mut exchanges = 0u32;
-        let result = loop {
-            self.drain_events(i, &mut tp);
-            let Some(request) = tp.poll_request(now, &mut self.rng) else {
-                if tp.poll_event_pending() {
-                    continue;
-                }
-                break Ok(());
-            };
-            exchanges = exchanges.saturating_add(1);
-            if exchanges > MAX_EXCHANGES_PER_INSTANT {
-                break Err(DrillError::Livelock { client: i, at: now });
-            }
-            let reboot = self.clients.get(i).is_some_and(|c| {
-                c.reboot_at.is_some_and(|r| r <= now) && request.target.contains("PKIOperation")
-            });
-            // The device saves its state with the request on the wire (`to_bytes` keeps it as
-            // "to be sent"), the CA handles it, and the answer is lost to the reboot.
-            let saved = if reboot {
-                Some(
-                    tp.to_bytes()
-                        .map_err(|e| DrillError::Client(e.to_string()))?,
-                )
-            } else {
-                None
-            };
-            let reply = self.exchange(i, &request);
-            if let Some(bytes) = saved {
-                tp = self.restore(i, &bytes)?;
-                continue;
-            }
-            tp.handle_response(reply, now, &mut self.rng);
-        };
-        self.drain_events(i, &mut tp);
-        let next = tp.poll_timeout().map(|t| t.max(now));
-        if let Some(c) = self.clients.get_mut(i) {
-            c.tp = Some(tp);
-            c.dirty = true;
-            if next != c.scheduled {
-                c.scheduled = next;
-                if let Some(at) = next {
-                    self.schedule(at, Action::Wake(i));
-                }
-            }
-        }
-        result
-    }
-
-    /// The client comes back from a reboot: its saved state, its key source and its clock.
-    fn restore(&mut self, i: usize, bytes: &[u8]) -> Result<Trustpoint, DrillError> {
-        let mut tp =
-            Trustpoint::from_bytes(bytes).map_err(|e| DrillError::Client(e.to_string()))?;
-        tp.set_key_source(self.pool.clone() as Arc<dyn KeySource>);
-        let lost = self.clients.get(i).is_some_and(|c| c.clock_lost);
-        tp.set_authoritative_time(!lost, self.now);
-        if let Some(c) = self.clients.get_mut(i) {
-            c.reboot_at = None;
-        }
-        self.report.reboots = self.report.reboots.saturating_add(1);
-        Ok(tp)
-    }
-
-    /// One request to the CA, unless an outage is on (then a transport failure, K-14).
-    fn exchange(&mut self, i: usize, request: &ClientRequest) -> Result<HttpReply, TransportError> {
-        let now = self.now;
-        let offset = now.saturating_since(self.s.start);
-        if self.s.outages.iter().any(|w| w.contains(offset)) {
-            self.load.refused_in_outage = self.load.refused_in_outage.saturating_add(1);
-            if let Some(c) = self.clients.get_mut(i) {
-                c.trouble = Some("CA outage (transport errors)".to_owned());
-            }
-            return Err(TransportError::Unavailable);
-        }
-        let answer = self.ca.handle(
-            request.method.as_str(),
-            &request.target,
-            &request.body,
-            now,
-            &mut self.rng,
-        );
-        let operation = operation_of(&request.target);
-        self.load
-            .count(operation, now.saturating_since(self.s.start));
-        if operation == "GetNextCACert" && answer.status == 404 {
-            self.load.next_ca_404 = self.load.next_ca_404.saturating_add(1);
-            if let Some(c) = self.clients.get_mut(i) {
-                c.first_next_ca_404.get_or_insert(now);
-                c.trouble = Some("GetNextCACert 404: no rollover CA yet".to_owned());
-            }
-        }
-        Ok(HttpReply {
-            status: answer.status,
-            content_type: Some(answer.content_type.to_owned()),
-            body: answer.body,
-        })
-    }
-
-    fn drain_events(&mut self, i: usize, tp: &mut Trustpoint) {
-        while let Some(event) = tp.poll_event() {
-            self.on_client_event(i, tp, event);
-        }
-    }
-
-    fn on_client_event(&mut self, i: usize, tp: &mut Trustpoint, event: Event) {
-        let now = self.now;
-        let wave = match &event {
-            Event::Enrolled => {
-                let r = &mut self.report;
-                r.issued = r.issued.saturating_add(1);
-                if let Some(c) = self.clients.get_mut(i) {
-                    c.first_identity.get_or_insert_with(|| {
-                        tp.identity_cert().map_or(now, |id| validity_of(id).0)
-                    });
-                }
-                Some("initial enrolments")
-            }
-            Event::Renewed => {
-                let r = &mut self.report;
-                r.issued = r.issued.saturating_add(1);
-                r.renewals = r.renewals.saturating_add(1);
-                Some("RENEW: certificates renewed")
-            }
-            Event::RolloverCaInstalled => Some("rollover CA certificate fetched"),
-            Event::RolloverIdentityInstalled => {
-                let r = &mut self.report;
-                r.issued = r.issued.saturating_add(1);
-                r.shadows = r.shadows.saturating_add(1);
-                Some("SHADOW: rollover identity certificates")
-            }
-            Event::RolloverActivated => Some("rollover activated on the client"),
-            Event::Pending => {
-                if let Grant::Manual { delay } = self.s.grant {
-                    self.schedule(now.saturating_add(delay), Action::Grant);
-                }
-                None
-            }
-            Event::CaApprovalNeeded { .. } => {
-                // The fingerprint is configured, so this means the CA changed under us: the
-                // operator approves what the CA serves (K-2 host callback).
-                let _ = tp.approve_ca(true);
-                None
-            }
-            _ => None,
-        };
-        let name = event_name(&event);
-        *self.report.client_events.entry(name).or_insert(0) += 1;
-        if let Some(label) = wave {
-            self.waves
-                .entry((self.generation, label))
-                .or_insert_with(|| Wave::new(now))
-                .add(now);
-        }
-        if is_trouble(&event)
-            && let Some(c) = self.clients.get_mut(i)
-        {
-            c.trouble = Some(match &event {
-                Event::Rejected { fail_info, .. } => format!("FAILURE {fail_info:?}"),
-                _ => name.to_owned(),
+    /// Tells the progress callback, if any, that everything before `now` is done.
+    fn progress(&self, now: Instant, progress: &mut Option<&mut dyn FnMut(&Progress)>) {
+        if let Some(report) = progress.as_deref_mut() {
+            let end = self.s.end();
+            let span = end.saturating_since(self.s.start).as_secs().max(1);
+            let done = now.min(end).saturating_since(self.s.start).as_secs();
+            report(&Progress {
+                now,
+                done: done as f64 / span as f64,
+                enrolled: self.enrolled,
+                gaps: self.report.gaps.len(),
             });
         }
     }
 
-    fn on_ca_event(&mut self, event: &CaEvent) {
-        let now = self.now;
-        let text = match event {
-            CaEvent::CrlUpdated { .. } => {
-                if let Some(g) = self.report.generations.get_mut(self.generation) {
-                    g.crls = g.crls.saturating_add(1);
-                }
-                return;
-            }
-            CaEvent::RolloverGenerated { serial, not_after } => {
-                self.rollover_der = self.ca.rollover_certificate_der();
-                format!("shadow CA certificate generated: serial {serial}, valid until {not_after}")
-            }
-            CaEvent::RolloverActivated { serial } => {
-                self.rollover_der = None;
-                self.active_der = self.ca.ca_certificate_der();
-                self.generation = self.generation.saturating_add(1);
-                self.report.generations.push(Generation::from_der(
-                    &self.active_der,
-                    now,
-                    &format!("rollover CA (serial {serial}) activated"),
-                ));
-                self.dirty_all();
-                return;
-            }
-            CaEvent::Expired => {
-                self.dirty_all();
-                "CA certificate expired without a rollover: the CA stops".to_owned()
-            }
-            CaEvent::RolloverCancelled { rejected, issued } => {
-                self.dirty_all();
-                format!(
-                    "administrator cancelled the rollover: {rejected} pending requests rejected, \
-                     {issued} rollover certificates void"
-                )
-            }
-            CaEvent::RequestsPurged { count } => {
-                self.load.purged = self.load.purged.saturating_add(*count as u64);
-                return;
-            }
-            _ => format!("{event:?}"),
-        };
-        self.note(text);
-    }
-
-    fn note(&mut self, text: String) {
-        if let Some(g) = self.report.generations.get_mut(self.generation) {
-            g.events.push((self.now, text));
+    /// What the fleet sees until `end`.
+    fn view(&self, end: Instant) -> View {
+        View {
+            end,
+            generation: self.generation,
+            active_der: self.active_der.clone(),
+            fingerprint: self.fingerprint.clone(),
+            ca_ders: self.ca_ders.clone(),
+            cancelled: self.cancelled.clone(),
+            active_not_after: Certificate::from_der(&self.active_der)
+                .map_or(end, |c| client::validity_of(&c).1),
         }
     }
 
-    fn dirty_all(&mut self) {
-        for c in &mut self.clients {
-            c.dirty = true;
+    /// Runs the clients due in this epoch to its end, serving the CA in rounds: round `k`
+    /// serves each client's `k`-th call of the epoch, clients in index order. Meanwhile the
+    /// workers run the clients that have their answers.
+    fn run_epoch(
+        &mut self,
+        mut active: Vec<Box<ClientSim>>,
+        view: &Arc<View>,
+        mut runner: Runner<'_>,
+        progress: &mut Option<&mut dyn FnMut(&Progress)>,
+    ) -> Result<(), DrillError> {
+        active.sort_unstable_by_key(|c| c.index);
+        let mut round: Vec<usize> = active.iter().map(|c| c.index).collect();
+        // For the progress line: each running client's instant when it last called the CA;
+        // everything before the earliest of them is done.
+        let mut reached: BTreeMap<usize, Instant> =
+            active.iter().map(|c| (c.index, c.now)).collect();
+        let mut served = 0u32;
+        for client in active {
+            runner.submit(Job {
+                client,
+                answer: None,
+                view: Arc::clone(view),
+            });
         }
-    }
-
-    /// C-24 leaves clients holding the cancelled rollover CA (and maybe a rollover identity
-    /// it issued): they would activate a CA that no longer exists. Their operators re-enrol
-    /// them from scratch (new trustpoint: authenticate, enrol), as the C-24 event asks.
-    fn recover_after_cancel(&mut self) -> Result<(), DrillError> {
-        let Some(cancelled) = self.rollover_der.take() else {
-            return Ok(());
-        };
-        let mut count = 0usize;
-        for i in 0..self.clients.len() {
-            let holds = self
-                .clients
-                .get(i)
-                .and_then(|c| c.tp.as_ref())
-                .is_some_and(|tp| {
-                    tp.rollover_ca_cert()
-                        .and_then(|c| c.to_der().ok())
-                        .is_some_and(|d| d == cancelled)
-                });
-            if !holds {
-                continue;
-            }
-            count = count.saturating_add(1);
-            let tp = self.new_trustpoint(i)?;
-            if let Some(c) = self.clients.get_mut(i) {
-                c.tp = Some(tp);
-                c.trouble = Some("re-enrolled after the rollover cancel".to_owned());
-            }
-            self.drive(i)?;
-        }
-        self.report.reenrolled_after_cancel =
-            self.report.reenrolled_after_cancel.saturating_add(count);
-        self.note(format!(
-            "{count} clients held the cancelled rollover CA and were re-enrolled from scratch"
-        ));
-        Ok(())
-    }
-
-    /// The administrator grants what has waited `delay` (C-15).
-    fn grant_due(&mut self) -> Result<(), DrillError> {
-        let Grant::Manual { delay } = self.s.grant else {
-            return Ok(());
-        };
-        let due: Vec<u64> = self
-            .ca
-            .list_pending()
-            .into_iter()
-            .filter(|p| p.status == RequestStatus::Pending)
-            .filter(|p| p.created.saturating_add(delay) <= self.now)
-            .map(|p| p.id)
-            .collect();
-        for id in due {
-            match self
-                .ca
-                .grant(RequestSelector::Id(id), self.now, &mut self.rng)
-            {
-                Ok(serials) => {
-                    self.report.granted = self.report.granted.saturating_add(serials.len() as u64);
-                }
-                Err(e) => self.note(format!("administrator: grant of request {id} refused: {e}")),
-            }
-        }
-        Ok(())
-    }
-
-    fn listing(&mut self) {
-        let now = self.now;
-        let mut text = format!(
-            "== Timers at {now} (CA created + {})\n{}",
-            now.saturating_since(self.s.start),
-            self.ca.timer_listing(now)
-        );
-        match self.clients.first().and_then(|c| c.tp.as_ref()) {
-            Some(tp) => text.push_str(&format!("client 0:\n{}", tp.timer_listing(now))),
-            None => text.push_str("client 0: not started yet\n"),
-        }
-        self.report.listings.push(text);
-    }
-
-    // ---------------------------------------------------------------- continuity invariant
-
-    /// After every instant: each client's coverage, exact to the second (module docs).
-    fn check_all(&mut self) {
-        let now = self.now;
-        for i in 0..self.clients.len() {
-            let Some(c) = self.clients.get(i) else {
-                continue;
-            };
-            let due = match &c.coverage {
-                Coverage::Until(until) => *until <= now,
-                Coverage::NotYet | Coverage::Gap { .. } => false,
-            };
-            if !(c.dirty || due) {
-                continue;
-            }
-            let current = self.covered_until(i);
-            let Some(c) = self.clients.get_mut(i) else {
-                continue;
-            };
-            c.dirty = false;
-            let coverage = c.coverage.clone();
-            let next = match (&coverage, current) {
-                (Coverage::NotYet, Some(u)) => Coverage::Until(u),
-                (Coverage::NotYet, None) => Coverage::NotYet,
-                (Coverage::Until(old), Some(u)) if *old >= now => Coverage::Until(u),
-                (Coverage::Until(old), Some(u)) => {
-                    // Lapsed at `old`, unseen because nothing happened in between, and
-                    // covered again now.
-                    let gap = Gap::new(i, *old, now, self.cause(i, *old));
-                    self.report.gaps.push(gap);
-                    Coverage::Until(u)
-                }
-                (Coverage::Until(old), None) => Coverage::Gap {
-                    since: (*old).min(now),
-                    cause: self.cause(i, (*old).min(now)),
-                },
-                (Coverage::Gap { since, cause }, Some(u)) => {
-                    self.report
-                        .gaps
-                        .push(Gap::new(i, *since, now, cause.clone()));
-                    Coverage::Until(u)
-                }
-                (g @ Coverage::Gap { .. }, None) => g.clone(),
-            };
-            if let Some(c) = self.clients.get_mut(i) {
-                c.coverage = next;
-            }
-        }
-    }
-
-    /// Until when client `i` is covered from now on, if it is covered now: its trusted CA
-    /// certificate is the CA's active one and valid, and (auto-enroll clients) its identity
-    /// certificate is valid and signed by that CA key.
-    fn covered_until(&mut self, i: usize) -> Option<Instant> {
-        let now = self.now;
-        let c = self.clients.get_mut(i)?;
-        let tp = c.tp.as_ref()?;
-        let ca = tp.ca_cert()?;
-        let ca_der = ca.to_der().ok()?;
-        if ca_der != self.active_der {
-            return None;
-        }
-        let (ca_nb, ca_na) = validity_of(ca);
-        if now < ca_nb || now >= ca_na {
-            return None;
-        }
-        if c.kind == ClientKind::CaOnly {
-            return Some(ca_na);
-        }
-        let id = tp.identity_cert()?;
-        let (nb, na) = validity_of(id);
-        if now < nb || now >= na {
-            return None;
-        }
-        let id_der = id.to_der().ok()?;
-        let chains = match &c.chain_checked {
-            Some((d, a, ok)) if *d == id_der && *a == ca_der => *ok,
-            _ => {
-                // The chain half of the invariant: the rollover CA has the same name as the
-                // old one, so only the signature tells them apart.
-                let ok = PublicKey::from_certificate(ca)
-                    .and_then(|key| key.verify_certificate(id, &Profile::STRICT))
-                    .is_ok();
-                c.chain_checked = Some((id_der, ca_der, ok));
-                ok
-            }
-        };
-        chains.then_some(na.min(ca_na))
-    }
-
-    /// Why client `i` is not covered at `at`, with the last thing that went wrong.
-    fn cause(&self, i: usize, at: Instant) -> String {
-        let Some(c) = self.clients.get(i) else {
-            return String::new();
-        };
-        let what = match c.tp.as_ref() {
-            None => "not started".to_owned(),
-            Some(tp) => match tp.ca_cert() {
-                None => "no trusted CA certificate (needs re-authentication)".to_owned(),
-                Some(ca) if ca.to_der().ok().as_deref() != Some(self.active_der.as_slice()) => {
-                    "trusts a CA certificate the CA no longer uses".to_owned()
-                }
-                Some(ca) if validity_of(ca).1 <= at => "trusted CA certificate expired".to_owned(),
-                Some(_) if c.kind == ClientKind::CaOnly => "CA certificate not valid".to_owned(),
-                Some(_) => match tp.identity_cert() {
-                    None => "no identity certificate".to_owned(),
-                    Some(id) if validity_of(id).1 <= at => {
-                        "identity certificate expired".to_owned()
+        let mut failure = None;
+        while !round.is_empty() {
+            let mut next = Vec::with_capacity(round.len());
+            for &i in &round {
+                match runner.take(self.s, i).result {
+                    Err(e) => {
+                        failure.get_or_insert(e);
                     }
-                    Some(_) => "identity certificate does not chain to the trusted CA".to_owned(),
-                },
-            },
-        };
-        match &c.trouble {
-            Some(t) => format!("{what}; last trouble: {t}"),
-            None => format!("{what}; no renewal was attempted"),
-        }
-    }
-
-    fn finish(mut self) -> Report {
-        let end = self.s.end();
-        for i in 0..self.clients.len() {
-            let Some(c) = self.clients.get(i) else {
-                continue;
-            };
-            let gap = match &c.coverage {
-                Coverage::Until(u) if *u < end => Some((*u, self.cause(i, *u))),
-                Coverage::Gap { since, cause } => Some((*since, cause.clone())),
-                Coverage::NotYet if c.join < end => {
-                    Some((c.join, format!("never enrolled; {}", self.cause(i, end))))
+                    Ok((mut client, Step::Ca(call))) if failure.is_none() => {
+                        let answer = self.serve(&mut client, call);
+                        if progress.is_some() {
+                            self.enrolled = self
+                                .enrolled
+                                .saturating_add(std::mem::take(&mut client.tally.newly_enrolled));
+                            self.report.gaps.append(&mut client.tally.gaps);
+                            reached.insert(i, client.now);
+                            served = served.wrapping_add(1);
+                            if served.is_multiple_of(256)
+                                && let Some(frontier) = reached.values().min()
+                            {
+                                self.progress(*frontier, progress);
+                            }
+                        }
+                        runner.submit(Job {
+                            client,
+                            answer: Some(answer),
+                            view: Arc::clone(view),
+                        });
+                        next.push(i);
+                    }
+                    Ok((client, _)) => {
+                        reached.remove(&client.index);
+                        self.park(client);
+                    }
                 }
-                _ => None,
-            };
-            if let Some((since, cause)) = gap {
-                let mut g = Gap::new(i, since, end, cause);
-                g.ongoing = true;
-                self.report.gaps.push(g);
             }
+            round = next;
         }
-        self.report.gaps.sort_by_key(|g| (g.start, g.client));
-        for ((generation, label), wave) in std::mem::take(&mut self.waves) {
-            if let Some(g) = self.report.generations.get_mut(generation) {
-                g.waves.push((label, wave));
-            }
-        }
-        let enrolled: Vec<(Option<Instant>, Instant, Option<Instant>)> = self
-            .clients
-            .iter()
-            .map(|c| (c.first_identity, c.join, c.first_next_ca_404))
-            .collect();
-        self.report.load = std::mem::take(&mut self.load);
-        self.report.ca_status = self.ca.status(self.now).to_string();
-        checker::judge(self.s, &mut self.report, &enrolled);
-        self.report
+        failure.map_or(Ok(()), Err)
     }
+}
+
+/// The trace's description of a CA certificate: serial and validity.
+fn describe_ca(der: &[u8]) -> String {
+    Certificate::from_der(der).map_or_else(
+        |e| format!("undecodable CA certificate: {e}"),
+        |c| {
+            let (nb, na) = client::validity_of(&c);
+            format!("serial {}, valid {nb} .. {na}", serial_of(&c))
+        },
+    )
+}
+
+fn serial_of(c: &Certificate) -> u64 {
+    c.tbs_certificate()
+        .serial_number()
+        .as_bytes()
+        .iter()
+        .fold(0u64, |acc, b| acc.wrapping_shl(8) | u64::from(*b))
 }
 
 /// A number in 0..100 from the scenario's generator.
 fn percent_draw(rng: &mut StdRng) -> u32 {
     u32::try_from(rand::Rng::next_u64(rng) % 100).unwrap_or(0)
-}
-
-/// The `operation=` value of a request-target.
-fn operation_of(target: &str) -> &'static str {
-    const KNOWN: [&str; 6] = [
-        "GetCACert",
-        "GetCACaps",
-        "GetNextCACert",
-        "PKIOperation",
-        "GetCRL",
-        "GetCert",
-    ];
-    let value = target
-        .split_once("operation=")
-        .map_or("", |(_, rest)| rest.split('&').next().unwrap_or(""));
-    KNOWN.into_iter().find(|k| *k == value).unwrap_or("other")
-}
-
-/// notBefore and notAfter of a certificate.
-fn validity_of(cert: &Certificate) -> (Instant, Instant) {
-    let v = CertValidity::of(cert);
-    (
-        Instant::from_unix(v.not_before),
-        Instant::from_unix(v.not_after),
-    )
-}
-
-fn event_name(event: &Event) -> &'static str {
-    match event {
-        Event::Authenticated => "Authenticated",
-        Event::CaApprovalNeeded { .. } => "CaApprovalNeeded",
-        Event::AuthenticationFailed { .. } => "AuthenticationFailed",
-        Event::Enrolled => "Enrolled",
-        Event::Renewed => "Renewed",
-        Event::RolloverCaInstalled => "RolloverCaInstalled",
-        Event::RolloverIdentityInstalled => "RolloverIdentityInstalled",
-        Event::RolloverActivated => "RolloverActivated",
-        Event::Pending => "Pending",
-        Event::Rejected { .. } => "Rejected",
-        Event::PollExhausted => "PollExhausted",
-        Event::RetriesExhausted => "RetriesExhausted",
-        Event::IdentityExpiring => "IdentityExpiring",
-        Event::NeedsReauthentication => "NeedsReauthentication",
-        Event::NeedsManualRenewal => "NeedsManualRenewal",
-        Event::LegacyAlgorithmRefused => "LegacyAlgorithmRefused",
-        Event::Warning(_) => "Warning",
-        _ => "other",
-    }
-}
-
-fn is_trouble(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::AuthenticationFailed { .. }
-            | Event::Rejected { .. }
-            | Event::PollExhausted
-            | Event::RetriesExhausted
-            | Event::IdentityExpiring
-            | Event::NeedsReauthentication
-            | Event::NeedsManualRenewal
-            | Event::LegacyAlgorithmRefused
-    )
 }

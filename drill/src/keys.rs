@@ -5,6 +5,7 @@
 //! client-core's [`KeySource`] hook. The CA does not care: each request still carries its own
 //! CSR, signature and transaction.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use client_core::KeySource;
@@ -14,11 +15,10 @@ use scep_proto::PrivateKey;
 
 use crate::DrillError;
 
-/// Pre-generated RSA keys handed out round-robin.
+/// Pre-generated RSA keys, shared by the fleet.
 pub(crate) struct KeyPool {
     bits: u32,
     keys: Vec<PrivateKey>,
-    next: AtomicUsize,
 }
 
 impl KeyPool {
@@ -45,20 +45,37 @@ impl KeyPool {
         });
         let mut keys = first?;
         keys.extend(second.map_err(|_| DrillError::KeyGeneration)??);
-        Ok(Self {
-            bits,
-            keys,
-            next: AtomicUsize::new(0),
-        })
+        Ok(Self { bits, keys })
     }
 }
 
-impl KeySource for KeyPool {
+/// One client's view of the pool: its `n`-th new key is key `client + n` (round-robin from
+/// its own index), so which key a client gets never depends on what other clients did.
+pub(crate) struct ClientKeys {
+    pool: Arc<KeyPool>,
+    client: usize,
+    taken: AtomicUsize,
+}
+
+impl ClientKeys {
+    pub(crate) fn new(pool: Arc<KeyPool>, client: usize) -> Self {
+        Self {
+            pool,
+            client,
+            taken: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl KeySource for ClientKeys {
     fn next_key(&self, bits: u32) -> Option<PrivateKey> {
-        if bits != self.bits || self.keys.is_empty() {
+        let pool = &self.pool;
+        if bits != pool.bits || pool.keys.is_empty() {
             return None;
         }
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        self.keys.get(n % self.keys.len()).cloned()
+        let n = self.taken.fetch_add(1, Ordering::Relaxed);
+        pool.keys
+            .get(self.client.wrapping_add(n) % pool.keys.len())
+            .cloned()
     }
 }

@@ -68,6 +68,13 @@ impl Wave {
         self.last = self.last.max(at);
         self.count = self.count.saturating_add(1);
     }
+
+    /// Both waves as one.
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.count = self.count.saturating_add(other.count);
+    }
 }
 
 /// One CA generation: its certificate, what the CA did and what the fleet did meanwhile.

@@ -106,6 +106,9 @@ pub struct Scenario {
     pub retry_period: Duration,
     /// Client retry count N (0 = unlimited).
     pub retry_count: u32,
+    /// The clients' K-10a jitter window: the GetCACaps refresh after an activation and the
+    /// re-enrolment after a rollover cancel are spread over it.
+    pub jitter: Duration,
     /// CA outages: every request in a window fails as a transport error (K-14).
     pub outages: Vec<Window>,
     /// Share of the clients, in percent, that reboot once with a request on the wire: the CA
@@ -159,6 +162,7 @@ impl Default for Scenario {
             join_window: Duration::from_days(90),
             retry_period: Duration::from_minutes(1),
             retry_count: 999,
+            jitter: Duration::from_hours(12),
             // Over the first renewals (at 80 % of 365 d) of the clients that joined on days 8 to 10.
             outages: vec![Window {
                 start: Duration::from_days(300),
@@ -227,6 +231,9 @@ Options:
   --join-window <DUR>        initial enrolments spread over               [default: 90d]
   --retry-period <DUR>       client P                                     [default: 1m]
   --retry-count <N>          client N (0 = unlimited)                     [default: 999]
+  --jitter <DUR>             clients spread the requests that need not go out at once
+                             (caps refresh after an activation, re-enrolment after a
+                             rollover cancel) over this window, K-10a      [default: 12h]
   --outage <AT+DUR|none>     CA outage window; repeatable                 [default: 300d+2d]
   --reboot-share <PCT>       clients that reboot once mid-request         [default: 10]
   --clock-loss <PCT@AT+DUR>  clients without authoritative time in a window; repeatable
@@ -237,7 +244,16 @@ Options:
   --key-bits <N>             RSA size of every key                        [default: 1024]
   --key-pool <N>             distinct pre-generated client keys           [default: 64]
   --gaps-shown <N>           gaps listed one by one                       [default: 20]
+
+Outputs (besides the report on standard output):
+  --html <FILE>              the run as a picture: one self-contained HTML page
+  --events <FILE>            every event, one JSON object a line
+  --json <FILE>              the report as JSON
+  --threads <N>              threads running clients, 0 for one per core  [default: 0]
+                             (the result is the same for any number)
   -h, --help                 print this help
+
+While standard error is a terminal, a progress line is kept there.
 
 Exit status: 0 when the hazard checker calls the configuration safe and no client had a gap;
 1 otherwise; 2 for bad options.
@@ -250,6 +266,19 @@ impl Scenario {
     /// # Errors
     /// [`UsageError`] naming the offending flag or value.
     pub fn from_args<I>(args: I) -> Result<Option<Self>, UsageError>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        Self::parse_with(args, &mut |_, _| Ok(false))
+    }
+
+    /// [`Scenario::from_args`], offering every long flag it does not know to `extra` first
+    /// (by name without the dashes; `Ok(true)`: taken).
+    pub(crate) fn parse_with<I>(
+        args: I,
+        extra: &mut dyn FnMut(&str, &mut lexopt::Parser) -> Result<bool, UsageError>,
+    ) -> Result<Option<Self>, UsageError>
     where
         I: IntoIterator,
         I::Item: Into<OsString>,
@@ -321,6 +350,7 @@ impl Scenario {
                     s.retry_period = duration_flag(&mut parser, "retry-period")?
                 }
                 Long("retry-count") => s.retry_count = parser.value()?.parse()?,
+                Long("jitter") => s.jitter = duration_flag(&mut parser, "jitter")?,
                 Long("outage") => {
                     let text = parser.value()?.string()?;
                     let list = outages.get_or_insert_with(Vec::new);
@@ -350,6 +380,12 @@ impl Scenario {
                 Long("key-bits") => s.key_bits = parser.value()?.parse()?,
                 Long("key-pool") => s.key_pool = parser.value()?.parse()?,
                 Long("gaps-shown") => s.gaps_shown = parser.value()?.parse()?,
+                Long(name) => {
+                    let name = name.to_owned();
+                    if !extra(&name, &mut parser)? {
+                        return Err(UsageError::Flag(format!("invalid option '--{name}'")));
+                    }
+                }
                 _ => return Err(arg.unexpected().into()),
             }
         }
@@ -462,7 +498,10 @@ fn bad_value(flag: &str, text: &str) -> UsageError {
     UsageError::Flag(format!("--{flag}: cannot read {text:?} (see --help)"))
 }
 
-fn duration_flag(parser: &mut lexopt::Parser, flag: &str) -> Result<Duration, UsageError> {
+pub(crate) fn duration_flag(
+    parser: &mut lexopt::Parser,
+    flag: &str,
+) -> Result<Duration, UsageError> {
     use lexopt::ValueExt as _;
     let text = parser.value()?.string()?;
     parse_duration(&text).ok_or_else(|| bad_value(flag, &text))

@@ -1,6 +1,6 @@
 //! Prints what `pki-timers` computes for one deployment: the CA's IOS-style timer listing
-//! (T-16, T-17), each client's certificate chain up to its SHADOW (T-18), and the hazard
-//! checker's findings (SPEC §5).
+//! (T-16, T-17), a compact text timeline with one line per CA generation, each client's
+//! certificate chain up to its SHADOW (T-18), and the hazard checker's findings (SPEC §5).
 //!
 //! With no arguments it shows the seed deployment of Cisco's rollover guide for p = 80 (safe)
 //! and p = 50 (hazard H-1). Run with `--help` for the flags.
@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use pki_timers::{
     CaTimerConfig, CaTimerInputs, ChainParams, CheckOptions, ClientTimerConfig, Duration, Instant,
-    Overlap, Percent, RenewalChain, RolloverIdentityPolicy, TimerListing, Validity, ca_timers,
-    check, crl_window, rollover_ca_validity, shadow_generation_at,
+    Overlap, Percent, RenewalChain, RenewalKind, RolloverIdentityPolicy, TimerListing, Validity,
+    ca_timers, check, crl_window, rollover_ca_validity, shadow_generation_at,
 };
 
 const HELP: &str = "\
@@ -33,6 +33,7 @@ Options:
   --enrol <RFC3339>        client enrolment instant                [default: 2015-10-09T12:20:00Z]
   --now <RFC3339>          instant of the timer listing            [default: 2015-10-09T12:19:58Z]
   --manual-grant           the CA waits for an administrator (default: grant auto)
+  --generations <G>        CA generations on the timeline          [default: 3]
   -h, --help               print this help
 ";
 
@@ -46,6 +47,7 @@ struct Args {
     enrol: Instant,
     now: Instant,
     manual_grant: bool,
+    generations: u32,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -64,6 +66,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         enrol: Instant::from_unix(1_444_393_200),
         now: Instant::from_unix(1_444_393_198),
         manual_grant: false,
+        generations: 3,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
@@ -90,6 +93,11 @@ fn parse_args() -> Result<Option<Args>, String> {
             Long("enrol") => args.enrol = instant(value(&mut parser)?)?,
             Long("now") => args.now = instant(value(&mut parser)?)?,
             Long("manual-grant") => args.manual_grant = true,
+            Long("generations") => {
+                args.generations = value(&mut parser)?
+                    .parse()
+                    .map_err(|_| "--generations: not a number".to_owned())?;
+            }
             _ => return Err(arg.unexpected().to_string()),
         }
     }
@@ -174,6 +182,9 @@ fn run(a: &Args) -> Result<(), pki_timers::TimerError> {
         );
     }
 
+    println!();
+    print!("{}", timeline(a, ca)?);
+
     for &p in &a.percents {
         println!();
         println!(
@@ -247,4 +258,111 @@ fn run(a: &Args) -> Result<(), pki_timers::TimerError> {
 
 fn show_overlap(o: Option<Overlap>) -> String {
     o.map_or_else(|| "off".to_owned(), |o| o.to_string())
+}
+
+/// Columns of the timeline bar.
+const COLUMNS: u64 = 64;
+
+/// A compact text timeline, one line per CA generation: `.` from the rollover certificate's
+/// generation (`G`) to its activation (`A`), `=` while it is the active CA, `E` where the last
+/// one expires; then one line per client percentage with its RENEWs (`r`) and its SHADOW (`s`)
+/// under the first CA. A SHADOW left of the next generation's `G` gets GetNextCACert 404 (H-1);
+/// without auto-rollover there is no next generation at all (H-3).
+fn timeline(a: &Args, first: Validity) -> Result<String, pki_timers::TimerError> {
+    let mut gens = vec![first];
+    // Without auto-rollover the CA expires: one generation.
+    let wanted = if a.overlap.is_some() {
+        a.generations.max(1)
+    } else {
+        1
+    };
+    while gens.len() < wanted as usize {
+        let last = gens.last().copied().unwrap_or(first);
+        gens.push(rollover_ca_validity(last, a.ca_lifetime)?);
+    }
+    let start = first.not_before();
+    let end = gens.last().map_or(first.not_after(), |g| g.not_after());
+    let span = end.saturating_since(start).as_secs().max(1);
+    let col = |t: Instant| -> usize {
+        let c = t.saturating_since(start).as_secs().saturating_mul(COLUMNS) / span;
+        usize::try_from(c.min(COLUMNS - 1)).unwrap_or(0)
+    };
+    let width = usize::try_from(COLUMNS).unwrap_or(64);
+    let mut out = format!(
+        "== Timeline: {} CA generations, one column = {} days (G generated, . waiting, A activated, = active, E expires)\n",
+        gens.len(),
+        span / COLUMNS / 86_400
+    );
+    let mut years = vec![b' '; width];
+    let first_year: i32 = start
+        .to_string()
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .unwrap_or(1970);
+    let mut next_free = 0usize;
+    for year in first_year + 1.. {
+        let Some(t) = Instant::from_rfc3339(&format!("{year:04}-01-01T00:00:00Z")) else {
+            break;
+        };
+        if t >= end {
+            break;
+        }
+        let c = col(t);
+        if c >= next_free && c + 4 <= width {
+            years[c..c + 4].copy_from_slice(year.to_string().as_bytes());
+            next_free = c + 5;
+        }
+    }
+    out.push_str(&format!("{:<13}{}\n", "", String::from_utf8_lossy(&years)));
+    for (k, g) in gens.iter().enumerate() {
+        let mut bar = vec![b' '; width];
+        let generated = match (k, a.overlap) {
+            (0, _) => None,
+            (_, Some(o)) => gens.get(k - 1).map(|prev| shadow_generation_at(*prev, o)),
+            (_, None) => None,
+        };
+        if let Some(gen_at) = generated {
+            bar[col(gen_at)..col(g.not_before())].fill(b'.');
+        }
+        bar[col(g.not_before())..=col(g.not_after())].fill(b'=');
+        if let Some(gen_at) = generated {
+            bar[col(gen_at)] = b'G';
+        }
+        if k > 0 {
+            bar[col(g.not_before())] = b'A';
+        }
+        if k + 1 == gens.len() {
+            bar[col(g.not_after())] = b'E';
+        }
+        let day = |t: Instant| t.to_string().get(..10).unwrap_or_default().to_owned();
+        out.push_str(&format!(
+            "{:<12}|{}| {} .. {}\n",
+            format!("CA {}", k + 1),
+            String::from_utf8_lossy(&bar),
+            day(g.not_before()),
+            day(g.not_after())
+        ));
+    }
+    for &p in &a.percents {
+        let mut bar = vec![b' '; width];
+        let params = ChainParams {
+            ca: first,
+            cert_lifetime: a.cert_lifetime,
+            percent: p,
+            enrolled_at: a.enrol,
+        };
+        for link in RenewalChain::new(params)? {
+            bar[col(link.fires)] = match link.kind {
+                RenewalKind::Shadow => b's',
+                _ => b'r',
+            };
+        }
+        bar[col(a.enrol)] = b'e';
+        out.push_str(&format!(
+            "{:<12}|{}| e enrolled, r RENEW, s SHADOW\n",
+            format!("client {p}"),
+            String::from_utf8_lossy(&bar)
+        ));
+    }
+    Ok(out)
 }

@@ -74,6 +74,11 @@ pub struct TrustpointConfig {
     pub key_bits: u32,
     /// CONNECT RETRY spacing (T-11, Q-3).
     pub connect_retry: Backoff,
+    /// K-10a: requests that need not go out at the instant that made them due (the GetCACaps
+    /// refresh after an activation) are spread over this window, at this trustpoint's own
+    /// offset ([`Trustpoint::jitter_offset`](crate::Trustpoint::jitter_offset)). Zero: at once.
+    /// Default 12 hours; at most 30 days.
+    pub jitter: Duration,
 }
 
 impl core::fmt::Debug for TrustpointConfig {
@@ -94,6 +99,7 @@ impl core::fmt::Debug for TrustpointConfig {
             .field("legacy_algorithms", &self.legacy_algorithms)
             .field("key_bits", &self.key_bits)
             .field("connect_retry", &self.connect_retry)
+            .field("jitter", &self.jitter)
             .finish()
     }
 }
@@ -113,6 +119,7 @@ impl Default for TrustpointConfig {
             legacy_algorithms: false,
             key_bits: 2048,
             connect_retry: Backoff::Fixed,
+            jitter: Duration::from_hours(12),
         }
     }
 }
@@ -136,6 +143,9 @@ pub enum ConfigError {
     /// The trustpoint name is empty.
     #[error("trustpoint name is empty")]
     Name,
+    /// The jitter window is longer than 30 days.
+    #[error("jitter window must be at most 30 days")]
+    Jitter,
 }
 
 impl TrustpointConfig {
@@ -154,6 +164,9 @@ impl TrustpointConfig {
         }
         if !(1024..=4096).contains(&self.key_bits) {
             return Err(ConfigError::KeyBits);
+        }
+        if self.jitter.as_secs() > Duration::from_days(30).as_secs() {
+            return Err(ConfigError::Jitter);
         }
         Ok(())
     }

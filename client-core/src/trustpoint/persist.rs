@@ -1,13 +1,15 @@
 //! The trustpoint's byte form (issue 5, point 3).
 //!
-//! Format, version 1 — a length-prefixed binary record, integers big-endian:
+//! Format, version 2 — a length-prefixed binary record, integers big-endian (version 1, read
+//! too, lacks the jitter window and gets the default):
 //!
 //! ```text
-//! magic "SCEPTP" | version u8 = 1 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
+//! magic "SCEPTP" | version u8 = 2 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
 //!          EncryptedPrivateKeyInfo: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC)
 //! config   name str | path str | auto_enroll opt(percent u8, regenerate u8)
 //!          | retry_period_secs u64 | retry_count u32 | subject str | challenge opt(str)
 //!          | fingerprint opt(str) | renewal_message u8 | legacy u8 | key_bits u32 | backoff u8
+//!          | jitter_secs u64 (version 2)
 //! authoritative u8
 //! chain    opt(ca cert | ra_encrypt opt(cert) | ra_sign opt(cert))
 //! caps     str (GetCACaps text)
@@ -16,6 +18,7 @@
 //! state    tag u8 and its data (transaction: see `put_txn`; AwaitingCaCaps: refresh u8 |
 //!          enrol u8)
 //! wire     u8 (0 idle, 1 ready; an exchange on the wire is saved as "ready")
+//! refresh  opt(u64 unix seconds): the deferred capability refresh (K-10a; version 2)
 //! ```
 //!
 //! `str` and `bytes` are a u32 length and the bytes; `opt(x)` is u8 0 (absent) or 1 and `x`;
@@ -35,7 +38,7 @@ use super::{
 };
 
 const MAGIC: &[u8; 6] = b"SCEPTP";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Why bytes could not be restored or produced.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -360,10 +363,11 @@ fn put_config(w: &mut W<'_>, c: &TrustpointConfig) -> Result<(), PersistError> {
         Backoff::Fixed => 0,
         Backoff::Doubling => 1,
     });
+    w.u64(c.jitter.as_secs());
     Ok(())
 }
 
-fn get_config(r: &mut R<'_>) -> Result<TrustpointConfig, PersistError> {
+fn get_config(r: &mut R<'_>, version: u8) -> Result<TrustpointConfig, PersistError> {
     let name = r.str("name")?;
     let path = r.str("path")?;
     let auto_enroll = if r.flag("auto_enroll")? {
@@ -393,6 +397,11 @@ fn get_config(r: &mut R<'_>) -> Result<TrustpointConfig, PersistError> {
         1 => Backoff::Doubling,
         _ => return Err(PersistError::Corrupt("backoff")),
     };
+    let jitter = if version >= 2 {
+        Duration::from_secs(r.u64("jitter")?)
+    } else {
+        TrustpointConfig::default().jitter
+    };
     Ok(TrustpointConfig {
         name,
         path,
@@ -406,6 +415,7 @@ fn get_config(r: &mut R<'_>) -> Result<TrustpointConfig, PersistError> {
         legacy_algorithms,
         key_bits,
         connect_retry,
+        jitter,
     })
 }
 
@@ -424,7 +434,7 @@ fn get_chain(r: &mut R<'_>) -> Result<CaChain, PersistError> {
 }
 
 impl Trustpoint {
-    /// The whole trustpoint as bytes (format in this module's docs, version 1): configuration,
+    /// The whole trustpoint as bytes (format in this module's docs, version 2): configuration,
     /// keys, certificates active and rollover, capabilities, the transaction under way and the
     /// armed timers. Undrained events are not included.
     ///
@@ -518,6 +528,10 @@ impl Trustpoint {
             State::RejectedNeedsManual => w.u8(11),
         }
         w.flag(self.wire != Wire::Idle);
+        w.flag(self.caps_refresh_at.is_some());
+        if let Some(at) = self.caps_refresh_at {
+            w.u64(at.unix());
+        }
         Ok(w.0)
     }
 
@@ -541,9 +555,11 @@ impl Trustpoint {
     }
 
     fn decode(mut r: R<'_>) -> Result<Self, PersistError> {
-        if r.take(6, "magic").map_err(|_| PersistError::Format)? != MAGIC
-            || r.u8("version")? != VERSION
-        {
+        if r.take(6, "magic").map_err(|_| PersistError::Format)? != MAGIC {
+            return Err(PersistError::Format);
+        }
+        let version = r.u8("version")?;
+        if !(1..=VERSION).contains(&version) {
             return Err(PersistError::Format);
         }
         match (r.flag("key protection")?, r.1.is_some()) {
@@ -551,7 +567,7 @@ impl Trustpoint {
             (false, true) => r.1 = None,
             _ => {}
         }
-        let config = get_config(&mut r)?;
+        let config = get_config(&mut r, version)?;
         let mut tp = Self::new(config).map_err(|_| PersistError::Corrupt("configuration"))?;
         tp.timers.set_authoritative(r.flag("authoritative")?);
         if r.flag("chain")? {
@@ -601,6 +617,9 @@ impl Trustpoint {
         } else {
             Wire::Idle
         };
+        if version >= 2 && r.flag("refresh")? {
+            tp.caps_refresh_at = Some(Instant::from_unix(r.u64("refresh")?));
+        }
         if !r.0.is_empty() {
             return Err(PersistError::Corrupt("trailing bytes"));
         }
