@@ -324,7 +324,15 @@ impl ConfigFile {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            // The message and the line only: toml's own rendering quotes the offending line,
+            // which may hold a secret (an archive password put in the file by mistake).
+            let line = e.span().map_or(0, |span| {
+                text.get(..span.start)
+                    .map_or(0, |before| before.matches('\n').count() + 1)
+            });
+            format!("{} line {line}: {}", path.display(), e.message())
+        })
     }
 }
 
@@ -353,6 +361,17 @@ mod tests {
         let server = ServerSettings::default().over(file.server);
         assert_eq!(server.threads, Some(3));
         assert_eq!(server.header_timeout, Some(Span::from_secs(4)));
+    }
+
+    #[test]
+    fn a_config_error_names_the_line_but_never_repeats_it() {
+        // Review finding: toml's message quoted the offending line, secret included.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scep.toml");
+        std::fs::write(&path, "[ca]\narchive_password = \"hunter2-secret\"\n").unwrap();
+        let err = ConfigFile::load(Some(&path)).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]
