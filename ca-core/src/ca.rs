@@ -15,6 +15,7 @@ mod config;
 mod counts;
 mod error;
 mod import;
+mod otp;
 mod pipeline;
 mod records;
 mod state;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pki_timers::{CaTimer, Instant, TimerTable, Validity, ca_timers, purge_at};
 use rand::CryptoRng;
+use zeroize::Zeroizing;
 
 pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
 pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
@@ -32,7 +34,7 @@ pub use self::error::{CaError, CaState, ConfigError};
 pub use self::status::StatusReport;
 
 use self::records::{decode_counter, encode_counter};
-use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, Otp, decode_revoked};
+use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
 use crate::archive::{ArchiveGeneration, export_archive};
 use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
@@ -85,15 +87,24 @@ impl<S: Store> Ca<S> {
         config.validate()?;
         let issuer = config.issuer()?;
         let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
+        let passphrase = config.key_passphrase.as_deref();
         let existing = store
             .get(&RecordKey::CaState)
             .map_err(CaError::storage)?
-            .map(|b| CaRecord::decode(&b))
+            .map(|b| CaRecord::decode(&Zeroizing::new(b), passphrase))
             .transpose()?;
         let (ca, crl, last_serial) = match existing {
-            Some(ca) => {
+            Some(mut ca) => {
                 if !scep_proto::names_match(ca.active.ca.subject(), &issuer) {
                     return Err(ConfigError::IssuerNameChanged.into());
+                }
+                if let Some(passphrase) = passphrase
+                    && ca.needs_sealing(Some(passphrase))
+                {
+                    ca.seal(passphrase, rng)?;
+                    store
+                        .put(&RecordKey::CaState, &ca.encode()?)
+                        .map_err(CaError::storage)?;
                 }
                 let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
                     Some(b) => CrlRecord::decode(&b)?,
@@ -124,18 +135,7 @@ impl<S: Store> Ca<S> {
                 requests.insert(id, Entry::decode(id, &b)?);
             }
         }
-        let mut otps = BTreeMap::new();
-        for id in store
-            .list(RecordFamily::OneTimePassword)
-            .map_err(CaError::storage)?
-        {
-            if let Some(b) = store
-                .get(&RecordKey::OneTimePassword(id))
-                .map_err(CaError::storage)?
-            {
-                otps.insert(id, Otp::decode(id, &b)?);
-            }
-        }
+        let otps = otp::load(&store, rng)?;
         let mut revoked = BTreeMap::new();
         for serial in store
             .list(RecordFamily::Revoked)
@@ -150,7 +150,7 @@ impl<S: Store> Ca<S> {
         }
         let last_request = read_counter(&store, RecordKey::RequestCounter)?
             .max(requests.keys().next_back().copied().unwrap_or(0));
-        let last_otp = otps.keys().next_back().copied().unwrap_or(0);
+        let last_otp = otps.last_id().unwrap_or(0);
         let mut timers = TimerTable::new();
         timers.set_authoritative(authoritative_time);
         let mut inner = Inner {
@@ -234,14 +234,20 @@ impl<S: Store> Ca<S> {
         self.lock().timers.next_deadline()
     }
 
-    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer or pending
-    /// request purge (T-15). `None` without authoritative time.
+    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer, pending
+    /// request purge (T-15) or one-time password expiry. `None` without authoritative
+    /// time.
     #[must_use]
     pub fn next_wakeup(&self) -> Option<Instant> {
         let inner = self.lock();
         let timer = inner.timers.next_deadline().map(|(_, at)| at)?;
         let purge = earliest_purge(&self.config, &inner);
-        Some(purge.map_or(timer, |p| p.min(timer)))
+        Some(
+            [purge, inner.otps.next_expiry()]
+                .into_iter()
+                .flatten()
+                .fold(timer, Instant::min),
+        )
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -365,7 +371,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
         state: CaState::Active,
-        active: Arc::new(Generation::new(ca)?),
+        active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?),
         rollover: None,
         rollover_counter: 0,
         shadow_suppressed: false,

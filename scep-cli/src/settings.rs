@@ -142,6 +142,21 @@ pub(crate) struct CaSettings {
     /// written.
     #[arg(long, env = "SCEP_ARCHIVE_PASSWORD_FILE", value_name = "FILE")]
     pub(crate) archive_password_file: Option<PathBuf>,
+    /// File holding the passphrase that encrypts the CA keys in DIR (PBES2, as the archive);
+    /// the environment variable SCEP_KEY_PASSPHRASE may hold the passphrase itself. Without
+    /// either the keys are stored unencrypted (protect DIR as the keys themselves); keys
+    /// stored unencrypted are encrypted the first time the CA opens with a passphrase.
+    #[arg(long, env = "SCEP_KEY_PASSPHRASE_FILE", value_name = "FILE")]
+    pub(crate) key_passphrase_file: Option<PathBuf>,
+}
+
+/// The CA's secrets, read from files or the environment (never from flags).
+#[derive(Debug, Default)]
+pub(crate) struct Secrets {
+    /// The key archive password (C-19).
+    pub(crate) archive_password: Option<String>,
+    /// The passphrase of the CA keys in the store.
+    pub(crate) key_passphrase: Option<String>,
 }
 
 /// Merges `Option` fields: the first source that has a value wins.
@@ -158,7 +173,7 @@ impl CaSettings {
             lifetime_ca_certificate, lifetime_crl, lifetime_enrollment_request, auto_rollover,
             grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
-            legacy_algorithms, ca_cert_in_success, archive_password_file)
+            legacy_algorithms, ca_cert_in_success, archive_password_file, key_passphrase_file)
     }
 
     /// The CA configuration; `stored_issuer` is the subject of an existing DIR/ca.pem, used
@@ -166,7 +181,7 @@ impl CaSettings {
     pub(crate) fn to_config(
         &self,
         stored_issuer: Option<String>,
-        archive_password: Option<String>,
+        secrets: Secrets,
     ) -> Result<CaConfig, String> {
         let mut c = CaConfig::default();
         if let Some(name) = &self.name {
@@ -238,7 +253,8 @@ impl CaSettings {
         if let Some(v) = self.ca_cert_in_success {
             c.ca_cert_in_success = v;
         }
-        c.archive_password = archive_password;
+        c.archive_password = secrets.archive_password;
+        c.key_passphrase = secrets.key_passphrase;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -344,7 +360,7 @@ mod tests {
             ..CaSettings::default()
         };
         let merged = flags.over(file.ca);
-        let config = merged.to_config(None, None).unwrap();
+        let config = merged.to_config(None, Secrets::default()).unwrap();
         assert_eq!(config.key_bits, 1024);
         assert_eq!(config.grant, GrantMode::Auto);
         assert_eq!(config.lifetime_crl, Duration::from_hours(12));
@@ -363,19 +379,23 @@ mod tests {
             key_bits: Some(512),
             ..CaSettings::default()
         };
-        assert!(s.to_config(None, None).is_err());
+        assert!(s.to_config(None, Secrets::default()).is_err());
     }
 
     #[test]
     fn the_stored_issuer_is_used_unless_one_is_configured() {
         let s = CaSettings::default();
-        let c = s.to_config(Some("CN=Imported".to_owned()), None).unwrap();
+        let c = s
+            .to_config(Some("CN=Imported".to_owned()), Secrets::default())
+            .unwrap();
         assert_eq!(c.issuer_name, "CN=Imported");
         let s = CaSettings {
             issuer_name: Some("CN=Given".to_owned()),
             ..CaSettings::default()
         };
-        let c = s.to_config(Some("CN=Imported".to_owned()), None).unwrap();
+        let c = s
+            .to_config(Some("CN=Imported".to_owned()), Secrets::default())
+            .unwrap();
         assert_eq!(c.issuer_name, "CN=Given");
     }
 }

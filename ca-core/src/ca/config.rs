@@ -42,7 +42,7 @@ pub enum DatabaseLevel {
 /// The CA configuration; [`CaConfig::default`] gives the SPEC §3.1 defaults. Check it with
 /// [`CaConfig::validate`] ([`crate::Ca::open`] does).
 ///
-/// `Debug` does not print the archive password.
+/// `Debug` prints neither the archive password nor the key passphrase.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CaConfig {
@@ -89,6 +89,13 @@ pub struct CaConfig {
     pub ca_cert_in_success: bool,
     /// The archive password (C-19). `None`: no key archive is written.
     pub archive_password: Option<String>,
+    /// The passphrase that encrypts the CA keys (active and rollover) in the store: PBES2
+    /// encrypted PKCS#8 as the archive (PBKDF2-HMAC-SHA256, 600 000 iterations, AES-256-CBC).
+    /// `None`: the keys are stored unencrypted, and the store must be protected as the keys
+    /// themselves. Keys stored unencrypted are encrypted the first time the CA opens with a
+    /// passphrase; keys stored encrypted need it ([`CaError::KeyPassphraseRequired`],
+    /// [`CaError::WrongKeyPassphrase`]).
+    pub key_passphrase: Option<String>,
 }
 
 impl Default for CaConfig {
@@ -113,6 +120,7 @@ impl Default for CaConfig {
             legacy_algorithms: false,
             ca_cert_in_success: true,
             archive_password: None,
+            key_passphrase: None,
         }
     }
 }
@@ -144,6 +152,10 @@ impl fmt::Debug for CaConfig {
             .field(
                 "archive_password",
                 &self.archive_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "key_passphrase",
+                &self.key_passphrase.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -194,6 +206,9 @@ impl CaConfig {
         }
         if self.archive_password.as_deref() == Some("") {
             return Err(ConfigError::EmptyArchivePassword.into());
+        }
+        if self.key_passphrase.as_deref() == Some("") {
+            return Err(ConfigError::EmptyKeyPassphrase.into());
         }
         Ok(())
     }

@@ -39,6 +39,9 @@ pub enum ConfigError {
     /// `archive_password` is set but empty.
     #[error("the archive password is empty")]
     EmptyArchivePassword,
+    /// `key_passphrase` is set but empty.
+    #[error("the key passphrase is empty")]
+    EmptyKeyPassphrase,
     /// The stored CA's subject differs from `issuer_name` (C-2: fixed once the CA exists).
     #[error("issuer_name differs from the existing CA's subject")]
     IssuerNameChanged,
@@ -100,6 +103,12 @@ pub enum CaError {
     /// [`Ca::import`](crate::Ca::import) into a store that already holds a CA.
     #[error("the store already holds a CA")]
     AlreadyExists,
+    /// The stored CA keys are encrypted and no `key_passphrase` is configured.
+    #[error("the CA keys in the store are encrypted: a key passphrase is needed")]
+    KeyPassphraseRequired,
+    /// The configured `key_passphrase` does not open the stored CA keys.
+    #[error("the key passphrase does not open the CA keys in the store")]
+    WrongKeyPassphrase,
     /// The serial or request counter reached its end.
     #[error("counter exhausted")]
     CounterExhausted,

@@ -415,19 +415,14 @@ impl<S: Store> Ca<S> {
         }
         // Step 3: a one-time password, consumed once.
         let mut granted = false;
-        if let Some(password) = csr.challenge_password() {
-            let found = inner
-                .otps
-                .iter()
-                .find(|(_, otp)| otp.password == password && now < otp.expires)
-                .map(|(&id, _)| id);
-            if let Some(id) = found {
-                if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
-                    return Decision::Failure(Failure::Storage);
-                }
-                inner.otps.remove(&id);
-                granted = true;
+        if let Some(password) = csr.challenge_password()
+            && let Some(id) = inner.otps.find(password, now)
+        {
+            if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
+                return Decision::Failure(Failure::Storage);
             }
+            inner.otps.remove(id);
+            granted = true;
         }
         // Step 4: authorized auto-grant of renewals. Step 5 (grant_auto_rollover) is not
         // implemented. Step 6: Auto (RaAuto without RAs never grants).
