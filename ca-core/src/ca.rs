@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pki_timers::{CaTimer, Instant, TimerTable, Validity, ca_timers, purge_at};
 use rand::CryptoRng;
+use scep_proto::DigestAlg;
 use zeroize::Zeroizing;
 
 pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
@@ -260,6 +261,16 @@ impl<S: Store> Ca<S> {
             state: inner.ca.state,
             active: Arc::clone(&inner.ca.active),
             rollover: inner.ca.rollover.clone(),
+        }
+    }
+
+    /// S-27: the digest of a CertRep answering a request signed with `request`: the same,
+    /// except that SHA-1 (and MD5) are answered with SHA-256 unless `legacy_algorithms` is on.
+    pub(crate) fn reply_digest(&self, request: DigestAlg) -> DigestAlg {
+        if (request == DigestAlg::Sha1 || request.is_legacy()) && !self.config.legacy_algorithms {
+            DigestAlg::Sha256
+        } else {
+            request
         }
     }
 

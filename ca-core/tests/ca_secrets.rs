@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use ca_core::{Ca, CaError, CaEvent, DirStore, GrantMode, MemoryStore, RecordFamily, Store};
 use ca_support::*;
 use pki_timers::Duration;
-use scep_proto::PrivateKey;
+use scep_proto::{Csr, DigestAlg, Nonce, PrivateKey, RequestBody, RequestBuilder, TransactionId};
 
 /// Every regular file under `dir`, with its bytes.
 fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -348,4 +348,75 @@ fn c18_plain_keys_are_encrypted_when_a_passphrase_is_first_configured() {
 fn c18_debug_of_the_config_does_not_print_the_passphrase() {
     let shown = format!("{:?}", with_passphrase(Some(PASSPHRASE)));
     assert!(!shown.contains(PASSPHRASE), "{shown}");
+}
+
+// --- SHA-1 only under the legacy switch (S-27, S-38, issue 13 item 5) ---
+
+/// A CertRep answer read under the legacy profile (so a SHA-1 answer is readable too).
+fn rep_digest(client: &Client, resp: &scep_proto::HttpResponse, ca_der: &[u8]) -> DigestAlg {
+    let ca = parse_cert(ca_der);
+    let rep = scep_proto::PkiMessage::from_der(&resp.body, &scep_proto::Profile::LEGACY)
+        .unwrap()
+        .verify(Some(&ca))
+        .unwrap()
+        .open_cert_rep(Some(&client.key), &mut rng(5))
+        .unwrap();
+    client.issued(&rep);
+    rep.digest
+}
+
+#[test]
+fn s38_the_ca_signs_with_sha1_only_under_the_legacy_switch() {
+    let mut c = config();
+    c.hash = DigestAlg::Sha1;
+    let err = Ca::open(c.clone(), MemoryStore::new(), T0, true, &mut rng(1)).unwrap_err();
+    assert!(
+        matches!(err, CaError::Config(ca_core::ConfigError::LegacyHash)),
+        "{err:?}"
+    );
+    let params = ca_core::CaCertParams::new(issue_support::ca_name(), T0);
+    let mut sha1 = params.clone();
+    sha1.signature = ca_core::SignatureConfig::new(DigestAlg::Sha1);
+    assert!(ca_core::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_err());
+    sha1.signature = sha1.signature.with_legacy_algorithms(true);
+    assert!(ca_core::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_ok());
+    c.legacy_algorithms = true;
+    let ca = Ca::open(c, MemoryStore::new(), T0, true, &mut rng(1)).unwrap();
+    let cert = parse_cert(&ca.ca_certificate_der());
+    assert_eq!(
+        cert.signature_algorithm().oid.to_string(),
+        "1.2.840.113549.1.1.5"
+    );
+}
+
+#[test]
+fn s27_a_sha1_request_is_answered_with_sha256_unless_legacy() {
+    let client = Client::new(0, "CN=router1");
+    for (legacy, expected) in [(false, DigestAlg::Sha256), (true, DigestAlg::Sha1)] {
+        let mut c = config();
+        c.legacy_algorithms = legacy;
+        let ca = open(c, 1);
+        let ca_der = ca.ca_certificate_der();
+        let mut builder =
+            RequestBuilder::new(TransactionId::new("TID-SHA1").unwrap(), Nonce([9; 16]));
+        builder.digest = DigestAlg::Sha1;
+        let body = RequestBody::PkcsReq(Csr::from_der(&client.csr()).unwrap());
+        let msg = client.message_with(builder, &ca_der, &body);
+        let resp = post(&ca, &msg, T0, &mut rng(4));
+        assert_eq!(
+            rep_digest(&client, &resp, &ca_der),
+            expected,
+            "legacy {legacy}"
+        );
+    }
+    // SHA-512 is mirrored either way.
+    let ca = open(config(), 1);
+    let ca_der = ca.ca_certificate_der();
+    let mut builder =
+        RequestBuilder::new(TransactionId::new("TID-SHA512").unwrap(), Nonce([9; 16]));
+    builder.digest = DigestAlg::Sha512;
+    let body = RequestBody::PkcsReq(Csr::from_der(&client.csr()).unwrap());
+    let msg = client.message_with(builder, &ca_der, &body);
+    let resp = post(&ca, &msg, T0, &mut rng(4));
+    assert_eq!(rep_digest(&client, &resp, &ca_der), DigestAlg::Sha512);
 }

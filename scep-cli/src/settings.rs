@@ -41,7 +41,7 @@ pub(crate) enum Database {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Hash {
-    /// SHA-1.
+    /// SHA-1 (needs legacy algorithms).
     Sha1,
     /// SHA-256.
     Sha256,
@@ -130,7 +130,8 @@ pub(crate) struct CaSettings {
     /// Default validity of `scep admin otp` passwords in minutes, 1–1440 [default: 60].
     #[arg(long, env = "SCEP_OTP_DEFAULT_MINUTES", value_name = "MINUTES")]
     pub(crate) otp_default_minutes: Option<u32>,
-    /// Accept DES and MD5 from clients (old IOS, micromdm scepclient).
+    /// Accept DES and MD5 from clients (old IOS, micromdm scepclient); allow SHA-1 and MD5 as
+    /// --hash; answer SHA-1 requests with SHA-1.
     #[arg(long, env = "SCEP_LEGACY_ALGORITHMS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) legacy_algorithms: Option<bool>,
     /// Put the CA certificate into a SUCCESS answer after the issued one [default: true]

@@ -69,7 +69,8 @@ pub struct CaConfig {
     pub grant_auto_trustpoint: bool,
     /// `database_level` (C-18).
     pub database_level: DatabaseLevel,
-    /// Digest of the CA's own signatures (certificates, CRLs).
+    /// Digest of the CA's own signatures (certificates, CRLs); SHA-1 and MD5 need
+    /// `legacy_algorithms`.
     pub hash: DigestAlg,
     /// RSA modulus size of CA keys (2048; 1024–4096).
     pub key_bits: u32,
@@ -81,7 +82,8 @@ pub struct CaConfig {
     pub rollover_id_validity: RolloverIdentityPolicy,
     /// Default validity of a one-time password in minutes (60; 1–1440, Q-7).
     pub otp_default_minutes: u32,
-    /// Accept DES-CBC and MD5 from peers; allow MD5 as `hash` (S-37, S-38).
+    /// Accept DES-CBC and MD5 from peers; allow SHA-1 and MD5 as `hash`; answer a SHA-1
+    /// request with a SHA-1 CertRep (else SHA-256) (S-27, S-37, S-38).
     pub legacy_algorithms: bool,
     /// Put the issuing CA certificate into a CertRep SUCCESS, after the issued certificate
     /// (S-28; default true). Some clients need it (EJBCA documents the Cisco VPN client),
@@ -201,7 +203,7 @@ impl CaConfig {
             }
             .into());
         }
-        if self.hash.is_legacy() && !self.legacy_algorithms {
+        if (self.hash.is_legacy() || self.hash == DigestAlg::Sha1) && !self.legacy_algorithms {
             return Err(ConfigError::LegacyHash.into());
         }
         if self.archive_password.as_deref() == Some("") {

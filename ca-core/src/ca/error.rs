@@ -33,8 +33,8 @@ pub enum ConfigError {
         /// The value given.
         minutes: u32,
     },
-    /// `hash` is MD5 without `legacy_algorithms`.
-    #[error("MD5 needs legacy_algorithms")]
+    /// `hash` is MD5 or SHA-1 without `legacy_algorithms`.
+    #[error("an MD5 or SHA-1 hash needs legacy_algorithms")]
     LegacyHash,
     /// `archive_password` is set but empty.
     #[error("the archive password is empty")]

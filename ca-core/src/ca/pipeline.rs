@@ -141,7 +141,7 @@ impl<S: Store> Ca<S> {
             Nonce::random(rng),
             msg.sender_nonce(),
         );
-        builder.digest = msg.digest();
+        builder.digest = self.reply_digest(msg.digest());
         builder.signing_time = Some(now.unix());
         // C-7: unattributed failures are signed by the active key.
         let early = Reply {
@@ -178,6 +178,7 @@ impl<S: Store> Ca<S> {
         };
         // S-27, S-28: mirror the request's digest and cipher.
         let mut mirrored = CertRepBuilder::reply_to(&request, reply.builder.sender_nonce);
+        mirrored.digest = self.reply_digest(mirrored.digest);
         mirrored.signing_time = reply.builder.signing_time;
         reply.builder = mirrored;
         let outcome = match &request.body {
