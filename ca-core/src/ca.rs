@@ -15,6 +15,7 @@ mod config;
 mod counts;
 mod error;
 mod import;
+mod next_ca;
 mod otp;
 mod pipeline;
 mod records;
@@ -49,6 +50,8 @@ pub struct Ca<S: Store> {
     config: CaConfig,
     store: S,
     inner: Mutex<Inner>,
+    /// S-33: the GetNextCACert answer, signed once per rollover.
+    next_ca: next_ca::NextCaCache,
 }
 
 impl<S: Store> core::fmt::Debug for Ca<S> {
@@ -170,6 +173,7 @@ impl<S: Store> Ca<S> {
             config,
             store,
             inner: Mutex::new(inner),
+            next_ca: next_ca::NextCaCache::default(),
         })
     }
 
@@ -466,12 +470,12 @@ pub(crate) fn rearm(config: &CaConfig, inner: &mut Inner) {
     }
 }
 
+/// T-15: the purge instant of the oldest entry (an index lookup, not a scan).
 fn earliest_purge(config: &CaConfig, inner: &Inner) -> Option<Instant> {
     inner
         .requests
-        .values()
-        .map(|e| purge_at(e.created, config.lifetime_enrollment_request))
-        .min()
+        .oldest_created()
+        .map(|created| purge_at(created, config.lifetime_enrollment_request))
 }
 
 /// C-8: how the CA sees the signer of a request.

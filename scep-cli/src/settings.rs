@@ -138,6 +138,14 @@ pub(crate) struct CaSettings {
     /// (some clients need it, others refuse a bag of more than one certificate).
     #[arg(long, env = "SCEP_CA_CERT_IN_SUCCESS", value_name = "BOOL")]
     pub(crate) ca_cert_in_success: Option<bool>,
+    /// The most entries the request table holds, 1–10000000 [default: 10000]; a new request
+    /// beyond it is answered HTTP 503 until entries are granted, removed or purged.
+    #[arg(long, env = "SCEP_MAX_REQUESTS", value_name = "N")]
+    pub(crate) max_requests: Option<usize>,
+    /// The longest CSR accepted, 512–262144 bytes [default: 16384]; a longer one is
+    /// answered FAILURE badRequest.
+    #[arg(long, env = "SCEP_MAX_CSR_BYTES", value_name = "BYTES")]
+    pub(crate) max_csr_bytes: Option<usize>,
     /// File holding the key archive password (C-19); the environment variable
     /// SCEP_ARCHIVE_PASSWORD may hold the password itself. Without either no archive is
     /// written.
@@ -174,7 +182,8 @@ impl CaSettings {
             lifetime_ca_certificate, lifetime_crl, lifetime_enrollment_request, auto_rollover,
             grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
-            legacy_algorithms, ca_cert_in_success, archive_password_file, key_passphrase_file)
+            legacy_algorithms, ca_cert_in_success, max_requests, max_csr_bytes,
+            archive_password_file, key_passphrase_file)
     }
 
     /// The CA configuration; `stored_issuer` is the subject of an existing DIR/ca.pem, used
@@ -253,6 +262,12 @@ impl CaSettings {
         c.legacy_algorithms = self.legacy_algorithms.unwrap_or(false);
         if let Some(v) = self.ca_cert_in_success {
             c.ca_cert_in_success = v;
+        }
+        if let Some(n) = self.max_requests {
+            c.max_requests = n;
+        }
+        if let Some(n) = self.max_csr_bytes {
+            c.max_csr_bytes = n;
         }
         c.archive_password = secrets.archive_password;
         c.key_passphrase = secrets.key_passphrase;
@@ -363,6 +378,10 @@ mod tests {
         let merged = flags.over(file.ca);
         let config = merged.to_config(None, Secrets::default()).unwrap();
         assert_eq!(config.key_bits, 1024);
+        assert_eq!(
+            (config.max_requests, config.max_csr_bytes),
+            (10_000, 16_384)
+        );
         assert_eq!(config.grant, GrantMode::Auto);
         assert_eq!(config.lifetime_crl, Duration::from_hours(12));
         assert_eq!(config.issuer_name, "CN=ROOTCA");
@@ -381,6 +400,12 @@ mod tests {
             ..CaSettings::default()
         };
         assert!(s.to_config(None, Secrets::default()).is_err());
+        let file: ConfigFile =
+            toml::from_str("[ca]\nmax_requests = 500\nmax_csr_bytes = 4096\n").unwrap();
+        let c = file.ca.to_config(None, Secrets::default()).unwrap();
+        assert_eq!((c.max_requests, c.max_csr_bytes), (500, 4096));
+        let file: ConfigFile = toml::from_str("[ca]\nmax_requests = 0\n").unwrap();
+        assert!(file.ca.to_config(None, Secrets::default()).is_err());
     }
 
     #[test]

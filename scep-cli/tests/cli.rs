@@ -71,6 +71,8 @@ fn version_and_help_explain_every_flag() {
         "--ca-cert-in-success",
         "--archive-password-file",
         "--key-passphrase-file",
+        "--max-requests",
+        "--max-csr-bytes",
     ] {
         let line = help
             .lines()

@@ -105,10 +105,10 @@ impl<S: Store> Ca<S> {
     /// C-14: the request table (every entry, not only pending ones), by id.
     #[must_use]
     pub fn list_pending(&self) -> Vec<PendingRequest> {
-        let inner = self.lock();
-        inner
-            .requests
-            .values()
+        // Copied under the lock; the CSRs are parsed (an RSA check each) once it is released.
+        let entries: Vec<_> = self.lock().requests.values().cloned().collect();
+        entries
+            .iter()
             .map(|e| PendingRequest {
                 id: e.id,
                 status: match &e.state {
@@ -459,15 +459,10 @@ impl<S: Store> Ca<S> {
             }
         }
         if inner.timers.is_authoritative() {
-            let due: Vec<u64> = inner
+            let lifetime = self.config.lifetime_enrollment_request;
+            let due = inner
                 .requests
-                .values()
-                .filter(|e| {
-                    purge_at(e.created, self.config.lifetime_enrollment_request) <= now
-                        && e.state != EntryState::Issuing
-                })
-                .map(|e| e.id)
-                .collect();
+                .created_until(|created| purge_at(created, lifetime) <= now);
             for id in &due {
                 self.store
                     .remove(&RecordKey::Request(*id))

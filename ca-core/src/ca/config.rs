@@ -91,6 +91,16 @@ pub struct CaConfig {
     pub ca_cert_in_success: bool,
     /// The archive password (C-19). `None`: no key archive is written.
     pub archive_password: Option<String>,
+    /// The most entries the request table holds (pending, issued and rejected ones until
+    /// their purge, C-16); default 10 000, range 1–10 000 000. A new request that would need
+    /// one more is answered HTTP 503 (nothing signed or stored; a client retries later, and
+    /// the retry of a known transaction is still answered). Raise it for fleets that enrol
+    /// more than this within `lifetime_enrollment_request`.
+    pub max_requests: usize,
+    /// The longest CSR accepted, in bytes of DER; default 16 KiB, range 512–262 144. A longer
+    /// one is answered FAILURE badRequest before its signature is checked or anything is
+    /// stored.
+    pub max_csr_bytes: usize,
     /// The passphrase that encrypts the CA keys (active and rollover) in the store: PBES2
     /// encrypted PKCS#8 as the archive (PBKDF2-HMAC-SHA256, 600 000 iterations, AES-256-CBC).
     /// `None`: the keys are stored unencrypted, and the store must be protected as the keys
@@ -122,6 +132,8 @@ impl Default for CaConfig {
             legacy_algorithms: false,
             ca_cert_in_success: true,
             archive_password: None,
+            max_requests: 10_000,
+            max_csr_bytes: 16 * 1024,
             key_passphrase: None,
         }
     }
@@ -155,6 +167,8 @@ impl fmt::Debug for CaConfig {
                 "archive_password",
                 &self.archive_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("max_requests", &self.max_requests)
+            .field("max_csr_bytes", &self.max_csr_bytes)
             .field(
                 "key_passphrase",
                 &self.key_passphrase.as_ref().map(|_| "<redacted>"),
@@ -208,6 +222,18 @@ impl CaConfig {
         }
         if self.archive_password.as_deref() == Some("") {
             return Err(ConfigError::EmptyArchivePassword.into());
+        }
+        if !(1..=10_000_000).contains(&self.max_requests) {
+            return Err(ConfigError::MaxRequests {
+                value: self.max_requests,
+            }
+            .into());
+        }
+        if !(512..=256 * 1024).contains(&self.max_csr_bytes) {
+            return Err(ConfigError::MaxCsrBytes {
+                value: self.max_csr_bytes,
+            }
+            .into());
         }
         if self.key_passphrase.as_deref() == Some("") {
             return Err(ConfigError::EmptyKeyPassphrase.into());

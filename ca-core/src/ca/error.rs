@@ -39,6 +39,18 @@ pub enum ConfigError {
     /// `archive_password` is set but empty.
     #[error("the archive password is empty")]
     EmptyArchivePassword,
+    /// `max_requests` outside 1–10 000 000.
+    #[error("max_requests {value} is outside 1-10000000")]
+    MaxRequests {
+        /// The value given.
+        value: usize,
+    },
+    /// `max_csr_bytes` outside 512–262 144.
+    #[error("max_csr_bytes {value} is outside 512-262144")]
+    MaxCsrBytes {
+        /// The value given.
+        value: usize,
+    },
     /// `key_passphrase` is set but empty.
     #[error("the key passphrase is empty")]
     EmptyKeyPassphrase,
@@ -185,6 +197,10 @@ pub(crate) enum Failure {
     UnsupportedMessage,
     /// The store failed: nothing was handed out; try again later.
     Storage,
+    /// The CSR is longer than `max_csr_bytes`.
+    CsrTooLarge,
+    /// The request table holds `max_requests` entries: try again later.
+    TableFull,
 }
 
 /// The answer a failure gets: a CertRep FAILURE or, when none can be built, an HTTP status.
@@ -227,7 +243,8 @@ impl Failure {
             Self::Rejected => Answer::Fail(FailInfo::BadRequest, Some("request rejected")),
             Self::UnknownTransaction => Answer::Fail(FailInfo::BadCertId, None),
             Self::UnsupportedMessage => Answer::Fail(FailInfo::BadRequest, None),
-            Self::Storage => Answer::Http(ErrorStatus::ServiceUnavailable),
+            Self::Storage | Self::TableFull => Answer::Http(ErrorStatus::ServiceUnavailable),
+            Self::CsrTooLarge => Answer::Fail(FailInfo::BadRequest, None),
         }
     }
 }

@@ -420,23 +420,29 @@ impl Inner {
 }
 
 /// The request table (C-12 … C-16): entries by id, with an index by transactionID so a
-/// request's duplicate check does not scan the table under the lock.
+/// request's duplicate check does not scan the table under the lock, and one by arrival so
+/// the purge (T-15) looks at the oldest entries only.
 #[derive(Default)]
 pub(crate) struct RequestTable {
     by_id: BTreeMap<u64, Entry>,
     by_tid: std::collections::HashMap<String, u64>,
+    by_created: std::collections::BTreeSet<(Instant, u64)>,
 }
 
 impl RequestTable {
     /// Inserts or replaces entry `id` (its transactionID must not change on replace).
     pub(crate) fn insert(&mut self, id: u64, entry: Entry) {
         self.by_tid.insert(entry.transaction_id.clone(), id);
-        if let Some(old) = self.by_id.insert(id, entry)
-            && self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
-            && self.by_tid.get(&old.transaction_id) == Some(&id)
-        {
-            self.by_tid.remove(&old.transaction_id);
+        let created = entry.created;
+        if let Some(old) = self.by_id.insert(id, entry) {
+            self.by_created.remove(&(old.created, id));
+            if self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
+                && self.by_tid.get(&old.transaction_id) == Some(&id)
+            {
+                self.by_tid.remove(&old.transaction_id);
+            }
         }
+        self.by_created.insert((created, id));
     }
 
     pub(crate) fn remove(&mut self, id: &u64) -> Option<Entry> {
@@ -444,7 +450,28 @@ impl RequestTable {
         if self.by_tid.get(&entry.transaction_id) == Some(id) {
             self.by_tid.remove(&entry.transaction_id);
         }
+        self.by_created.remove(&(entry.created, *id));
         Some(entry)
+    }
+
+    /// When the oldest entry arrived.
+    pub(crate) fn oldest_created(&self) -> Option<Instant> {
+        self.by_created.first().map(|&(created, _)| created)
+    }
+
+    /// The ids of the entries that arrived at or before `cutoff`, oldest first, except those
+    /// being signed right now.
+    pub(crate) fn created_until(&self, cutoff: impl Fn(Instant) -> bool) -> Vec<u64> {
+        self.by_created
+            .iter()
+            .take_while(|&&(created, _)| cutoff(created))
+            .filter(|(_, id)| {
+                self.by_id
+                    .get(id)
+                    .is_some_and(|e| e.state != EntryState::Issuing)
+            })
+            .map(|&(_, id)| id)
+            .collect()
     }
 
     pub(crate) fn get(&self, id: &u64) -> Option<&Entry> {
@@ -586,6 +613,22 @@ mod tests {
         t.remove(&2);
         assert_eq!(t.find_transaction("B").map(|e| e.id), Some(3));
         assert_eq!(t.len(), 1);
+        // The arrival index follows too (T-15 purge without a scan).
+        let at = |id: u64, secs: u64, state: EntryState| Entry {
+            created: Instant::from_unix(secs),
+            state,
+            ..entry(id, &format!("T{id}"))
+        };
+        t.insert(4, at(4, 30, EntryState::Pending));
+        t.insert(5, at(5, 10, EntryState::Issuing));
+        t.insert(6, at(6, 20, EntryState::Rejected));
+        assert_eq!(t.oldest_created(), Some(Instant::from_unix(0)));
+        t.remove(&3);
+        assert_eq!(t.oldest_created(), Some(Instant::from_unix(10)));
+        assert_eq!(t.created_until(|c| c.unix() <= 20), vec![6]);
+        assert_eq!(t.created_until(|c| c.unix() <= 99), vec![6, 4]);
+        t.insert(5, at(5, 10, EntryState::Pending));
+        assert_eq!(t.created_until(|c| c.unix() <= 10), vec![5]);
     }
 
     #[test]
