@@ -219,7 +219,8 @@ impl<S: Store> Ca<S> {
         }
         let mut bytes = Zeroizing::new([0u8; 8]);
         rng.fill_bytes(bytes.as_mut());
-        let password = hex(bytes.as_ref()).to_ascii_uppercase();
+        let lower = Zeroizing::new(hex(bytes.as_ref()));
+        let password = lower.to_ascii_uppercase();
         let expires = now.saturating_add(pki_timers::Duration::from_minutes(u64::from(minutes)));
         let otp = Otp::new(&password, expires, rng);
         let mut inner = self.lock();
