@@ -13,6 +13,7 @@
 mod admin;
 mod config;
 mod counts;
+mod enroll;
 mod error;
 mod import;
 mod pipeline;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use pki_timers::{CaTimer, Instant, TimerListing, Validity, purge_at};
 use rand::CryptoRng;
 
+use super::enroll::issued_validity;
 use super::error::{CaError, CaState, ConfigError, Failure};
-use super::pipeline::issued_validity;
 use super::state::{EntryState, Generation, Otp};
 use super::{Ca, rearm};
 use crate::archive::ArchiveGeneration;

@@ -162,6 +162,10 @@ pub(crate) enum Failure {
     Protocol(scep_proto::Error),
     /// C-6: the envelope is not addressed to the active or rollover CA certificate.
     NotAddressed,
+    /// C-6 (amended): anything that failed once the content key was unwrapped (padding,
+    /// content, messageData, the CSR and its proof of possession, S-26): one answer, with
+    /// nothing that tells which.
+    Opaque,
     /// S-26 and CSR checks.
     Csr(IssueError),
     /// C-8: a RenewalReq whose signer is not a renewal credential.
@@ -196,6 +200,7 @@ impl Failure {
             Self::NotAddressed => {
                 Answer::Fail(FailInfo::BadRequest, Some("not addressed to this CA"))
             }
+            Self::Opaque => Answer::Fail(FailInfo::BadMessageCheck, None),
             Self::Csr(IssueError::ProofOfPossession) => Answer::Fail(
                 FailInfo::BadMessageCheck,
                 Some("CSR signature does not verify"),

@@ -1,0 +1,416 @@
+//! What a decrypted request asks for: enrolment (C-8 … C-12), CertPoll (C-13), GetCert (S-35),
+//! and the issuance itself (C-10, C-18, C-20).
+
+use std::sync::Arc;
+
+use der::{Decode, Encode};
+use pki_timers::{Instant, Validity};
+use rand::CryptoRng;
+use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
+
+use super::error::{CaError, Failure};
+use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
+use super::{Ca, GrantMode, SignerClass, Snapshot};
+use crate::DatabaseLevel;
+use crate::issue::{
+    IdentityParams, VerifiedCsr, certificate_serial, identity_certificate, identity_validity,
+    rollover_identity_validity_for,
+};
+use crate::storage::{RecordKey, Store};
+
+/// What the grant decision (C-9) produced, under the lock.
+enum Decision {
+    Pending,
+    Failure(Failure),
+    Redeliver(Vec<u8>),
+    Issue {
+        id: u64,
+        serial: u64,
+        validity: Validity,
+    },
+}
+
+/// A request past C-6: outer signature verified, envelope decrypted, messageData parsed.
+pub(crate) struct Opened<'a> {
+    /// The transactionID.
+    pub(crate) tid: &'a str,
+    /// The signer certificate (the recipient of a SUCCESS envelope).
+    pub(crate) signer: &'a Certificate,
+    /// How the CA sees the signer (C-8), revocation applied.
+    pub(crate) class: SignerClass,
+    /// Addressed to the rollover CA (C-6).
+    pub(crate) to_rollover: bool,
+}
+
+/// What a successful pipeline step hands back.
+pub(crate) enum Delivery {
+    Pending,
+    Cert(Vec<u8>),
+    Crl,
+}
+
+impl<S: Store> Ca<S> {
+    /// C-8 and C-9 step 1 from the signer certificate alone (C-6: decided before decrypting):
+    /// the signer's class, with a revoked credential demoted to untrusted.
+    pub(crate) fn signer_class(
+        &self,
+        snap: &Snapshot,
+        signer: &Certificate,
+        now: Instant,
+    ) -> SignerClass {
+        match classify(signer, &snap.active, &self.profile(), now) {
+            SignerClass::Credential { serial, .. } if self.lock().revoked.contains_key(&serial) => {
+                SignerClass::Untrusted
+            }
+            class => class,
+        }
+    }
+
+    /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12.
+    pub(crate) fn enroll<R: CryptoRng + ?Sized>(
+        &self,
+        snap: &Snapshot,
+        request: &Opened<'_>,
+        csr: &VerifiedCsr,
+        renewal: bool,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<Delivery, Failure> {
+        if self.config.grant == GrantMode::None {
+            return Err(Failure::GrantNone);
+        }
+        let to_rollover = request.to_rollover;
+        let class = request.class;
+        let sid = signer_id(request.signer);
+        let tid = request.tid.to_owned();
+        let issuer = if to_rollover {
+            snap.rollover
+                .clone()
+                .unwrap_or_else(|| Arc::clone(&snap.active))
+        } else {
+            Arc::clone(&snap.active)
+        };
+        let decision = {
+            let mut inner = self.lock();
+            let credential = match class {
+                SignerClass::Credential { serial, validity }
+                    if !inner.revoked.contains_key(&serial) =>
+                {
+                    Some(validity)
+                }
+                _ => None,
+            };
+            if renewal && credential.is_none() {
+                return Err(Failure::RenewalNotAuthorized);
+            }
+            self.decide(
+                &mut inner,
+                csr,
+                &tid,
+                sid,
+                credential,
+                to_rollover,
+                &issuer,
+                now,
+            )
+        };
+        match decision {
+            Decision::Pending => Ok(Delivery::Pending),
+            Decision::Failure(f) => Err(f),
+            Decision::Redeliver(der) => Ok(Delivery::Cert(der)),
+            Decision::Issue {
+                id,
+                serial,
+                validity,
+            } => self
+                .issue(id, serial, validity, &issuer, csr, false, rng)
+                .map(Delivery::Cert),
+        }
+    }
+
+    /// C-9 steps 2 … 7 and C-12, under the lock.
+    #[allow(clippy::too_many_arguments)] // one call site, under the lock
+    fn decide(
+        &self,
+        inner: &mut super::state::Inner,
+        csr: &VerifiedCsr,
+        tid: &str,
+        sid: Vec<u8>,
+        credential: Option<Validity>,
+        to_rollover: bool,
+        issuer: &Generation,
+        now: Instant,
+    ) -> Decision {
+        // C-12: duplicates by transactionID.
+        if let Some(old) = inner.find_transaction(tid) {
+            if old.signer_id == sid {
+                return match &old.state {
+                    EntryState::Pending | EntryState::Issuing => Decision::Pending,
+                    EntryState::Issued { cert, .. } => Decision::Redeliver(cert.clone()),
+                    EntryState::Rejected => Decision::Failure(Failure::Rejected),
+                };
+            }
+            // A different signer reuses the ID (key-derived IDs): a new transaction.
+            let old_id = old.id;
+            if self.store.remove(&RecordKey::Request(old_id)).is_err() {
+                return Decision::Failure(Failure::Storage);
+            }
+            inner.requests.remove(&old_id);
+        }
+        // Step 3: a one-time password, consumed once.
+        let mut granted = false;
+        if let Some(password) = csr.challenge_password() {
+            let found = inner
+                .otps
+                .iter()
+                .find(|(_, otp)| otp.password == password && now < otp.expires)
+                .map(|(&id, _)| id);
+            if let Some(id) = found {
+                if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
+                    return Decision::Failure(Failure::Storage);
+                }
+                inner.otps.remove(&id);
+                granted = true;
+            }
+        }
+        // Step 4: authorized auto-grant of renewals. Step 5 (grant_auto_rollover) is not
+        // implemented. Step 6: Auto (RaAuto without RAs never grants).
+        granted = granted
+            || (self.config.grant_auto_trustpoint && credential.is_some())
+            || self.config.grant == GrantMode::Auto;
+        let validity = if granted {
+            match issued_validity(&self.config, issuer, to_rollover, credential, now) {
+                Ok(v) => Some(v),
+                Err(f) => return Decision::Failure(f),
+            }
+        } else {
+            None
+        };
+        let Ok(id) = self.alloc_request_id(inner) else {
+            return Decision::Failure(Failure::Storage);
+        };
+        let mut entry = Entry {
+            id,
+            transaction_id: tid.to_owned(),
+            created: now,
+            state: EntryState::Pending,
+            signer_id: sid,
+            csr: csr.as_der().to_vec(),
+            to_rollover,
+            signer_validity: credential,
+        };
+        match validity {
+            None => {
+                // Step 7: pending.
+                if self.put_entry(&entry).is_err() {
+                    return Decision::Failure(Failure::Storage);
+                }
+                inner.requests.insert(id, entry);
+                Decision::Pending
+            }
+            Some(validity) => {
+                let Ok(serial) = self.alloc_serial(inner) else {
+                    return Decision::Failure(Failure::Storage);
+                };
+                entry.state = EntryState::Issuing;
+                inner.requests.insert(id, entry);
+                Decision::Issue {
+                    id,
+                    serial,
+                    validity,
+                }
+            }
+        }
+    }
+
+    /// C-10: signs outside the lock, then records durably before the certificate is
+    /// returned (C-20). On failure an entry that was `persisted` as pending goes back to
+    /// pending; an auto-granted one (never stored) is forgotten.
+    #[allow(clippy::too_many_arguments)] // grant and auto-grant share it; all are needed
+    pub(crate) fn issue<R: CryptoRng + ?Sized>(
+        &self,
+        id: u64,
+        serial: u64,
+        validity: Validity,
+        issuer: &Generation,
+        csr: &VerifiedCsr,
+        persisted: bool,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Failure> {
+        let mut params = IdentityParams::new(serial, validity);
+        params.signature = self.signature();
+        let signed = identity_certificate(&issuer.ca, csr, &params, rng);
+        let mut inner = self.lock();
+        let cert = match signed.and_then(|c| c.to_der().map_err(crate::issue::IssueError::Encoding))
+        {
+            Ok(der) => der,
+            Err(e) => {
+                forget_or_restore(&mut inner, id, persisted);
+                return Err(Failure::Csr(e));
+            }
+        };
+        let Some(entry) = inner.requests.get(&id).cloned() else {
+            return Err(Failure::Storage);
+        };
+        let mut issued = entry.clone();
+        issued.state = EntryState::Issued {
+            serial,
+            cert: cert.clone(),
+        };
+        let stored = self
+            .record_issued(serial, csr, validity, &cert)
+            .and_then(|()| self.put_entry(&issued));
+        match stored {
+            Ok(()) => {
+                inner.requests.insert(id, issued);
+                Ok(cert)
+            }
+            Err(_) => {
+                forget_or_restore(&mut inner, id, persisted);
+                Err(Failure::Storage)
+            }
+        }
+    }
+
+    /// C-18: the Names and Complete records of an issued certificate.
+    fn record_issued(
+        &self,
+        serial: u64,
+        csr: &VerifiedCsr,
+        validity: Validity,
+        der: &[u8],
+    ) -> Result<(), CaError> {
+        if self.config.database_level >= DatabaseLevel::Names {
+            self.store
+                .put(
+                    &RecordKey::IssuedName(serial),
+                    &encode_issued_name(&csr.subject().to_string(), validity.not_after()),
+                )
+                .map_err(CaError::storage)?;
+        }
+        if self.config.database_level >= DatabaseLevel::Complete {
+            self.store
+                .put(&RecordKey::IssuedCert(serial), der)
+                .map_err(CaError::storage)?;
+        }
+        Ok(())
+    }
+
+    /// C-13: CertPoll by transactionID.
+    pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
+        let tid = request.tid;
+        let mut inner = self.lock();
+        let Some(entry) = inner.find_transaction(tid).cloned() else {
+            return Err(Failure::UnknownTransaction);
+        };
+        match entry.state {
+            EntryState::Pending | EntryState::Issuing => Ok(Delivery::Pending),
+            EntryState::Issued { cert, .. } => Ok(Delivery::Cert(cert)),
+            EntryState::Rejected => {
+                // Told once, then forgotten (a failed delete only keeps it for the purge).
+                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
+                    inner.requests.remove(&entry.id);
+                }
+                Err(Failure::Rejected)
+            }
+        }
+    }
+
+    /// S-35: GetCert at database level Complete.
+    pub(crate) fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
+        if self.config.database_level < DatabaseLevel::Complete {
+            return Err(Failure::UnknownTransaction);
+        }
+        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::UnknownTransaction)?;
+        let der = self
+            .store
+            .get(&RecordKey::IssuedCert(serial))
+            .map_err(|_| Failure::Storage)?
+            .ok_or(Failure::UnknownTransaction)?;
+        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
+        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
+            return Err(Failure::UnknownTransaction);
+        }
+        Ok(Delivery::Cert(der))
+    }
+}
+
+fn forget_or_restore(inner: &mut super::state::Inner, id: u64, persisted: bool) {
+    if persisted {
+        if let Some(e) = inner.requests.get_mut(&id) {
+            e.state = EntryState::Pending;
+        }
+    } else {
+        inner.requests.remove(&id);
+    }
+}
+
+/// T-7, or C-11 for a request addressed to the rollover CA, at the grant instant.
+pub(crate) fn issued_validity(
+    config: &super::CaConfig,
+    issuer: &Generation,
+    to_rollover: bool,
+    signer: Option<Validity>,
+    now: Instant,
+) -> Result<Validity, Failure> {
+    if to_rollover {
+        rollover_identity_validity_for(
+            now,
+            &issuer.ca,
+            config.lifetime_certificate,
+            signer,
+            config.rollover_id_validity,
+        )
+    } else {
+        identity_validity(now, &issuer.ca, config.lifetime_certificate)
+    }
+    .map_err(Failure::Csr)
+}
+
+fn serial_u64(bytes: &[u8]) -> Option<u64> {
+    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+    if trimmed.len() > 8 {
+        return None;
+    }
+    Some(
+        trimmed
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
+}
+
+/// C-8: self-signed, a renewal credential of the active CA (chain-verified under `profile` and
+/// in force; revocation is checked by the caller under the lock), or untrusted.
+pub(crate) fn classify(
+    cert: &Certificate,
+    active: &Generation,
+    profile: &Profile,
+    now: Instant,
+) -> SignerClass {
+    let tbs = cert.tbs_certificate();
+    let signed_by_active = || {
+        active
+            .ca
+            .key()
+            .public_key()
+            .verify_certificate(cert, profile)
+            .is_ok()
+    };
+    if !scep_proto::names_match(tbs.issuer(), active.ca.subject()) || !signed_by_active() {
+        return if scep_proto::names_match(tbs.issuer(), tbs.subject()) {
+            SignerClass::SelfSigned
+        } else {
+            SignerClass::Untrusted
+        };
+    }
+    let v = CertValidity::of(cert);
+    match (
+        Validity::from_unix(v.not_before, v.not_after),
+        certificate_serial(cert),
+    ) {
+        (Ok(validity), Ok(serial)) if validity.contains(now) => {
+            SignerClass::Credential { serial, validity }
+        }
+        _ => SignerClass::Untrusted,
+    }
+}
