@@ -7,6 +7,7 @@ use der::{Decode, Encode};
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
 use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
+use x509_cert::request::CertReq;
 
 use super::error::{CaError, Failure};
 use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
@@ -28,6 +29,40 @@ enum Decision {
         serial: u64,
         validity: Validity,
     },
+}
+
+/// What an enrolment asks, for the grant decision (C-9, C-12).
+struct Asked<'a> {
+    csr: &'a VerifiedCsr,
+    tid: &'a str,
+    /// DER of the signer's IssuerAndSerialNumber.
+    sid: Vec<u8>,
+    /// The signer's subjectPublicKey.
+    signer_key: Vec<u8>,
+    /// The signer's validity if it is a renewal credential (C-8), revocation applied.
+    credential: Option<Validity>,
+    to_rollover: bool,
+}
+
+/// The subjectPublicKey bits of a certificate: the requester's key (C-12, C-13).
+pub(crate) fn cert_key(cert: &Certificate) -> Vec<u8> {
+    cert.tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes()
+        .to_vec()
+}
+
+/// The subjectPublicKey bits of a stored CSR.
+fn csr_key(csr_der: &[u8]) -> Option<Vec<u8>> {
+    CertReq::from_der(csr_der)
+        .ok()
+        .map(|r| r.info.public_key.subject_public_key.raw_bytes().to_vec())
+}
+
+/// C-12/C-13 (amended): whether `key` is the key of the entry's signer or of its CSR.
+fn bound_to(entry: &Entry, key: &[u8]) -> bool {
+    entry.signer_key.as_deref() == Some(key) || csr_key(&entry.csr).as_deref() == Some(key)
 }
 
 /// A request past C-6: outer signature verified, envelope decrypted, messageData parsed.
@@ -103,16 +138,15 @@ impl<S: Store> Ca<S> {
             if renewal && credential.is_none() {
                 return Err(Failure::RenewalNotAuthorized);
             }
-            self.decide(
-                &mut inner,
+            let asked = Asked {
                 csr,
-                &tid,
+                tid: &tid,
                 sid,
+                signer_key: cert_key(request.signer),
                 credential,
                 to_rollover,
-                &issuer,
-                now,
-            )
+            };
+            self.decide(&mut inner, asked, &issuer, now)
         };
         match decision {
             Decision::Pending => Ok(Delivery::Pending),
@@ -129,20 +163,27 @@ impl<S: Store> Ca<S> {
     }
 
     /// C-9 steps 2 … 7 and C-12, under the lock.
-    #[allow(clippy::too_many_arguments)] // one call site, under the lock
     fn decide(
         &self,
         inner: &mut super::state::Inner,
-        csr: &VerifiedCsr,
-        tid: &str,
-        sid: Vec<u8>,
-        credential: Option<Validity>,
-        to_rollover: bool,
+        asked: Asked<'_>,
         issuer: &Generation,
         now: Instant,
     ) -> Decision {
-        // C-12: duplicates by transactionID.
+        let Asked {
+            csr,
+            tid,
+            sid,
+            signer_key,
+            credential,
+            to_rollover,
+        } = asked;
+        // C-12: duplicates by transactionID, only for the requester the entry is bound to
+        // (amended): transactionIDs are public.
         if let Some(old) = inner.find_transaction(tid) {
+            if !bound_to(old, &signer_key) {
+                return Decision::Failure(Failure::TransactionTaken);
+            }
             if old.signer_id == sid {
                 return match &old.state {
                     EntryState::Pending | EntryState::Issuing => Decision::Pending,
@@ -150,7 +191,13 @@ impl<S: Store> Ca<S> {
                     EntryState::Rejected => Decision::Failure(Failure::Rejected),
                 };
             }
-            // A different signer reuses the ID (key-derived IDs): a new transaction.
+            // A different signer reuses the ID (key-derived IDs): a new transaction, only for
+            // the same CSR key (amended).
+            if csr_key(&old.csr).as_deref()
+                != Some(csr.public_key_info().subject_public_key.raw_bytes())
+            {
+                return Decision::Failure(Failure::TransactionTaken);
+            }
             let old_id = old.id;
             if self.store.remove(&RecordKey::Request(old_id)).is_err() {
                 return Decision::Failure(Failure::Storage);
@@ -195,6 +242,7 @@ impl<S: Store> Ca<S> {
             created: now,
             state: EntryState::Pending,
             signer_id: sid,
+            signer_key: Some(signer_key),
             csr: csr.as_der().to_vec(),
             to_rollover,
             signer_validity: credential,
@@ -303,6 +351,11 @@ impl<S: Store> Ca<S> {
         let Some(entry) = inner.find_transaction(tid).cloned() else {
             return Err(Failure::UnknownTransaction);
         };
+        // C-13 (amended): only the requester learns anything, and nothing is consumed by
+        // anyone else.
+        if !bound_to(&entry, &cert_key(request.signer)) {
+            return Err(Failure::UnknownTransaction);
+        }
         match entry.state {
             EntryState::Pending | EntryState::Issuing => Ok(Delivery::Pending),
             EntryState::Issued { cert, .. } => Ok(Delivery::Cert(cert)),

@@ -174,6 +174,8 @@ pub(crate) enum Failure {
     GrantNone,
     /// C-12/C-13: the transaction was rejected by the administrator.
     Rejected,
+    /// C-12 (amended): a known transactionID from a key the entry is not bound to.
+    TransactionTaken,
     /// C-13: unknown or purged transaction; S-35 GetCert without the certificate.
     UnknownTransaction,
     /// A messageType the CA does not serve (S-10).
@@ -221,6 +223,10 @@ impl Failure {
             ),
             Self::GrantNone => Answer::Fail(FailInfo::BadRequest, Some("enrolment disabled")),
             Self::Rejected => Answer::Fail(FailInfo::BadRequest, Some("request rejected")),
+            Self::TransactionTaken => Answer::Fail(
+                FailInfo::BadRequest,
+                Some("transactionID in use by another requester"),
+            ),
             Self::UnknownTransaction => Answer::Fail(FailInfo::BadCertId, None),
             Self::UnsupportedMessage => Answer::Fail(FailInfo::BadRequest, None),
             Self::Storage => Answer::Http(ErrorStatus::ServiceUnavailable),

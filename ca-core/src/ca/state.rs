@@ -197,6 +197,9 @@ pub(crate) struct Entry {
     pub(crate) state: EntryState,
     /// DER of the signer's IssuerAndSerialNumber (C-12 "same signer").
     pub(crate) signer_id: Vec<u8>,
+    /// The signer's subjectPublicKey (C-12/C-13 amended: the requester's key); absent in
+    /// records written before it was kept.
+    pub(crate) signer_key: Option<Vec<u8>>,
     /// The CSR as received.
     pub(crate) csr: Vec<u8>,
     /// The request was addressed to the rollover CA (C-6, C-24).
@@ -215,6 +218,9 @@ impl Entry {
             .bytes("signer_id", &self.signer_id)
             .bytes("csr", &self.csr)
             .flag("to_rollover", self.to_rollover);
+        if let Some(k) = &self.signer_key {
+            w = w.bytes("signer_key", k);
+        }
         if let Some(v) = self.signer_validity {
             w = w
                 .num("signer_not_before", v.not_before().unix())
@@ -261,6 +267,7 @@ impl Entry {
             created: f.instant("created")?,
             state,
             signer_id: f.bytes("signer_id")?,
+            signer_key: f.opt_bytes("signer_key")?,
             csr: f.bytes("csr")?,
             to_rollover: f.flag("to_rollover")?,
             signer_validity,
@@ -491,6 +498,7 @@ mod tests {
                 created: Instant::from_unix(5),
                 state: state.clone(),
                 signer_id: vec![1, 2],
+                signer_key: Some(vec![5, 6]),
                 csr: vec![3, 4],
                 to_rollover: true,
                 signer_validity: Some(validity),
@@ -510,6 +518,7 @@ mod tests {
             created: Instant::from_unix(0),
             state: EntryState::Pending,
             signer_id: vec![],
+            signer_key: None,
             csr: vec![],
             to_rollover: false,
             signer_validity: None,
