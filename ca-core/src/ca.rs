@@ -35,6 +35,7 @@ pub use self::status::StatusReport;
 use self::records::{decode_counter, encode_counter};
 use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, Otp, decode_revoked};
 use crate::archive::{ArchiveGeneration, export_archive};
+use crate::host::CaHost;
 use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
     generate_key, self_signed_ca_certificate,
@@ -47,6 +48,7 @@ pub struct Ca<S: Store> {
     config: CaConfig,
     store: S,
     inner: Mutex<Inner>,
+    host: Option<Arc<dyn CaHost>>,
 }
 
 impl<S: Store> core::fmt::Debug for Ca<S> {
@@ -54,6 +56,7 @@ impl<S: Store> core::fmt::Debug for Ca<S> {
         f.debug_struct("Ca")
             .field("config", &self.config)
             .field("store", &self.store)
+            .field("host", &self.host.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -170,7 +173,16 @@ impl<S: Store> Ca<S> {
             config,
             store,
             inner: Mutex::new(inner),
+            host: None,
         })
+    }
+
+    /// Installs the host's review and audit ([`crate::host`]): every enrolment request is
+    /// reviewed by `host`, and every PKIOperation decision reported to it.
+    #[must_use]
+    pub fn with_host(mut self, host: Arc<dyn CaHost>) -> Self {
+        self.host = Some(host);
+        self
     }
 
     /// The configuration the CA runs with.

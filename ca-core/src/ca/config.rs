@@ -8,6 +8,7 @@ use scep_proto::CapsProfile;
 use x509_cert::name::Name;
 
 use super::error::{CaError, ConfigError};
+use crate::policy::IssuancePolicy;
 use scep_proto::{DigestAlg, PrivateKey};
 
 /// Who decides whether an enrolment request gets a certificate (SPEC §3.1 `grant`, C-9).
@@ -89,6 +90,8 @@ pub struct CaConfig {
     pub ca_cert_in_success: bool,
     /// The archive password (C-19). `None`: no key archive is written.
     pub archive_password: Option<String>,
+    /// What certificates issued from requests may contain (C-10 amended).
+    pub policy: IssuancePolicy,
 }
 
 impl Default for CaConfig {
@@ -113,6 +116,7 @@ impl Default for CaConfig {
             legacy_algorithms: false,
             ca_cert_in_success: true,
             archive_password: None,
+            policy: IssuancePolicy::DEFAULT,
         }
     }
 }
@@ -145,6 +149,7 @@ impl fmt::Debug for CaConfig {
                 "archive_password",
                 &self.archive_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -191,6 +196,21 @@ impl CaConfig {
         }
         if self.hash.is_legacy() && !self.legacy_algorithms {
             return Err(ConfigError::LegacyHash.into());
+        }
+        let p = &self.policy;
+        let bits = PrivateKey::MIN_BITS..=PrivateKey::MAX_BITS;
+        if p.min_key_bits > p.max_key_bits
+            || !bits.contains(&p.min_key_bits)
+            || !bits.contains(&p.max_key_bits)
+        {
+            return Err(ConfigError::PolicyKeyBits {
+                min: p.min_key_bits,
+                max: p.max_key_bits,
+            }
+            .into());
+        }
+        if p.max_validity.is_some_and(|v| v.as_secs() == 0) {
+            return Err(ConfigError::PolicyValidity.into());
         }
         if self.archive_password.as_deref() == Some("") {
             return Err(ConfigError::EmptyArchivePassword.into());

@@ -13,21 +13,24 @@ use super::error::{CaError, Failure};
 use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
+use crate::host::{RequestView, Requester, Review, ReviewStage, SignerKind};
 use crate::issue::{
     IdentityParams, VerifiedCsr, certificate_serial, identity_certificate, identity_validity,
     rollover_identity_validity_for,
 };
+use crate::policy::{IssuancePolicy, Violation};
 use crate::storage::{RecordKey, Store};
 
 /// What the grant decision (C-9) produced, under the lock.
 enum Decision {
-    Pending,
+    Pending(String),
     Failure(Failure),
     Redeliver(Vec<u8>),
     Issue {
         id: u64,
         serial: u64,
         validity: Validity,
+        reason: &'static str,
     },
 }
 
@@ -39,9 +42,42 @@ struct Asked<'a> {
     sid: Vec<u8>,
     /// The signer's subjectPublicKey.
     signer_key: Vec<u8>,
+    /// The signer's class and subject, for the record.
+    signer: (SignerKind, String),
     /// The signer's validity if it is a renewal credential (C-8), revocation applied.
     credential: Option<Validity>,
     to_rollover: bool,
+    /// Where the request is outside the policy (C-10).
+    violations: Vec<Violation>,
+    /// The policy it is issued under (the host may have narrowed it).
+    policy: IssuancePolicy,
+}
+
+/// Violations as one line of text.
+pub(crate) fn list(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The signer as the host sees it (C-8 class, subject, key fingerprint).
+pub(crate) fn requester(signer: &Certificate, class: SignerClass) -> Requester {
+    Requester {
+        kind: match class {
+            SignerClass::SelfSigned => SignerKind::SelfSigned,
+            SignerClass::Credential { serial, .. } => SignerKind::Credential { serial },
+            SignerClass::Untrusted => SignerKind::Untrusted,
+        },
+        subject: signer.tbs_certificate().subject().to_string(),
+        key_fingerprint: key_fingerprint(&cert_key(signer)),
+    }
+}
+
+/// SHA-256 of a subjectPublicKey, lowercase hex.
+pub(crate) fn key_fingerprint(key: &[u8]) -> String {
+    super::records::hex(&scep_proto::DigestAlg::Sha256.digest(key))
 }
 
 /// The subjectPublicKey bits of a certificate: the requester's key (C-12, C-13).
@@ -79,8 +115,15 @@ pub(crate) struct Opened<'a> {
 
 /// What a successful pipeline step hands back.
 pub(crate) enum Delivery {
-    Pending,
-    Cert(Vec<u8>),
+    /// PENDING, and why.
+    Pending(String),
+    /// SUCCESS with a certificate (DER); `newly_issued` by this request; why.
+    Cert {
+        der: Vec<u8>,
+        newly_issued: bool,
+        reason: String,
+    },
+    /// SUCCESS with the CRL.
     Crl,
 }
 
@@ -125,6 +168,20 @@ impl<S: Store> Ca<S> {
         } else {
             Arc::clone(&snap.active)
         };
+        // C-10 (amended): the policy, then the host's review, without the lock.
+        let renewal_signer =
+            matches!(class, SignerClass::Credential { .. }).then_some(request.signer);
+        let violations = csr.violations(&self.config.policy, renewal_signer);
+        let requester = requester(request.signer, class);
+        let policy = self.review(&RequestView {
+            stage: ReviewStage::Arrival,
+            transaction_id: request.tid,
+            renewal,
+            to_rollover,
+            requester: &requester,
+            csr,
+            violations: &violations,
+        })?;
         let decision = {
             let mut inner = self.lock();
             let credential = match class {
@@ -143,22 +200,47 @@ impl<S: Store> Ca<S> {
                 tid: &tid,
                 sid,
                 signer_key: cert_key(request.signer),
+                signer: (requester.kind, requester.subject.clone()),
                 credential,
                 to_rollover,
+                violations,
+                policy,
             };
             self.decide(&mut inner, asked, &issuer, now)
         };
         match decision {
-            Decision::Pending => Ok(Delivery::Pending),
+            Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
             Decision::Failure(f) => Err(f),
-            Decision::Redeliver(der) => Ok(Delivery::Cert(der)),
+            Decision::Redeliver(der) => Ok(Delivery::Cert {
+                der,
+                newly_issued: false,
+                reason: "retransmission: the certificate issued earlier".to_owned(),
+            }),
             Decision::Issue {
                 id,
                 serial,
                 validity,
+                reason,
             } => self
-                .issue(id, serial, validity, &issuer, csr, false, rng)
-                .map(Delivery::Cert),
+                .issue(id, serial, validity, &issuer, csr, false, &policy, rng)
+                .map(|der| Delivery::Cert {
+                    der,
+                    newly_issued: true,
+                    reason: reason.to_owned(),
+                }),
+        }
+    }
+
+    /// C-10 (amended): the host's review of a request; the policy to issue it under.
+    pub(crate) fn review(&self, view: &RequestView<'_>) -> Result<IssuancePolicy, Failure> {
+        let policy = self.config.policy;
+        let Some(host) = &self.host else {
+            return Ok(policy);
+        };
+        match host.review(view) {
+            Review::Reject(reason) => Err(Failure::HostRejected(reason)),
+            Review::Narrow(n) => Ok(policy.narrowed(&n)),
+            _ => Ok(policy),
         }
     }
 
@@ -175,8 +257,11 @@ impl<S: Store> Ca<S> {
             tid,
             sid,
             signer_key,
+            signer,
             credential,
             to_rollover,
+            violations,
+            policy,
         } = asked;
         // C-12: duplicates by transactionID, only for the requester the entry is bound to
         // (amended): transactionIDs are public.
@@ -186,7 +271,9 @@ impl<S: Store> Ca<S> {
             }
             if old.signer_id == sid {
                 return match &old.state {
-                    EntryState::Pending | EntryState::Issuing => Decision::Pending,
+                    EntryState::Pending | EntryState::Issuing => {
+                        Decision::Pending("retransmission: still pending".to_owned())
+                    }
                     EntryState::Issued { cert, .. } => Decision::Redeliver(cert.clone()),
                     EntryState::Rejected => Decision::Failure(Failure::Rejected),
                 };
@@ -204,9 +291,11 @@ impl<S: Store> Ca<S> {
             }
             inner.requests.remove(&old_id);
         }
+        // C-10 (amended): a request outside the policy is never granted automatically.
+        let clean = violations.is_empty();
         // Step 3: a one-time password, consumed once.
-        let mut granted = false;
-        if let Some(password) = csr.challenge_password() {
+        let mut granted = None;
+        if let Some(password) = csr.challenge_password().filter(|_| clean) {
             let found = inner
                 .otps
                 .iter()
@@ -217,16 +306,23 @@ impl<S: Store> Ca<S> {
                     return Decision::Failure(Failure::Storage);
                 }
                 inner.otps.remove(&id);
-                granted = true;
+                granted = Some("granted: one-time password");
             }
         }
-        // Step 4: authorized auto-grant of renewals. Step 5 (grant_auto_rollover) is not
-        // implemented. Step 6: Auto (RaAuto without RAs never grants).
-        granted = granted
-            || (self.config.grant_auto_trustpoint && credential.is_some())
-            || self.config.grant == GrantMode::Auto;
-        let validity = if granted {
-            match issued_validity(&self.config, issuer, to_rollover, credential, now) {
+        // Step 4: authorized auto-grant of renewals (keeping their names, C-10). Step 5
+        // (grant_auto_rollover) is not implemented. Step 6: Auto (RaAuto without RAs never
+        // grants).
+        if granted.is_none() && clean && self.config.grant_auto_trustpoint && credential.is_some() {
+            granted = Some("granted: renewal credential (grant_auto_trustpoint)");
+        }
+        if granted.is_none() && self.config.grant == GrantMode::Auto {
+            if !clean {
+                return Decision::Failure(Failure::OutsidePolicy(violations));
+            }
+            granted = Some("granted: grant auto");
+        }
+        let validity = if granted.is_some() {
+            match issued_validity(&self.config, issuer, to_rollover, credential, &policy, now) {
                 Ok(v) => Some(v),
                 Err(f) => return Decision::Failure(f),
             }
@@ -243,20 +339,14 @@ impl<S: Store> Ca<S> {
             state: EntryState::Pending,
             signer_id: sid,
             signer_key: Some(signer_key),
+            signer: Some(signer),
+            renames: violations.contains(&Violation::RenewalChangesNames),
             csr: csr.as_der().to_vec(),
             to_rollover,
             signer_validity: credential,
         };
-        match validity {
-            None => {
-                // Step 7: pending.
-                if self.put_entry(&entry).is_err() {
-                    return Decision::Failure(Failure::Storage);
-                }
-                inner.requests.insert(id, entry);
-                Decision::Pending
-            }
-            Some(validity) => {
+        match (validity, granted) {
+            (Some(validity), Some(reason)) => {
                 let Ok(serial) = self.alloc_serial(inner) else {
                     return Decision::Failure(Failure::Storage);
                 };
@@ -266,7 +356,23 @@ impl<S: Store> Ca<S> {
                     id,
                     serial,
                     validity,
+                    reason,
                 }
+            }
+            _ => {
+                // Step 7: pending.
+                if self.put_entry(&entry).is_err() {
+                    return Decision::Failure(Failure::Storage);
+                }
+                inner.requests.insert(id, entry);
+                Decision::Pending(if clean {
+                    "pending: waiting for an administrator".to_owned()
+                } else {
+                    format!(
+                        "pending: waiting for an administrator; outside the issuance policy: {}",
+                        list(&violations)
+                    )
+                })
             }
         }
     }
@@ -283,10 +389,12 @@ impl<S: Store> Ca<S> {
         issuer: &Generation,
         csr: &VerifiedCsr,
         persisted: bool,
+        policy: &IssuancePolicy,
         rng: &mut R,
     ) -> Result<Vec<u8>, Failure> {
         let mut params = IdentityParams::new(serial, validity);
         params.signature = self.signature();
+        params.policy = *policy;
         let signed = identity_certificate(&issuer.ca, csr, &params, rng);
         let mut inner = self.lock();
         let cert = match signed.and_then(|c| c.to_der().map_err(crate::issue::IssueError::Encoding))
@@ -357,8 +465,14 @@ impl<S: Store> Ca<S> {
             return Err(Failure::UnknownTransaction);
         }
         match entry.state {
-            EntryState::Pending | EntryState::Issuing => Ok(Delivery::Pending),
-            EntryState::Issued { cert, .. } => Ok(Delivery::Cert(cert)),
+            EntryState::Pending | EntryState::Issuing => {
+                Ok(Delivery::Pending("CertPoll: still pending".to_owned()))
+            }
+            EntryState::Issued { cert, .. } => Ok(Delivery::Cert {
+                der: cert,
+                newly_issued: false,
+                reason: "CertPoll: issued".to_owned(),
+            }),
             EntryState::Rejected => {
                 // Told once, then forgotten (a failed delete only keeps it for the purge).
                 if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
@@ -384,7 +498,11 @@ impl<S: Store> Ca<S> {
         if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
             return Err(Failure::UnknownTransaction);
         }
-        Ok(Delivery::Cert(der))
+        Ok(Delivery::Cert {
+            der,
+            newly_issued: false,
+            reason: "GetCert".to_owned(),
+        })
     }
 }
 
@@ -404,9 +522,10 @@ pub(crate) fn issued_validity(
     issuer: &Generation,
     to_rollover: bool,
     signer: Option<Validity>,
+    policy: &IssuancePolicy,
     now: Instant,
 ) -> Result<Validity, Failure> {
-    if to_rollover {
+    let validity = if to_rollover {
         rollover_identity_validity_for(
             now,
             &issuer.ca,
@@ -417,7 +536,15 @@ pub(crate) fn issued_validity(
     } else {
         identity_validity(now, &issuer.ca, config.lifetime_certificate)
     }
-    .map_err(Failure::Csr)
+    .map_err(Failure::Csr)?;
+    // C-10 (amended): the policy's maximum validity.
+    match policy.max_validity {
+        Some(max) if validity.span() > max => {
+            // Cannot overflow: nb + max < na.
+            Ok(Validity::starting_at(validity.not_before(), max).unwrap_or(validity))
+        }
+        _ => Ok(validity),
+    }
 }
 
 fn serial_u64(bytes: &[u8]) -> Option<u64> {

@@ -11,18 +11,33 @@ use scep_proto::{
     ScepRequest, ScepResponse, VerifiedMessage,
 };
 
-use super::enroll::{Delivery, Opened};
+use super::enroll::{Delivery, Opened, requester};
 use super::error::{Answer, Failure};
 use super::state::Generation;
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
-use crate::issue::VerifiedCsr;
+use crate::host::{AuditOutcome, AuditRecord, Requester};
+use crate::issue::{VerifiedCsr, certificate_serial};
 use crate::storage::Store;
 
-/// Where a CertRep goes: identifiers, algorithms and the signing key (C-7, S-27).
+/// Where a CertRep goes: identifiers, algorithms and the signing key (C-7, S-27), and what
+/// the audit record says so far.
 struct Reply {
     builder: CertRepBuilder,
     signer: Arc<Generation>,
+    trail: Trail,
+}
+
+/// The audit record in the making (issue 14 item 4): what is known of the request, why it
+/// is answered as it is, and for a SUCCESS what is handed out.
+#[derive(Default)]
+struct Trail {
+    message_type: Option<MessageType>,
+    transaction_id: Option<String>,
+    requester: Option<Requester>,
+    reason: String,
+    /// Serial and subject of the certificate handed out, and whether this request issued it.
+    handed_out: Option<(Option<u64>, Option<String>, bool)>,
 }
 
 /// The PKIOperation messageTypes the CA serves (S-10), known from the signed attributes.
@@ -84,6 +99,13 @@ impl<S: Store> Ca<S> {
             ScepRequest::GetCrl { .. } => ScepResponse::Crl(self.crl_der()),
             ScepRequest::PkiOperation { message, .. } => {
                 if !snap.state.is_operational() {
+                    self.audit(
+                        Trail {
+                            reason: "the CA is not operational".to_owned(),
+                            ..Trail::default()
+                        },
+                        AuditOutcome::Http(503),
+                    );
                     ScepResponse::Error(ErrorStatus::ServiceUnavailable)
                 } else {
                     self.pki_operation(&snap, &message, now, rng)
@@ -169,15 +191,21 @@ impl<S: Store> Ca<S> {
         let mut reply = Reply {
             builder,
             signer: Arc::clone(&snap.active),
+            trail: Trail {
+                message_type: Some(msg.message_type()),
+                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
+                ..Trail::default()
+            },
         };
         let verified = match msg.verify(None) {
             Ok(v) => v,
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
+        let class = self.signer_class(snap, verified.signer(), now);
+        reply.trail.requester = Some(requester(verified.signer(), class));
         let Some(operation) = Operation::of(verified.message().message_type()) else {
             return self.fail(reply, &Failure::UnsupportedMessage, rng);
         };
-        let class = self.signer_class(snap, verified.signer(), now);
         if let Err(f) = self.allowed_in_clear(operation, class) {
             return self.fail(reply, &f, rng);
         }
@@ -217,9 +245,21 @@ impl<S: Store> Ca<S> {
             Body::GetCrl => Ok(Delivery::Crl),
         };
         match outcome {
-            Ok(Delivery::Pending) => self.build(reply, &CertRepContent::Pending, rng),
-            Ok(Delivery::Cert(der)) => self.deliver_cert(reply, request.signer, &der, rng),
+            Ok(Delivery::Pending(reason)) => {
+                reply.trail.reason = reason;
+                self.build(reply, &CertRepContent::Pending, rng)
+            }
+            Ok(Delivery::Cert {
+                der,
+                newly_issued,
+                reason,
+            }) => {
+                reply.trail.reason = reason;
+                self.deliver_cert(reply, request.signer, &der, newly_issued, rng)
+            }
             Ok(Delivery::Crl) => {
+                reply.trail.reason = "GetCRL".to_owned();
+                reply.trail.handed_out = Some((None, None, false));
                 let crl = self.lock().crl.parsed.clone();
                 let certs = CertsOnly {
                     certificates: Vec::new(),
@@ -316,6 +356,11 @@ impl<S: Store> Ca<S> {
             .then(|| PkiMessage::from_der(message, &Profile::LEGACY).ok())
             .flatten()
         else {
+            let trail = Trail {
+                reason: format!("undecodable pkiMessage: {error}"),
+                ..Trail::default()
+            };
+            self.audit(trail, AuditOutcome::Http(400));
             return ScepResponse::Error(ErrorStatus::BadRequest);
         };
         let mut builder = CertRepBuilder::new(
@@ -327,20 +372,33 @@ impl<S: Store> Ca<S> {
         let reply = Reply {
             builder,
             signer: Arc::clone(&snap.active),
+            trail: Trail {
+                message_type: Some(msg.message_type()),
+                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
+                ..Trail::default()
+            },
         };
         self.fail(reply, &Failure::Protocol(error), rng)
     }
 
     fn deliver_cert<R: CryptoRng + ?Sized>(
         &self,
-        reply: Reply,
+        mut reply: Reply,
         recipient: &Certificate,
         der: &[u8],
+        newly_issued: bool,
         rng: &mut R,
     ) -> ScepResponse {
         let Ok(cert) = Certificate::from_der(der) else {
+            reply.trail.reason = "stored certificate does not decode".to_owned();
+            self.audit(reply.trail, AuditOutcome::Http(503));
             return ScepResponse::Error(ErrorStatus::ServiceUnavailable);
         };
+        reply.trail.handed_out = Some((
+            certificate_serial(&cert).ok(),
+            Some(cert.tbs_certificate().subject().to_string()),
+            newly_issued,
+        ));
         // S-28: the issued certificate first on the wire, then (if configured) the CA.
         let mut bag = vec![cert];
         if self.config.ca_cert_in_success {
@@ -359,12 +417,16 @@ impl<S: Store> Ca<S> {
 
     fn fail<R: CryptoRng + ?Sized>(
         &self,
-        reply: Reply,
+        mut reply: Reply,
         failure: &Failure,
         rng: &mut R,
     ) -> ScepResponse {
+        reply.trail.reason = failure.reason();
         match failure.answer() {
-            Answer::Http(status) => ScepResponse::Error(status),
+            Answer::Http(status) => {
+                self.audit(reply.trail, AuditOutcome::Http(status.code()));
+                ScepResponse::Error(status)
+            }
             Answer::Fail(fail_info, text) => self.build(
                 reply,
                 &CertRepContent::Failure {
@@ -376,31 +438,73 @@ impl<S: Store> Ca<S> {
         }
     }
 
+    /// Signs the CertRep and reports it to the host (the one place every CertRep passes).
     fn build<R: CryptoRng + ?Sized>(
         &self,
         reply: Reply,
         content: &CertRepContent<'_>,
         rng: &mut R,
     ) -> ScepResponse {
-        let Reply { builder, signer } = reply;
-        match builder.clone().build(content, signer.signer(), rng) {
-            Ok(der) => ScepResponse::CertRep(der),
+        let Reply {
+            builder,
+            signer,
+            mut trail,
+        } = reply;
+        let outcome = |content: &CertRepContent<'_>, trail: &Trail| match content {
+            CertRepContent::Pending => AuditOutcome::Pending,
+            CertRepContent::Failure { fail_info, .. } => AuditOutcome::Failure(*fail_info),
+            _ => {
+                let (serial, subject, newly_issued) =
+                    trail.handed_out.clone().unwrap_or((None, None, false));
+                AuditOutcome::Success {
+                    serial,
+                    subject,
+                    newly_issued,
+                }
+            }
+        };
+        let (response, outcome) = match builder.clone().build(content, signer.signer(), rng) {
+            Ok(der) => (ScepResponse::CertRep(der), outcome(content, &trail)),
             // A SUCCESS that cannot be encrypted to the signer (e.g. its key) becomes a
             // FAILURE; anything else is an internal failure.
             Err(e) => match (content, e.fail_info()) {
-                (CertRepContent::Success { .. }, Some(fail_info)) => match builder.build(
-                    &CertRepContent::Failure {
-                        fail_info,
-                        text: None,
-                    },
-                    signer.signer(),
-                    rng,
-                ) {
-                    Ok(der) => ScepResponse::CertRep(der),
-                    Err(_) => ScepResponse::Error(ErrorStatus::ServiceUnavailable),
-                },
-                _ => ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                (CertRepContent::Success { .. }, Some(fail_info)) => {
+                    trail.reason = format!("{}; not delivered: {e}", trail.reason);
+                    match builder.build(
+                        &CertRepContent::Failure {
+                            fail_info,
+                            text: None,
+                        },
+                        signer.signer(),
+                        rng,
+                    ) {
+                        Ok(der) => (ScepResponse::CertRep(der), AuditOutcome::Failure(fail_info)),
+                        Err(_) => (
+                            ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                            AuditOutcome::Http(503),
+                        ),
+                    }
+                }
+                _ => (
+                    ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                    AuditOutcome::Http(503),
+                ),
             },
+        };
+        self.audit(trail, outcome);
+        response
+    }
+
+    /// Hands the audit record to the host, if one is installed.
+    fn audit(&self, trail: Trail, outcome: AuditOutcome) {
+        if let Some(host) = &self.host {
+            host.audit(&AuditRecord {
+                message_type: trail.message_type,
+                transaction_id: trail.transaction_id,
+                requester: trail.requester,
+                outcome,
+                reason: trail.reason,
+            });
         }
     }
 }
