@@ -8,9 +8,10 @@
 //! content is garbage" decrypts the victim's request byte by byte (challengePassword included).
 //!
 //! Every tampered variant must get byte-for-byte the same CertRep (the CA's RNG is seeded the
-//! same, so even its senderNonce and signature are equal): FAILURE badMessageCheck without a
-//! failInfoText, for every PKIOperation messageType. An unknown messageType is refused from
-//! the signed attributes, before any decryption.
+//! same, so even its senderNonce and signature are equal), for every PKIOperation messageType:
+//! FAILURE badMessageCheck without a failInfoText where the plaintext matters (PKCSReq,
+//! RenewalReq, GetCert), and for CertPoll and GetCRL an answer that does not depend on it. An
+//! unknown messageType is refused from the signed attributes, before any decryption.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod ca_support;
@@ -302,8 +303,12 @@ fn c06_tampered_victim_envelope_gets_one_answer_for_every_message_type() {
                     "{who} {mt}: '{what}' and '{first_what}' got different CertReps"
                 );
             }
+            // A RenewalReq from a self-signed signer is refused in clear; CertPoll and GetCRL
+            // are answered without regard to their messageData: identical answers, but not
+            // the opaque failure.
             let refused_in_clear = who == "self-signed" && mt == "RenewalReq";
-            if !refused_in_clear {
+            let plaintext_unused = matches!(mt, "CertPoll" | "GetCRL");
+            if !refused_in_clear && !plaintext_unused {
                 assert_opaque(&ca_der, attacker, reference, &format!("{who} {mt}"));
             }
             // The victim's untampered envelope under a messageType whose messageData it is
@@ -361,5 +366,73 @@ fn c06_unknown_message_type_refused_before_decrypting() {
             let raw = raw_answer(&ca, &rewrap(&carrier, &attacker, &env));
             assert!(raw == reference, "messageType {code}: '{what}' differs");
         }
+    }
+}
+
+/// One block holding `structure` and valid PKCS #7 padding, made from the victim's first
+/// ciphertext block by choosing the IV (the attacker needs to know that block's plaintext;
+/// a block it knows all but one byte of leaks that byte in at most 256 requests if parsing
+/// success shows).
+fn one_block(env: &[u8], victim_plain: &[u8], structure: &[u8]) -> Vec<u8> {
+    let mut wanted = structure.to_vec();
+    let pad = u8::try_from(BLOCK - structure.len()).unwrap();
+    wanted.resize(BLOCK, pad);
+    tamper(env, |iv, ct, _| {
+        for ((b, p), w) in iv.iter_mut().zip(&victim_plain[..BLOCK]).zip(&wanted) {
+            *b ^= p ^ w;
+        }
+        ct.truncate(BLOCK);
+    })
+}
+
+#[test]
+fn c06_no_format_oracle_on_unauthenticated_message_data() {
+    // CertPoll, GetCert and GetCRL carry no proof of possession: their messageData is as
+    // malleable as the padding. Whether a crafted plaintext parses must not show.
+    let ca = complete_ca(23);
+    let ca_der = ca.ca_certificate_der();
+    let victim = Client::new(0, "CN=victim");
+    let victim_csr = victim.csr();
+    let victim_env = envelope_of(&victim.pkcs_req(&ca_der, &victim_csr, "VICTIM-TID"));
+    let attacker = Client::new(1, "CN=attacker");
+    // IssuerAndSubject{ {}, {} } and IssuerAndSerialNumber{ {}, 1 }, each with one byte off.
+    let poll_ok: &[u8] = &[0x30, 0x04, 0x30, 0x00, 0x30, 0x00];
+    let poll_bad: &[u8] = &[0x30, 0x05, 0x30, 0x00, 0x30, 0x00];
+    let ias_ok: &[u8] = &[0x30, 0x05, 0x30, 0x00, 0x02, 0x01, 0x01];
+    let ias_bad: &[u8] = &[0x30, 0x05, 0x30, 0x00, 0x03, 0x01, 0x01];
+    for (mt, carrier, ok, bad) in carriers(&attacker, &ca_der, "ATTACKER-TID")
+        .into_iter()
+        .filter_map(|(mt, c)| match mt {
+            "CertPoll" => Some((mt, c, poll_ok, poll_bad)),
+            "GetCert" | "GetCRL" => Some((mt, c, ias_ok, ias_bad)),
+            _ => None,
+        })
+    {
+        let parses = raw_answer(
+            &ca,
+            &rewrap(
+                &carrier,
+                &attacker,
+                &one_block(&victim_env, &victim_csr, ok),
+            ),
+        );
+        let garbage = raw_answer(
+            &ca,
+            &rewrap(
+                &carrier,
+                &attacker,
+                &one_block(&victim_env, &victim_csr, bad),
+            ),
+        );
+        assert!(parses == garbage, "{mt}: a parsing plaintext is told apart");
+        let padding = raw_answer(
+            &ca,
+            &rewrap(
+                &carrier,
+                &attacker,
+                &tamper(&victim_env, |iv, _, _| iv[0] ^= 1),
+            ),
+        );
+        assert!(padding == garbage, "{mt}: tampering is told apart");
     }
 }

@@ -488,15 +488,17 @@ impl<S: Store> Ca<S> {
         if self.config.database_level < DatabaseLevel::Complete {
             return Err(Failure::UnknownTransaction);
         }
-        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::UnknownTransaction)?;
+        // C-6: the IssuerAndSerialNumber is malleable plaintext; a miss looks like any
+        // envelope that did not open.
+        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::Opaque)?;
         let der = self
             .store
             .get(&RecordKey::IssuedCert(serial))
             .map_err(|_| Failure::Storage)?
-            .ok_or(Failure::UnknownTransaction)?;
+            .ok_or(Failure::Opaque)?;
         let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
         if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
-            return Err(Failure::UnknownTransaction);
+            return Err(Failure::Opaque);
         }
         Ok(Delivery::Cert {
             der,

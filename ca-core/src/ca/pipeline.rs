@@ -322,6 +322,14 @@ impl<S: Store> Ca<S> {
             }
         };
         let parsed = RequestBody::from_der(message_type, input);
+        // CertPoll and GetCRL are answered from the transactionID and the signer alone, the
+        // CRL being the current one whatever is asked: their messageData has no proof of
+        // possession, so whether it decrypts and parses must not show either.
+        match operation {
+            Operation::Poll => return Some(Body::Poll),
+            Operation::GetCrl => return Some(Body::GetCrl),
+            _ => {}
+        }
         let parsed = match (plaintext, parsed) {
             (Ok(_), Ok(body)) => body,
             _ => return None,
@@ -332,9 +340,7 @@ impl<S: Store> Ca<S> {
                     .ok()
                     .map(|csr| Body::Enrol(Box::new(csr)))
             }
-            (Operation::Poll, RequestBody::CertPoll(_)) => Some(Body::Poll),
             (Operation::GetCert, RequestBody::GetCert(ias)) => Some(Body::GetCert(ias)),
-            (Operation::GetCrl, RequestBody::GetCrl(_)) => Some(Body::GetCrl),
             _ => None,
         }
     }
