@@ -1146,6 +1146,19 @@ impl Trustpoint {
         }
     }
 
+    /// K-17: the certificates that may sign the answer to `txn` — the one it expects (the RA
+    /// or the CA), the CA it is addressed to, and for a shadow request the active CA (K-8 (4)).
+    /// All of them are pinned (K-2); none comes from the answer.
+    fn expected_signers<'a>(&'a self, txn: &'a Transaction) -> Vec<&'a Certificate> {
+        let mut out = vec![&txn.verifier, &txn.ca];
+        if txn.job.kind == JobKind::Shadow
+            && let Some(c) = &self.chain
+        {
+            out.push(&c.ca);
+        }
+        out
+    }
+
     /// K-17: judges a PKIOperation answer.
     fn judge<R: rand::CryptoRng + ?Sized>(
         &self,
@@ -1162,19 +1175,17 @@ impl Trustpoint {
         }
         let msg = PkiMessage::from_der(&reply.body, &self.profile())
             .map_err(|e| bad(&e, "CertRep undecodable"))?;
-        let verified = match msg.clone().verify(Some(&txn.verifier)) {
-            Ok(v) => v,
-            Err(e) => {
-                // K-8 (4): a shadow request's answer may also come from the active CA.
-                let active = self.chain.as_ref().map(|c| c.ca.clone());
-                match (txn.job.kind, active) {
-                    (JobKind::Shadow, Some(a)) => msg
-                        .verify(Some(&a))
-                        .map_err(|e| bad(&e, "CertRep signature"))?,
-                    _ => return Err(bad(&e, "CertRep signature")),
-                }
-            }
-        };
+        // K-17: only a certificate this trustpoint expects may have signed, whatever the
+        // CertRep carries; the sid picks which of them.
+        let signer = self
+            .expected_signers(txn)
+            .into_iter()
+            .find(|c| msg.signer_id().matches(c))
+            .ok_or("CertRep signed by a certificate other than the CA's or the RA's")?
+            .clone();
+        let verified = msg
+            .verify(Some(&signer))
+            .map_err(|e| bad(&e, "CertRep signature"))?;
         let rep = verified
             .open_cert_rep(Some(&txn.signer_key), rng)
             .map_err(|e| bad(&e, "CertRep unreadable"))?;
