@@ -10,6 +10,7 @@ mod config;
 mod csr;
 mod event;
 mod persist;
+mod reason;
 mod refresh;
 
 use std::collections::VecDeque;
@@ -34,6 +35,7 @@ use x509_cert::name::Name;
 pub use self::config::{AutoEnroll, ConfigError, RenewalMessage, TrustpointConfig};
 pub use self::event::Event;
 pub use self::persist::PersistError;
+pub use self::reason::AuthFailure;
 
 use crate::transport::{HttpReply, TransportError};
 
@@ -334,8 +336,9 @@ fn key_usage(cert: &Certificate) -> Option<KeyUsage> {
         .map(|(_, ku)| ku)
 }
 
-/// K-2: the CA certificate of a GetCACert answer and its RA certificates.
-fn split_chain(certs: Vec<Certificate>) -> Option<CaChain> {
+/// K-2: the CA certificate of a GetCACert answer — the self-signed one, else the issuer of
+/// another — and the other certificates, not yet judged.
+fn split_chain(certs: Vec<Certificate>) -> Option<(Certificate, Vec<Certificate>)> {
     let is_self_signed =
         |c: &Certificate| names_match(c.tbs_certificate().issuer(), c.tbs_certificate().subject());
     let ca_pos = certs.iter().position(is_self_signed).or_else(|| {
@@ -350,19 +353,73 @@ fn split_chain(certs: Vec<Certificate>) -> Option<CaChain> {
         return None;
     }
     let ca = certs.remove(ca_pos);
-    let ra_encrypt = certs
+    Some((ca, certs))
+}
+
+/// K-2 (amended): the CA certificate must be valid now and, when it names itself as its
+/// issuer, its signature must verify with its own key (a corrupt or forged certificate is
+/// refused even when it carries the configured fingerprint). A subordinate CA whose issuer is
+/// not in the answer has no signature to check here: the fingerprint or the host pins it.
+fn check_ca(ca: &Certificate, now: Instant, profile: &Profile) -> Result<PublicKey, AuthFailure> {
+    let key = PublicKey::from_certificate(ca).map_err(AuthFailure::CaKey)?;
+    let tbs = ca.tbs_certificate();
+    if names_match(tbs.issuer(), tbs.subject()) {
+        key.verify_certificate(ca, profile)
+            .map_err(AuthFailure::CaSelfSignature)?;
+    }
+    if !cert_validity(ca).is_some_and(|v| v.contains(now)) {
+        return Err(AuthFailure::CaNotValidNow);
+    }
+    Ok(key)
+}
+
+/// K-2 (amended): whether `ra` may stand in for the CA: issued by it (name and signature under
+/// the pinned CA key) and valid now. Anything else in a GetCACert answer is ignored.
+fn is_ca_issued_ra(
+    ra: &Certificate,
+    ca: &Certificate,
+    ca_key: &PublicKey,
+    now: Instant,
+    profile: &Profile,
+) -> bool {
+    names_match(
+        ra.tbs_certificate().issuer(),
+        ca.tbs_certificate().subject(),
+    ) && ca_key.verify_certificate(ra, profile).is_ok()
+        && cert_validity(ra).is_some_and(|v| v.contains(now))
+}
+
+/// K-2: the CA certificate and, among `others`, the RA certificates it issued that are valid
+/// now (keyEncipherment one encrypts, digitalSignature one signs); the count of those ignored.
+fn build_chain(
+    ca: Certificate,
+    ca_key: &PublicKey,
+    others: Vec<Certificate>,
+    now: Instant,
+    profile: &Profile,
+) -> (CaChain, usize) {
+    let total = others.len();
+    let ras: Vec<Certificate> = others
+        .into_iter()
+        .filter(|c| is_ca_issued_ra(c, &ca, ca_key, now, profile))
+        .collect();
+    let ignored = total.saturating_sub(ras.len());
+    let ra_encrypt = ras
         .iter()
         .find(|c| key_usage(c).is_none_or(|ku| ku.key_encipherment()))
         .cloned();
-    let ra_sign = certs
+    let ra_sign = ras
         .iter()
         .find(|c| key_usage(c).is_none_or(|ku| ku.digital_signature()))
         .cloned();
-    Some(CaChain {
-        ca,
-        ra_encrypt,
-        ra_sign,
-    })
+    (
+        CaChain {
+            ca,
+            ra_encrypt,
+            ra_sign,
+        },
+        ignored,
+    )
 }
 
 /// Why an answer failed K-14/K-17: a transport failure, with the reason for the log.
@@ -579,7 +636,7 @@ impl Trustpoint {
         } else {
             self.state = State::Unauthenticated;
             self.events.push_back(Event::AuthenticationFailed {
-                reason: String::from("the host refused the CA certificate"),
+                reason: AuthFailure::RefusedByHost,
             });
         }
         Ok(())
@@ -937,42 +994,52 @@ impl Trustpoint {
         })
     }
 
-    fn on_ca_cert(&mut self, reply: Result<HttpReply, TransportError>, now: Instant) {
-        let chain = match reply {
-            Err(e) => Err(format!("GetCACert failed: {e}")),
-            Ok(r) if r.status != 200 => Err(format!("GetCACert answered HTTP {}", r.status)),
-            Ok(r) => {
-                let ct = r
-                    .content_type
-                    .as_deref()
-                    .unwrap_or(CaCerts::CONTENT_TYPE_CA);
-                match CaCerts::from_der(ct, &r.body) {
-                    Ok(CaCerts::Single(c)) => Ok(CaChain {
-                        ca: *c,
-                        ra_encrypt: None,
-                        ra_sign: None,
-                    }),
-                    Ok(CaCerts::Chain(certs)) => {
-                        split_chain(certs).ok_or_else(|| String::from("no CA certificate found"))
-                    }
-                    Err(e) => Err(format!("GetCACert answer undecodable: {e}")),
-                }
-            }
+    /// K-2: the GetCACert answer as a chain to trust, or why not.
+    fn read_ca_answer(
+        &mut self,
+        reply: Result<HttpReply, TransportError>,
+        now: Instant,
+    ) -> Result<CaChain, AuthFailure> {
+        let r = reply.map_err(|e| AuthFailure::Transport(e.to_string()))?;
+        if r.status != 200 {
+            return Err(AuthFailure::HttpStatus(r.status));
+        }
+        let ct = r
+            .content_type
+            .as_deref()
+            .unwrap_or(CaCerts::CONTENT_TYPE_CA);
+        let (ca, others) = match CaCerts::from_der(ct, &r.body) {
+            Ok(CaCerts::Single(c)) => (*c, Vec::new()),
+            Ok(CaCerts::Chain(certs)) => split_chain(certs).ok_or(AuthFailure::NoCaCertificate)?,
+            Err(e) => return Err(AuthFailure::Undecodable(e)),
         };
-        let chain = chain.and_then(|chain| {
-            if cert_validity(&chain.ca).is_some_and(|v| v.contains(now)) {
-                Ok(chain)
-            } else {
-                Err(String::from("the CA certificate is not valid now"))
+        let profile = self.profile();
+        let ca_key = check_ca(&ca, now, &profile).inspect_err(|e| {
+            if matches!(
+                e,
+                AuthFailure::CaSelfSignature(scep_proto::Error::LegacyAlgorithmDisabled { .. })
+            ) {
+                self.events.push_back(Event::LegacyAlgorithmRefused);
             }
-        });
-        let chain = match chain {
+        })?;
+        let (chain, ignored) = build_chain(ca, &ca_key, others, now, &profile);
+        if ignored > 0 {
+            self.events.push_back(Event::Warning(format!(
+                "{ignored} certificate(s) of the GetCACert answer ignored: not an RA certificate \
+                 issued by the CA and valid now"
+            )));
+        }
+        Ok(chain)
+    }
+
+    fn on_ca_cert(&mut self, reply: Result<HttpReply, TransportError>, now: Instant) {
+        let chain = match self.read_ca_answer(reply, now) {
             Ok(c) => c,
             Err(reason) => return self.auth_failed(reason),
         };
         let der = match chain.ca.to_der() {
             Ok(d) => d,
-            Err(_) => return self.auth_failed(String::from("cannot encode the CA certificate")),
+            Err(_) => return self.auth_failed(AuthFailure::CaEncoding),
         };
         match &self.config.ca_fingerprint {
             Some(fp) if fingerprint_matches(fp, &der) => {
@@ -983,9 +1050,7 @@ impl Trustpoint {
                 };
                 self.wire = Wire::Ready;
             }
-            Some(_) => self.auth_failed(String::from(
-                "the CA certificate does not match the configured fingerprint",
-            )),
+            Some(_) => self.auth_failed(AuthFailure::FingerprintMismatch),
             None => {
                 self.events.push_back(Event::CaApprovalNeeded {
                     md5: fingerprint_text(&DigestAlg::Md5.digest(&der)),
@@ -998,7 +1063,7 @@ impl Trustpoint {
         }
     }
 
-    fn auth_failed(&mut self, reason: String) {
+    fn auth_failed(&mut self, reason: AuthFailure) {
         self.state = if self.chain.is_some() {
             self.idle_state()
         } else {
