@@ -35,7 +35,7 @@ use self::state::{CaChain, Identity, Job, JobKind, State, Transaction, Wire};
 pub use self::config::{AutoEnroll, ConfigError, RenewalMessage, TrustpointConfig};
 pub use self::event::Event;
 pub use self::persist::PersistError;
-pub use self::reason::AuthFailure;
+pub use self::reason::{AuthFailure, NextCaProblem, ReplyProblem, RequestFailure, Warning};
 
 use crate::transport::{HttpReply, TransportError};
 
@@ -414,7 +414,8 @@ impl Trustpoint {
                     self.wire = Wire::Ready;
                 }
                 Err(reason) => {
-                    self.events.push_back(Event::Warning(reason));
+                    self.events
+                        .push_back(Event::Warning(Warning::RequestNotBuilt(reason)));
                     self.state = self.idle_state();
                     self.failed_attempt(job, now);
                     return None;
@@ -437,7 +438,8 @@ impl Trustpoint {
                         // Cannot happen with a well-formed transaction; give the attempt up
                         // (T-13) rather than retry in a loop.
                         let job = txn.job;
-                        self.events.push_back(Event::Warning(reason));
+                        self.events
+                            .push_back(Event::Warning(Warning::RequestNotBuilt(reason)));
                         self.state = self.idle_state();
                         self.wire = Wire::Idle;
                         self.failed_attempt(job, now);
@@ -459,9 +461,8 @@ impl Trustpoint {
         rng: &mut R,
     ) {
         if self.wire != Wire::InFlight {
-            self.events.push_back(Event::Warning(String::from(
-                "an answer arrived while no request was outstanding",
-            )));
+            self.events
+                .push_back(Event::Warning(Warning::UnexpectedAnswer));
             return;
         }
         self.wire = Wire::Idle;

@@ -42,8 +42,10 @@ fn enrol_behind_bag(
     let ev = events(&mut tp);
     assert!(ev.contains(&Event::Authenticated), "{ev:?}");
     assert!(
-        ev.iter()
-            .any(|e| matches!(e, Event::Warning(w) if w.contains("ignored"))),
+        ev.iter().any(|e| matches!(
+            e,
+            Event::Warning(client_core::Warning::IgnoredCertificates { count: 1 })
+        )),
         "the host hears of the ignored certificates: {ev:?}"
     );
     assert_eq!(tp.ca_cert(), Some(&ca.active.cert));

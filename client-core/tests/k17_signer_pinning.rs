@@ -6,7 +6,7 @@
 mod mitm;
 mod support;
 
-use client_core::{Event, StateName};
+use client_core::{Event, ReplyProblem, StateName, Warning};
 use mitm::*;
 use pki_timers::ClientTimer;
 use support::*;
@@ -40,6 +40,12 @@ fn impostor_answers_a_renewal(what: Forged) {
             "{what:?}: the forged CertRep was believed: {ev:?}"
         );
         assert_eq!(tp.state(), StateName::Retrying, "{what:?}: {ev:?}");
+        assert!(
+            ev.contains(&Event::Warning(Warning::BadCertRep(
+                ReplyProblem::UnexpectedSigner
+            ))),
+            "{what:?}: {ev:?}"
+        );
         assert_eq!(tp.identity_cert(), Some(&old), "{what:?}");
         assert!(
             deadline(&tp, ClientTimer::ConnectRetry).is_some(),

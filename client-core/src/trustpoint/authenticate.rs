@@ -7,7 +7,7 @@ use scep_proto::{CaCerts, Capabilities, DigestAlg};
 use super::certs::{build_chain, check_ca, split_chain};
 use super::fingerprint::{fingerprint_matches, fingerprint_text};
 use super::state::{CaChain, Job, JobKind, State, Wire};
-use super::{AuthFailure, Event, Trustpoint};
+use super::{AuthFailure, Event, Trustpoint, Warning};
 use crate::transport::{HttpReply, TransportError};
 
 impl Trustpoint {
@@ -41,10 +41,10 @@ impl Trustpoint {
         })?;
         let (chain, ignored) = build_chain(ca, &ca_key, others, now, &profile);
         if ignored > 0 {
-            self.events.push_back(Event::Warning(format!(
-                "{ignored} certificate(s) of the GetCACert answer ignored: not an RA certificate \
-                 issued by the CA and valid now"
-            )));
+            self.events
+                .push_back(Event::Warning(Warning::IgnoredCertificates {
+                    count: ignored,
+                }));
         }
         Ok(chain)
     }

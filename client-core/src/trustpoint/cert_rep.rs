@@ -10,37 +10,8 @@ use scep_proto::{
 use super::certs::not_after;
 use super::csr;
 use super::state::{Identity, JobKind, State, Transaction};
-use super::{Event, Trustpoint};
+use super::{Event, ReplyProblem, Trustpoint, Warning};
 use crate::transport::{HttpReply, TransportError};
-
-/// Why an answer failed K-14/K-17: a transport failure, with the reason for the log.
-struct BadReply {
-    reason: String,
-    /// The answer used DES or MD5 while the profile refuses them (S-37, S-38).
-    legacy: bool,
-}
-
-impl From<String> for BadReply {
-    fn from(reason: String) -> Self {
-        Self {
-            reason,
-            legacy: false,
-        }
-    }
-}
-
-impl From<&str> for BadReply {
-    fn from(reason: &str) -> Self {
-        Self::from(reason.to_string())
-    }
-}
-
-fn bad(e: &scep_proto::Error, context: &str) -> BadReply {
-    BadReply {
-        reason: format!("{context}: {e}"),
-        legacy: matches!(e, scep_proto::Error::LegacyAlgorithmDisabled { .. }),
-    }
-}
 
 /// What a CertRep that passed K-17 says.
 enum Outcome {
@@ -72,41 +43,39 @@ impl Trustpoint {
         reply: Result<HttpReply, TransportError>,
         txn: &Transaction,
         rng: &mut R,
-    ) -> Result<Outcome, BadReply> {
-        let reply = reply.map_err(|e| format!("PKIOperation failed: {e}"))?;
+    ) -> Result<Outcome, ReplyProblem> {
+        let reply = reply.map_err(|e| ReplyProblem::Transport(e.to_string()))?;
         if reply.status != 200 {
-            return Err(format!("PKIOperation answered HTTP {}", reply.status).into());
+            return Err(ReplyProblem::HttpStatus(reply.status));
         }
         if reply.scep_content_type() != Some(ContentType::PkiMessage) {
-            return Err("PKIOperation answer has the wrong content type".into());
+            return Err(ReplyProblem::ContentType);
         }
         let msg = PkiMessage::from_der(&reply.body, &self.profile())
-            .map_err(|e| bad(&e, "CertRep undecodable"))?;
+            .map_err(ReplyProblem::Undecodable)?;
         // K-17: only a certificate this trustpoint expects may have signed, whatever the
         // CertRep carries; the sid picks which of them.
         let signer = self
             .expected_signers(txn)
             .into_iter()
             .find(|c| msg.signer_id().matches(c))
-            .ok_or("CertRep signed by a certificate other than the CA's or the RA's")?
+            .ok_or(ReplyProblem::UnexpectedSigner)?
             .clone();
-        let verified = msg
-            .verify(Some(&signer))
-            .map_err(|e| bad(&e, "CertRep signature"))?;
+        let verified = msg.verify(Some(&signer)).map_err(ReplyProblem::Signature)?;
         let rep = verified
             .open_cert_rep(Some(&txn.signer_key), rng)
-            .map_err(|e| bad(&e, "CertRep unreadable"))?;
+            .map_err(ReplyProblem::Unreadable)?;
         if rep.transaction_id != txn.id {
-            return Err("CertRep transactionID mismatch".into());
+            return Err(ReplyProblem::TransactionId);
         }
         if Some(rep.recipient_nonce) != txn.nonce {
-            return Err("CertRep recipientNonce mismatch".into());
+            return Err(ReplyProblem::RecipientNonce);
         }
         match rep.status {
             CertRepStatus::Pending => Ok(Outcome::Pending),
             CertRepStatus::Failure { fail_info, text } => Ok(Outcome::Failure { fail_info, text }),
             CertRepStatus::Success(certs) => {
-                let want = csr::spki_der(&txn.request_key).map_err(|_| "request key")?;
+                let want = csr::spki_der(&txn.request_key).map_err(|_| ReplyProblem::RequestKey)?;
                 let cert = certs
                     .certificates
                     .iter()
@@ -116,23 +85,21 @@ impl Trustpoint {
                             .to_der()
                             .is_ok_and(|d| d == want)
                     })
-                    .ok_or("no issued certificate for the request key")?;
+                    .ok_or(ReplyProblem::NoCertificateForKey)?;
                 if !names_match(
                     cert.tbs_certificate().issuer(),
                     txn.ca.tbs_certificate().subject(),
                 ) {
-                    return Err("issued certificate has another issuer".into());
+                    return Err(ReplyProblem::ForeignIssuer);
                 }
                 let issued_by_ca = PublicKey::from_certificate(&txn.ca)
                     .and_then(|ca| ca.verify_certificate(cert, &self.profile()));
                 if issued_by_ca.is_err() {
-                    return Err(
-                        "issued certificate signature does not verify with the CA key".into(),
-                    );
+                    return Err(ReplyProblem::IssuerSignature);
                 }
                 Ok(Outcome::Success(Box::new(cert.clone())))
             }
-            _ => Err("unknown CertRep status".into()),
+            _ => Err(ReplyProblem::UnknownStatus),
         }
     }
 
@@ -144,12 +111,13 @@ impl Trustpoint {
         rng: &mut R,
     ) {
         match self.judge(reply, &txn, rng) {
-            Err(bad) => {
+            Err(problem) => {
                 // K-14: every bad answer is a transport failure.
-                if bad.legacy {
+                if problem.is_legacy_refusal() {
                     self.events.push_back(Event::LegacyAlgorithmRefused);
                 }
-                self.events.push_back(Event::Warning(bad.reason));
+                self.events
+                    .push_back(Event::Warning(Warning::BadCertRep(problem)));
                 match connect_retry_at(
                     now,
                     txn.retries,

@@ -2,7 +2,7 @@
 
 use scep_proto::FailInfo;
 
-use super::AuthFailure;
+use super::{AuthFailure, Warning};
 
 /// An event drained with `Trustpoint::poll_event`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,5 +58,5 @@ pub enum Event {
     /// follows; a host may stop here and tell the operator to enable the legacy switch.
     LegacyAlgorithmRefused,
     /// Something worth logging that changes nothing (K-19, a transport failure, …).
-    Warning(String),
+    Warning(Warning),
 }

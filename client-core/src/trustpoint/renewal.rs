@@ -9,7 +9,7 @@ use scep_proto::Capability;
 
 use super::certs::{cert_validity, not_after};
 use super::state::{Job, JobKind, State, Wire};
-use super::{Event, Trustpoint};
+use super::{Event, Trustpoint, Warning};
 
 impl Trustpoint {
     pub(super) fn fire(&mut self, timer: ClientTimer, now: Instant) {
@@ -80,10 +80,8 @@ impl Trustpoint {
                     self.wire = Wire::Ready;
                 } else if job.kind == JobKind::Shadow {
                     // K-19.
-                    self.events.push_back(Event::Warning(String::from(
-                        "the identity reaches the CA's expiry but the CA does not advertise \
-                         GetNextCACert: renewing against the active CA",
-                    )));
+                    self.events
+                        .push_back(Event::Warning(Warning::NoGetNextCaCert));
                     self.state = State::PreparingRequest {
                         job: Job {
                             kind: JobKind::Renew,

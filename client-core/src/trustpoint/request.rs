@@ -7,9 +7,9 @@ use scep_proto::{
     RequestBuilder, SelfSigned, Signer, TransactionId,
 };
 
-use super::Trustpoint;
 use super::csr;
 use super::state::{Job, JobKind, Transaction};
+use super::{RequestFailure, Trustpoint};
 
 impl Trustpoint {
     /// K-5 / K-6 / K-8 (3): key, CSR, signer and recipient of a new transaction.
@@ -18,11 +18,17 @@ impl Trustpoint {
         job: Job,
         now: Instant,
         rng: &mut R,
-    ) -> Result<Transaction, String> {
-        let chain = self.chain.as_ref().ok_or("not authenticated")?;
+    ) -> Result<Transaction, RequestFailure> {
+        let chain = self
+            .chain
+            .as_ref()
+            .ok_or(RequestFailure::NotAuthenticated)?;
         let (ca, recipient, verifier) = match job.kind {
             JobKind::Shadow => {
-                let r = self.rollover_ca.as_ref().ok_or("no rollover CA")?;
+                let r = self
+                    .rollover_ca
+                    .as_ref()
+                    .ok_or(RequestFailure::NoRolloverCa)?;
                 (r.clone(), r.clone(), r.clone())
             }
             _ => (
@@ -40,7 +46,7 @@ impl Trustpoint {
             {
                 Some(key) => key,
                 None => PrivateKey::generate(self.config.key_bits, rng)
-                    .map_err(|_| "key generation failed")?,
+                    .map_err(|_| RequestFailure::KeyGeneration)?,
             },
         };
         let csr = csr::build_csr(
@@ -49,7 +55,7 @@ impl Trustpoint {
             self.config.challenge_password.as_deref(),
             rng,
         )
-        .map_err(|_| "cannot build the CSR")?;
+        .map_err(|_| RequestFailure::Csr)?;
         let renewal_signer = match (&self.identity, job.kind) {
             (Some(id), JobKind::Renew | JobKind::Shadow)
                 if self.caps.contains(Capability::Renewal) =>
@@ -74,7 +80,7 @@ impl Trustpoint {
                 let na = now.unix().saturating_add(86_400);
                 let cert = SelfSigned::new(self.subject.clone(), serial, nb, na)
                     .build(&request_key, rng)
-                    .map_err(|e| format!("cannot build the signer certificate: {e}"))?;
+                    .map_err(RequestFailure::SignerCertificate)?;
                 (cert, request_key.clone(), MessageType::PkcsReq)
             }
         };
@@ -103,14 +109,14 @@ pub(super) fn build_message<R: rand::CryptoRng + ?Sized>(
     txn: &mut Transaction,
     caps: Capabilities,
     rng: &mut R,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, RequestFailure> {
     let body = if txn.polling {
         RequestBody::CertPoll(IssuerAndSubject {
             issuer: txn.ca.tbs_certificate().subject().clone(),
             subject: txn.subject.clone(),
         })
     } else {
-        let csr = Csr::from_der(&txn.csr).map_err(|e| format!("CSR: {e}"))?;
+        let csr = Csr::from_der(&txn.csr).map_err(|_| RequestFailure::Csr)?;
         match txn.message_type {
             MessageType::RenewalReq => RequestBody::RenewalReq(csr),
             _ => RequestBody::PkcsReq(csr),
@@ -130,7 +136,7 @@ pub(super) fn build_message<R: rand::CryptoRng + ?Sized>(
             &txn.recipient,
             rng,
         )
-        .map_err(|e| format!("cannot build the pkiMessage: {e}"))?;
+        .map_err(RequestFailure::Message)?;
     txn.nonce = Some(nonce);
     Ok(der)
 }

@@ -6,7 +6,7 @@ use scep_proto::{Capabilities, NextCaCerts};
 
 use super::certs::{cert_validity, not_after};
 use super::state::{CaChain, Job, JobKind, State, Wire};
-use super::{Event, Trustpoint};
+use super::{Event, NextCaProblem, Trustpoint, Warning};
 use crate::transport::{HttpReply, TransportError};
 
 impl Trustpoint {
@@ -22,14 +22,14 @@ impl Trustpoint {
             return;
         };
         let rollover = match reply {
-            Err(e) => Err(format!("GetNextCACert failed: {e}")),
-            Ok(r) if r.status != 200 => Err(format!("GetNextCACert answered HTTP {}", r.status)),
+            Err(e) => Err(NextCaProblem::Transport(e.to_string())),
+            Ok(r) if r.status != 200 => Err(NextCaProblem::HttpStatus(r.status)),
             Ok(r) => NextCaCerts::from_der_verified(&r.body, &active, &self.profile())
-                .map_err(|e| format!("GetNextCACert answer rejected: {e}"))
+                .map_err(NextCaProblem::Rejected)
                 .and_then(|n| {
                     n.rollover_for(&active)
                         .cloned()
-                        .ok_or_else(|| String::from("GetNextCACert holds no rollover CA"))
+                        .ok_or(NextCaProblem::NoRolloverCa)
                 }),
         };
         match rollover {
@@ -46,7 +46,8 @@ impl Trustpoint {
             }
             Err(reason) if job.manual && job.kind == JobKind::Shadow => {
                 // K-15: SHADOW only if GetNextCACert succeeds, else RENEW.
-                self.events.push_back(Event::Warning(reason));
+                self.events
+                    .push_back(Event::Warning(Warning::NextCaCert(reason)));
                 self.state = State::PreparingRequest {
                     job: Job {
                         kind: JobKind::Renew,
@@ -55,7 +56,8 @@ impl Trustpoint {
                 };
             }
             Err(reason) => {
-                self.events.push_back(Event::Warning(reason));
+                self.events
+                    .push_back(Event::Warning(Warning::NextCaCert(reason)));
                 match connect_retry_at(
                     now,
                     retries,
