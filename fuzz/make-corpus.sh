@@ -81,6 +81,53 @@ pki_seeds() { # target
 }
 for t in ber_normalize pkimessage envelope cert_rep certs_only; do pki_seeds "$t"; done
 
+# --- trustpoint_response: <state> <form> <status> <body>  (fuzz_targets/trustpoint_response.rs)
+# States are picked modulo the lab's count (10 today). Recorded answers as raw bodies: CA
+# certificates (PEM -> DER) for GetCACert, GetCACaps bodies, PKIOperation answers; then answers
+# the target builds and signs itself (form 0x08 CertRep: status 0..3; 0x28 signed by the man
+# in the middle; 0x48/0x88 wrong transactionID/nonce; 0x0c GetNextCACert).
+tp_seed() { # state form status [body-file]
+    printf "\\$(printf '%03o' "$1")\\$(printf '%03o' "$2")\\$(printf '%03o' "$3")" > "$tmp/seed"
+    if [ -n "${4:-}" ]; then cat "$4" >> "$tmp/seed"; fi
+    put trustpoint_response "$tmp/seed"
+}
+n=0
+while IFS= read -r -d '' pem; do
+    sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' "$pem" | grep -v -- '-----' | base64 -d > "$tmp/ca.der" 2>/dev/null || continue
+    [ -s "$tmp/ca.der" ] || continue
+    for s in 0 1 2; do tp_seed "$s" 0 0 "$tmp/ca.der"; done
+    n=$((n + 1))
+done < <(find "$fixtures" -name 'ca.pem' -print0 | sort -z)
+while IFS= read -r -d '' f; do
+    tp_seed 2 0 0 "$f"; n=$((n + 1))
+done < <(find "$fixtures" -name '*GetCACaps.resp.bin' -print0 | sort -z | head -z -n 3)
+while IFS= read -r -d '' f; do
+    for s in 3 4 5 8; do tp_seed "$s" 0 0 "$f"; done
+    n=$((n + 1))
+done < <(find "$fixtures" -name '*PKIOperation*.resp.bin' -print0 | sort -z)
+for s in 0 1 2 3 4 5 6 7 8 9; do
+    for form in 0 3; do tp_seed "$s" "$form" 0; done
+    for st in 0 1 2 3 14; do tp_seed "$s" 8 "$st"; done
+    tp_seed "$s" 40 0; tp_seed "$s" 40 3; tp_seed "$s" 72 0; tp_seed "$s" 136 2
+    tp_seed "$s" 12 0; tp_seed "$s" 44 0
+done
+echo "trustpoint_response: $n recorded answers + signed shapes"
+
+# --- trustpoint_record: <state> <how> <corruption>  (fuzz_targets/trustpoint_record.rs)
+tr_seed() { # bytes as octal escapes
+    printf "$1" > "$tmp/seed" && put trustpoint_record "$tmp/seed"
+}
+for s in 0 1 2 3 4 5 6 7 8 9; do
+    o=$(printf '%03o' "$s")
+    tr_seed "\\$o\\000"                      # the record as saved
+    tr_seed "\\$o\\000\\000\\006\\377"          # version byte flipped
+    tr_seed "\\$o\\000\\000\\100\\001\\001\\000\\020"  # two bit flips
+    tr_seed "\\$o\\001\\000\\200"                # truncated at 128
+    tr_seed "\\$o\\002\\000\\010\\001"          # a byte inserted in the header
+done
+tr_seed '\200SCEPTP\002\000'
+echo "trustpoint_record: corruptions of the lab's records"
+
 # --- ca_handle: <CA byte> <method byte> <request-target> NUL <body>  (raw mode), or
 # <CA byte | 8> <messageType byte> <messageData>  (wrap mode)  (fuzz_targets/ca_handle.rs).
 # CA byte bits: 1 rollover pending, 2 manual grant, 4 legacy algorithms. Raw seeds: every
