@@ -163,9 +163,11 @@ impl Driver<'_> {
         deadline: Option<Instant>,
         mut handler: impl FnMut(&Event, &mut Trustpoint, &Recorder<'_>) -> Flow,
     ) -> Result<Event, Halt> {
-        let mut dirty = false;
+        // Whether the trustpoint may have changed since the record was last saved.
+        let mut dirty = true;
         loop {
-            // Events first: a record is saved without them.
+            // Events are not part of the record: each one is handed out after the state that
+            // produced it is saved, so "pending" is never printed before it is durable.
             while let Some(event) = self.tp.poll_event() {
                 if let Event::Warning(w) = &event {
                     self.last_warning = Some(w.clone());
@@ -174,10 +176,6 @@ impl Driver<'_> {
                     self.save()?;
                     return Ok(event);
                 }
-            }
-            if dirty {
-                self.save()?;
-                dirty = false;
             }
             if self.stop.is_stopped() {
                 self.save()?;
@@ -188,7 +186,8 @@ impl Driver<'_> {
                 let reply = self.transport.send(&request);
                 let now = self.clock.now();
                 self.tp.handle_response(reply, now, self.rng);
-                dirty = true;
+                self.save()?;
+                dirty = false;
                 continue;
             }
             if self.tp.poll_event_pending() {
@@ -204,8 +203,10 @@ impl Driver<'_> {
                 return Err(Halt::Deadline);
             }
             if at > now {
-                // Persisted before waiting: a crash or Ctrl-C during the wait loses nothing.
-                self.save()?;
+                // Saved before waiting: a crash or Ctrl-C during the wait loses nothing.
+                if dirty {
+                    self.save()?;
+                }
                 let until = deadline.map_or(at, |d| d.min(at));
                 self.clock
                     .sleep(until.saturating_since(now), &self.stop.clone());
