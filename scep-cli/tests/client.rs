@@ -447,3 +447,125 @@ fn scep_client_exit_codes_name_the_cause() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+/// Starts `scep client <args>` in the background with standard error read line by line.
+fn spawn_client(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(scep_binary())
+        .arg("client")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits for a line starting with `prefix`.
+fn wait_line(rx: &mpsc::Receiver<String>, prefix: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(40))
+            .unwrap_or_else(|_| panic!("no {prefix:?} line; so far:\n{seen}"));
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn k4_run_continues_a_pending_enrolment_after_ctrl_c_and_stays_resident_with_renewal_armed() {
+    require("openssl", "openssl");
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let server = Server::start(
+        &work.join("ca"),
+        &["--grant", "manual", "--key-bits", "1024"],
+    );
+    let dir = work.join("client");
+    let d = dir.to_str().unwrap().to_owned();
+    let (mut child, rx) = spawn_client(&[
+        "enroll",
+        "--url",
+        &server.url,
+        "--dir",
+        &d,
+        "--subject",
+        "CN=resident1,O=scep-rs",
+        "--trust-on-first-use",
+        "--key-bits",
+        "1024",
+    ]);
+    wait_line(&rx, "pending:");
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    server.admin_ok(&["grant", "all"]);
+    // `run` (URL remembered in DIR/url) picks the pending request up at once.
+    let hook_file = work.join("hook.txt");
+    let hook = format!("echo \"$SCEP_EVENT\" >> '{}'", hook_file.display());
+    let (mut run, rx) = spawn_client(&["run", "--dir", &d, "--post-renew-command", &hook]);
+    wait_line(&rx, "enrolled");
+    // Files are written after the event line: wait for the hook.
+    for _ in 0..200 {
+        if hook_file.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = run.kill();
+    let _ = run.wait();
+    assert_eq!(
+        std::fs::read_to_string(&hook_file).unwrap().trim(),
+        "enrolled"
+    );
+    let ca_serial = cert_facts(&server.dir.join("ca.pem")).serial;
+    assert_own_certificate(
+        &dir.join("cert.pem"),
+        &dir.join("key.pem"),
+        "CN=resident1,O=scep-rs",
+        &[&ca_serial],
+    );
+    let out = client(&["status", "--dir", &d]);
+    let status = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(status.contains("State: Enrolled"), "{status}");
+    assert!(status.contains("RENEW"), "renewal armed:\n{status}");
+    // A trustpoint enrolled with --no-auto-enroll: `run` refuses at once instead of idling.
+    let off = work.join("off");
+    let o = off.to_str().unwrap();
+    server.admin_ok(&["status"]);
+    let (mut child, rx) = spawn_client(&[
+        "enroll",
+        "--url",
+        &server.url,
+        "--dir",
+        o,
+        "--subject",
+        "CN=manual1",
+        "--trust-on-first-use",
+        "--key-bits",
+        "1024",
+        "--no-auto-enroll",
+    ]);
+    wait_line(&rx, "pending:");
+    server.admin_ok(&["grant", "all"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = client(&["run", "--dir", o]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("auto-enroll off"), "{}", text(&out));
+    server.terminate();
+}
