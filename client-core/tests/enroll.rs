@@ -569,3 +569,56 @@ impl TrustpointStore for SharedStore {
         self.0.load()
     }
 }
+
+#[test]
+fn k18_trap_run_until_ends_on_a_terminal_event_its_predicate_forgot() {
+    let ca = TestCa::new(GrantMode::None);
+    let mut config = client_core::TrustpointConfig::default();
+    config.path = "/scep".into();
+    config.subject = "CN=forgetful".into();
+    config.key_bits = 1024;
+    config.ca_fingerprint = Some(CaFingerprint::of(&ca.der(), FingerprintAlg::Sha256).to_hex());
+    let mut tp = Trustpoint::new(config).unwrap();
+    let mut clock = ca.clock.clone();
+    tp.set_authoritative_time(true, clock.at());
+    tp.authenticate(clock.at()).unwrap();
+    let mut transport = ca.transport();
+    let mut r = rng();
+    let mut tick = clock.clone();
+    let ev = client_core::run_until(
+        &mut tp,
+        &mut transport,
+        &mut r,
+        || clock.now(),
+        |d| tick.sleep(d, &StopHandle::new()),
+        |e| matches!(e, Event::Authenticated),
+    )
+    .unwrap();
+    assert_eq!(ev, Event::Authenticated);
+    tp.enroll(ca.clock.at(), None).unwrap();
+    let start = ca.clock.at();
+    // A predicate that waits for `Enrolled` only: the CA's FAILURE ends the drive at once
+    // (it used to sleep on the remaining timer, the CA's expiry years away).
+    let err = client_core::run_until(
+        &mut tp,
+        &mut transport,
+        &mut r,
+        || ca.clock.at(),
+        |d| {
+            ca.clock.0.fetch_add(d.as_secs(), Ordering::SeqCst);
+        },
+        |e| matches!(e, Event::Enrolled),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            client_core::DriveError::Terminal(Event::Rejected {
+                fail_info: FailInfo::BadRequest,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(ca.clock.at(), start, "no sleep");
+}
