@@ -11,6 +11,7 @@ mod agent;
 pub mod clock;
 mod driver;
 mod enroll;
+mod enrolled;
 mod error;
 mod event_class;
 mod files;
@@ -25,7 +26,8 @@ mod trustpoint;
 pub use crate::agent::Agent;
 pub use crate::clock::{Clock, StopHandle, SystemClock};
 pub use crate::driver::{DriveError, run_until};
-pub use crate::enroll::{DEFAULT_RENEWAL_PERCENT, Enrolled, Enrollment, TRUSTPOINT_FILE};
+pub use crate::enroll::{DEFAULT_RENEWAL_PERCENT, Enrollment, TRUSTPOINT_FILE};
+pub use crate::enrolled::Enrolled;
 pub use crate::error::EnrollError;
 pub use crate::files::{
     CA_FILE, CERT_FILE, CHAIN_FILE, IdentityFiles, KEY_FILE, NEXT_CA_FILE, write_identity_files,

@@ -55,10 +55,15 @@ struct TestCa {
 
 impl TestCa {
     fn new(grant: GrantMode) -> Self {
+        Self::with(grant, |_| {})
+    }
+
+    fn with(grant: GrantMode, tune: impl FnOnce(&mut CaConfig)) -> Self {
         let clock = VClock::new();
         let mut config = CaConfig::default();
         config.grant = grant;
         config.key_bits = 1024;
+        tune(&mut config);
         let ca = Ca::open(config, CaStore::new(), clock.at(), true, &mut rng()).unwrap();
         Self {
             ca: Arc::new(ca),
@@ -84,6 +89,10 @@ impl TestCa {
                 client_core::Method::Get => "GET",
                 _ => "POST",
             };
+            // The CA's own timers (shadow CA generation, activation) run on the same clock.
+            while ca.next_wakeup().is_some_and(|w| w <= clock.at()) {
+                ca.on_timer(clock.at(), &mut rng()).unwrap();
+            }
             let a = ca.handle(method, &req.target, &req.body, clock.at(), &mut rng());
             Ok(HttpReply {
                 status: a.status,
@@ -621,4 +630,74 @@ fn k18_trap_run_until_ends_on_a_terminal_event_its_predicate_forgot() {
         "{err:?}"
     );
     assert_eq!(ca.clock.at(), start, "no sleep");
+}
+
+#[test]
+fn k8_k10_agent_follows_the_ca_rollover_and_rewrites_the_files() {
+    let ca = TestCa::with(GrantMode::Auto, |c| {
+        c.lifetime_ca_certificate = Duration::from_days(400);
+        c.auto_rollover = Some(pki_timers::Overlap::new(30, 0, 0).unwrap());
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let enrolled = Enrollment::with_transport(ca.transport(), "/scep", "CN=roller")
+        .trust_on_first_use()
+        .key_bits(1024)
+        .store_in(dir.path())
+        .clock(ca.clock.clone())
+        .run()
+        .unwrap();
+    enrolled.write_pem_files(dir.path()).unwrap();
+    let old_ca = ca.der();
+    let mut agent = Agent::from_trustpoint(
+        enrolled.into_trustpoint(),
+        ca.transport(),
+        FileStore::new(dir.path().join("trustpoint.bin")),
+    )
+    .unwrap()
+    .with_clock(ca.clock.clone());
+    let mut events = Vec::new();
+    let mut next_ca_seen = false;
+    agent
+        .run(|e, tp| {
+            events.push(e.clone());
+            if e.is_success() || matches!(e, Event::RolloverCaInstalled | Event::RolloverActivated)
+            {
+                let files = client_core::write_identity_files(tp, dir.path()).unwrap();
+                next_ca_seen |= files.next_ca.is_some();
+            }
+            if *e == Event::RolloverActivated {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    let order: Vec<&Event> = events
+        .iter()
+        .filter(|e| !matches!(e, Event::Warning(_)))
+        .collect();
+    assert!(order.contains(&&Event::Renewed), "{order:?}");
+    let pos = |want: &Event| order.iter().position(|e| *e == want).unwrap();
+    assert!(pos(&Event::RolloverCaInstalled) < pos(&Event::RolloverIdentityInstalled));
+    assert!(pos(&Event::RolloverIdentityInstalled) < pos(&Event::RolloverActivated));
+    assert!(
+        next_ca_seen,
+        "ca-next.pem was written while the rollover CA waited"
+    );
+    // After the activation: the new CA in ca.pem, no ca-next.pem, and the identity in
+    // cert.pem is issued by the new CA for the key in key.pem.
+    let new_ca =
+        pem::certificate_from_pem(&std::fs::read_to_string(dir.path().join("ca.pem")).unwrap())
+            .unwrap();
+    assert_ne!(new_ca.to_der().unwrap(), old_ca);
+    assert!(!dir.path().join("ca-next.pem").exists());
+    let cert =
+        pem::certificate_from_pem(&std::fs::read_to_string(dir.path().join("cert.pem")).unwrap())
+            .unwrap();
+    let key = pem::read_private_key(&dir.path().join("key.pem")).unwrap();
+    assert_eq!(spki(&cert), key_spki(&key));
+    let issuer_key = scep_proto::PublicKey::from_certificate(&new_ca).unwrap();
+    issuer_key
+        .verify_certificate(&cert, &scep_proto::Profile::STRICT)
+        .unwrap();
 }
