@@ -308,6 +308,18 @@ fn s1_trap_every_request_goes_to_the_url_path() {
         targets.iter().all(|t| t.starts_with("/custom/enrol?")),
         "{targets:?}"
     );
+    // The resident agent refuses a URL whose path is not the one the record sends to.
+    let store = || FileStore::new(dir.path().join("trustpoint.bin"));
+    let e = Agent::open(&format!("{base}/cgi-bin/pkiclient.exe"), store()).unwrap_err();
+    assert!(matches!(e, EnrollError::PathMismatch { .. }), "{e:?}");
+    assert!(Agent::open(&format!("{base}/custom/enrol"), store()).is_ok());
+    let empty = tempfile::tempdir().unwrap();
+    let e = Agent::open(
+        &format!("{base}/custom/enrol"),
+        FileStore::new(empty.path().join("trustpoint.bin")),
+    )
+    .unwrap_err();
+    assert!(matches!(e, EnrollError::NotEnrolled), "{e:?}");
 }
 
 #[test]
