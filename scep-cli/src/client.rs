@@ -57,7 +57,8 @@ pub(crate) struct Connection {
     #[arg(long, env = "SCEP_URL", value_name = "URL")]
     pub(crate) url: Option<String>,
     /// For https:// URLs: trust only the CA certificates in this PEM file for the server's
-    /// TLS certificate [default: the operating system's trust store].
+    /// TLS certificate [default: the operating system's trust store]. `enroll` keeps a copy
+    /// in DIR/tls-roots.pem for later commands.
     #[arg(long, value_name = "PEM")]
     pub(crate) tls_ca_file: Option<PathBuf>,
     /// Give up after this long (e.g. 30m, 1h, 2d); a pending request is kept and continued

@@ -14,6 +14,8 @@ use super::{Connection, EnrollArgs, RenewArgs, RunArgs, record_path};
 
 /// The file that remembers the enrolment URL (so `renew` and `run` need no --url).
 const URL_FILE: &str = "url";
+/// A copy of the --tls-ca-file bundle, used by later commands that are not given one.
+const TLS_ROOTS_FILE: &str = "tls-roots.pem";
 
 /// Creates DIR (mode 0700) if missing.
 fn ensure_dir(dir: &Path) -> Result<(), Failure> {
@@ -47,16 +49,40 @@ fn url(conn: &Connection, dir: &Path) -> Result<String, Failure> {
     }
 }
 
-/// Timeouts and TLS trust for the transport.
-fn http_config(conn: &Connection) -> Result<HttpTransportConfig, Failure> {
+/// Timeouts and TLS trust for the transport: --tls-ca-file, else the copy an earlier
+/// `enroll` kept in DIR, else the system's trust store.
+fn http_config(conn: &Connection, dir: &Path) -> Result<HttpTransportConfig, Failure> {
     let mut config = HttpTransportConfig::default();
-    if let Some(path) = &conn.tls_ca_file {
-        let bytes = std::fs::read(path).map_err(|e| Failure::file("read", path, &e))?;
-        config.tls_roots = TlsRoots::from_pem(&bytes).map_err(|e| {
-            Failure::new(exit::FILE, format!("--tls-ca-file {}: {e}", path.display()))
-        })?;
-    }
+    let kept = dir.join(TLS_ROOTS_FILE);
+    let path = match &conn.tls_ca_file {
+        Some(p) => p.clone(),
+        None if kept.exists() => kept,
+        None => return Ok(config),
+    };
+    let bytes = std::fs::read(&path).map_err(|e| Failure::file("read", &path, &e))?;
+    config.tls_roots = TlsRoots::from_pem(&bytes).map_err(|e| {
+        Failure::new(
+            exit::FILE,
+            format!("TLS trust bundle {}: {e}", path.display()),
+        )
+    })?;
     Ok(config)
+}
+
+/// Remembers the URL and the TLS bundle in DIR for `renew` and `run` (after checking that the
+/// URL is usable, so a typo is not remembered).
+fn remember(conn: &Connection, dir: &Path, url: &str) -> Result<(), Failure> {
+    client_core::HttpTransport::new(url, http_config(conn, dir)?)
+        .map_err(|e| Failure::from(EnrollError::Transport(e)))?;
+    let url_path = dir.join(URL_FILE);
+    pem::write_atomic(&url_path, format!("{url}\n").as_bytes(), false)
+        .map_err(|err| Failure::file("write", &url_path, &err))?;
+    if let Some(src) = &conn.tls_ca_file {
+        let bytes = std::fs::read(src).map_err(|e| Failure::file("read", src, &e))?;
+        let kept = dir.join(TLS_ROOTS_FILE);
+        pem::write_atomic(&kept, &bytes, false).map_err(|e| Failure::file("write", &kept, &e))?;
+    }
+    Ok(())
 }
 
 /// One line per event on standard error; PENDING with its transactionID and next poll.
@@ -165,7 +191,7 @@ pub(crate) fn enroll(args: &EnrollArgs) -> Result<(), Failure> {
     ensure_dir(dir)?;
     let url = url(&args.connection, dir)?;
     let mut e = Enrollment::new(&url, &args.subject)
-        .http_config(http_config(&args.connection)?)
+        .http_config(http_config(&args.connection, dir)?)
         .store_in(dir)
         .deadline(args.connection.timeout.std())
         .legacy_algorithms(args.legacy_algorithms)
@@ -205,9 +231,7 @@ pub(crate) fn enroll(args: &EnrollArgs) -> Result<(), Failure> {
             .map_err(|err| Failure::file("read the challenge file", path, &err))?;
         e = e.challenge(text.trim_end_matches(['\r', '\n']));
     }
-    let url_path = dir.join(URL_FILE);
-    pem::write_atomic(&url_path, format!("{url}\n").as_bytes(), false)
-        .map_err(|err| Failure::file("write", &url_path, &err))?;
+    remember(&args.connection, dir, &url)?;
     let enrolled = e.run()?;
     if enrolled.already_enrolled() {
         eprintln!(
@@ -227,7 +251,7 @@ pub(crate) fn enroll(args: &EnrollArgs) -> Result<(), Failure> {
 fn open_agent(conn: &Connection, dir: &Path) -> Result<Agent, Failure> {
     let url = url(conn, dir)?;
     let store = FileStore::new(record_path(dir));
-    Agent::open_with(&url, http_config(conn)?, store).map_err(|e| match e {
+    Agent::open_with(&url, http_config(conn, dir)?, store).map_err(|e| match e {
         EnrollError::NotEnrolled => Failure::new(
             exit::ERROR,
             format!(
