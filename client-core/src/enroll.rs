@@ -505,7 +505,9 @@ fn authenticate(
                 });
             }
             if unreadable {
-                return Err(EnrollError::AuthenticationFailed { reason });
+                return Err(EnrollError::AuthenticationFailed {
+                    reason: reason.to_string(),
+                });
             }
             if let Some(message) = driver.transport.last_failure.take() {
                 return Err(EnrollError::Unreachable { message });
@@ -519,7 +521,9 @@ fn authenticate(
                     });
                 }
             }
-            Err(EnrollError::AuthenticationFailed { reason })
+            Err(EnrollError::AuthenticationFailed {
+                reason: reason.to_string(),
+            })
         }
         Ok(other) => Err(EnrollError::from_terminal(other, None)),
         Err(Halt::Deadline) => Err(EnrollError::Deadline {

@@ -106,7 +106,9 @@ impl EnrollError {
             Event::PollExhausted => Self::PollExhausted,
             Event::RetriesExhausted => Self::RetriesExhausted { last_problem },
             Event::LegacyAlgorithmRefused => Self::LegacyAlgorithmRefused,
-            Event::AuthenticationFailed { reason } => Self::AuthenticationFailed { reason },
+            Event::AuthenticationFailed { reason } => Self::AuthenticationFailed {
+                reason: reason.to_string(),
+            },
             other => Self::Ended { event: other },
         }
     }

@@ -170,7 +170,7 @@ impl Driver<'_> {
             // produced it is saved, so "pending" is never printed before it is durable.
             while let Some(event) = self.tp.poll_event() {
                 if let Event::Warning(w) = &event {
-                    self.last_warning = Some(w.clone());
+                    self.last_warning = Some(w.to_string());
                 }
                 if let Flow::Stop = handler(&event, self.tp, &self.transport) {
                     self.save()?;
