@@ -157,6 +157,25 @@ fn k5_k6_scep_client_enrols_and_renews_over_https_with_its_own_key() {
         work,
     );
     let ca_serial = cert_facts(&ca_pem).serial;
+    // Without the TLS CA the server's certificate is not trusted: a sentence naming the host
+    // and TLS's reason, exit 95 (network), nothing requested.
+    let untrusted = work.join("untrusted");
+    let out = client(&[
+        "enroll",
+        "--url",
+        &server.url,
+        "--dir",
+        untrusted.to_str().unwrap(),
+        "--subject",
+        "CN=nobody",
+        "--trust-on-first-use",
+    ]);
+    assert_eq!(out.status.code(), Some(95), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("TLS with the CA at 127.0.0.1:{}", server.port)),
+        "{err}"
+    );
     let dir = work.join("client");
     let d = dir.to_str().unwrap();
     let subject = "CN=client1,O=scep-rs";
