@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::pem::{certificate_to_pem, certificates_to_pem, write_atomic, write_private_key};
+use crate::pem::{certificate_to_pem, certificates_to_pem, private_key_to_pem, write_atomic};
 use crate::trustpoint::Trustpoint;
 
 /// The identity's private key, PKCS #8 PEM, mode 0600.
@@ -37,7 +37,9 @@ pub struct IdentityFiles {
 /// first, then [`CERT_FILE`], [`CHAIN_FILE`], [`CA_FILE`], and [`NEXT_CA_FILE`] while a
 /// rollover CA waits (removed when there is none). Every file is replaced atomically, so a
 /// reader sees the old or the new content, never a part; `cert.pem` never holds a certificate
-/// whose key is not yet in `key.pem`.
+/// whose key is not yet in `key.pem`. A file whose content is unchanged is not rewritten (a
+/// renewal with the same key leaves `key.pem` alone); after a renewal with a new key the two
+/// files change a moment apart, so reload what reads them after this function returns.
 ///
 /// # Errors
 /// Any I/O error (files written before it stay written).
@@ -46,20 +48,16 @@ pub fn write_identity_files(tp: &Trustpoint, dir: &Path) -> std::io::Result<Iden
     let mut out = IdentityFiles::default();
     if let (Some(cert), Some(key)) = (tp.identity_cert(), tp.identity_key()) {
         let path = dir.join(KEY_FILE);
-        write_private_key(&path, key)?;
+        update(&path, &private_key_to_pem(key).map_err(encode)?, true)?;
         out.key = Some(path);
         let path = dir.join(CERT_FILE);
-        write_atomic(
-            &path,
-            certificate_to_pem(cert).map_err(encode)?.as_bytes(),
-            false,
-        )?;
+        update(&path, &certificate_to_pem(cert).map_err(encode)?, false)?;
         out.certificate = Some(path);
         if let Some(ca) = tp.ca_cert() {
             let path = dir.join(CHAIN_FILE);
-            write_atomic(
+            update(
                 &path,
-                certificates_to_pem([cert, ca]).map_err(encode)?.as_bytes(),
+                &certificates_to_pem([cert, ca]).map_err(encode)?,
                 false,
             )?;
             out.chain = Some(path);
@@ -67,21 +65,13 @@ pub fn write_identity_files(tp: &Trustpoint, dir: &Path) -> std::io::Result<Iden
     }
     if let Some(ca) = tp.ca_cert() {
         let path = dir.join(CA_FILE);
-        write_atomic(
-            &path,
-            certificate_to_pem(ca).map_err(encode)?.as_bytes(),
-            false,
-        )?;
+        update(&path, &certificate_to_pem(ca).map_err(encode)?, false)?;
         out.ca = Some(path);
     }
     let next = dir.join(NEXT_CA_FILE);
     match tp.rollover_ca_cert() {
         Some(ca) => {
-            write_atomic(
-                &next,
-                certificate_to_pem(ca).map_err(encode)?.as_bytes(),
-                false,
-            )?;
+            update(&next, &certificate_to_pem(ca).map_err(encode)?, false)?;
             out.next_ca = Some(next);
         }
         None => match std::fs::remove_file(&next) {
@@ -91,4 +81,47 @@ pub fn write_identity_files(tp: &Trustpoint, dir: &Path) -> std::io::Result<Iden
         },
     }
     Ok(out)
+}
+
+/// [`write_atomic`] unless `path` already holds `text` (and, for a key, is private).
+fn update(path: &Path, text: &str, private: bool) -> std::io::Result<()> {
+    let same = std::fs::read(path).is_ok_and(|old| old == text.as_bytes());
+    #[cfg(unix)]
+    let same = same
+        && (!private || {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 == 0)
+        });
+    if same {
+        return Ok(());
+    }
+    write_atomic(path, text.as_bytes(), private)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    use super::*;
+
+    #[test]
+    fn unchanged_files_are_not_rewritten_and_a_loose_key_file_is_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("cert.pem");
+        let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        update(&p, "one", false).unwrap();
+        let first = ino(&p);
+        update(&p, "one", false).unwrap();
+        assert_eq!(ino(&p), first, "same content: left alone");
+        update(&p, "two", false).unwrap();
+        assert_ne!(ino(&p), first);
+        let k = dir.path().join("key.pem");
+        std::fs::write(&k, "key").unwrap();
+        std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).unwrap();
+        update(&k, "key", true).unwrap();
+        assert_eq!(
+            std::fs::metadata(&k).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
 }
