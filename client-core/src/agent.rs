@@ -48,6 +48,7 @@ pub struct Agent {
     clock: Box<dyn Clock>,
     rng: StdRng,
     stop: StopHandle,
+    on_wait: Option<Box<crate::session::OnWait>>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -118,6 +119,7 @@ impl Agent {
             clock: Box::new(SystemClock),
             rng: new_rng()?,
             stop: StopHandle::new(),
+            on_wait: None,
         })
     }
 
@@ -125,6 +127,17 @@ impl Agent {
     #[must_use]
     pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Box::new(clock);
+        self
+    }
+
+    /// Called before every wait with the trustpoint and the instant it waits for (the next
+    /// renewal, poll, retry or activation; see [`Trustpoint::timer_listing`]).
+    #[must_use]
+    pub fn on_wait(
+        mut self,
+        f: impl FnMut(&Trustpoint, pki_timers::Instant) + Send + 'static,
+    ) -> Self {
+        self.on_wait = Some(Box::new(f));
         self
     }
 
@@ -149,6 +162,7 @@ impl Agent {
             rng: &mut self.rng,
             stop: self.stop.clone(),
             last_warning: None,
+            on_wait: self.on_wait.as_deref_mut(),
         }
     }
 

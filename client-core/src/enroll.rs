@@ -27,6 +27,7 @@ pub const TRUSTPOINT_FILE: &str = "trustpoint.bin";
 
 type Approve = Box<dyn FnMut(&CaCandidate) -> bool + Send>;
 type OnEvent = Box<dyn FnMut(&Event, &Trustpoint) + Send>;
+type OnWait = Box<crate::session::OnWait>;
 
 /// How the CA certificate is trusted (K-2): a pinned fingerprint, or a decision of the host.
 pub(crate) enum CaTrust {
@@ -111,6 +112,7 @@ pub struct Enrollment {
     trust: Option<CaTrust>,
     store: Option<Box<dyn TrustpointStore + Send>>,
     on_event: Option<OnEvent>,
+    on_wait: Option<OnWait>,
     clock: Box<dyn Clock>,
 }
 
@@ -185,6 +187,7 @@ impl Enrollment {
             trust: None,
             store: None,
             on_event: None,
+            on_wait: None,
             clock: Box::new(SystemClock),
         }
     }
@@ -305,6 +308,15 @@ impl Enrollment {
         self
     }
 
+    /// Called before every wait with the trustpoint and the instant it waits for: while the
+    /// request is pending (`Trustpoint::state` is `Pending`) that is the next poll, with
+    /// `Trustpoint::transaction_id`; while the CA does not answer, the next retry.
+    #[must_use]
+    pub fn on_wait(mut self, f: impl FnMut(&Trustpoint, Instant) + Send + 'static) -> Self {
+        self.on_wait = Some(Box::new(f));
+        self
+    }
+
     /// Read the time and wait on `clock` instead of the system clock (simulations, tests).
     #[must_use]
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
@@ -327,9 +339,10 @@ impl Enrollment {
             trust,
             store,
             on_event,
+            on_wait,
             clock,
         } = self;
-        settings.run(target, trust, store, key, on_event, clock)
+        settings.run(target, trust, store, key, (on_event, on_wait), clock)
     }
 }
 
@@ -356,7 +369,7 @@ impl Settings {
         trust: Option<CaTrust>,
         store: Option<Box<dyn TrustpointStore + Send>>,
         key: Option<PrivateKey>,
-        mut on_event: Option<OnEvent>,
+        (mut on_event, mut on_wait): (Option<OnEvent>, Option<OnWait>),
         mut clock: Box<dyn Clock>,
     ) -> Result<Enrolled, EnrollError> {
         let mut trust = trust.ok_or(EnrollError::NoCaTrust)?;
@@ -405,6 +418,7 @@ impl Settings {
             rng: &mut rng,
             stop: StopHandle::new(),
             last_warning: None,
+            on_wait: on_wait.as_deref_mut(),
         };
         if matches!(
             driver.tp.state(),

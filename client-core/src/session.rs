@@ -132,7 +132,12 @@ pub(crate) struct Driver<'a> {
     pub(crate) stop: StopHandle,
     /// The last `Event::Warning` seen (the reason of a CONNECT RETRY, …).
     pub(crate) last_warning: Option<String>,
+    /// Told before every wait: the trustpoint (its state, transactionID) and the wake-up time.
+    pub(crate) on_wait: Option<&'a mut OnWait>,
 }
+
+/// The host's callback before a wait.
+pub(crate) type OnWait = dyn FnMut(&Trustpoint, Instant) + Send;
 
 impl Driver<'_> {
     /// Saves the trustpoint record.
@@ -206,6 +211,9 @@ impl Driver<'_> {
                 // Saved before waiting: a crash or Ctrl-C during the wait loses nothing.
                 if dirty {
                     self.save()?;
+                }
+                if let Some(f) = self.on_wait.as_mut() {
+                    f(self.tp, at);
                 }
                 let until = deadline.map_or(at, |d| d.min(at));
                 self.clock

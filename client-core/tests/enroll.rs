@@ -401,7 +401,7 @@ fn k11_pending_waits_with_the_record_saved_and_resumes_the_same_transaction() {
     let ca = TestCa::new(GrantMode::Manual);
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("trustpoint.bin");
-    // The record is on disk before the first wait.
+    // The record is on disk, PENDING with its transaction, before every wait.
     let saved_while_pending = Arc::new(AtomicUsize::new(0));
     let (seen, path) = (saved_while_pending.clone(), store_path.clone());
     let err = Enrollment::with_transport(ca.transport(), "/scep", "CN=pending,O=Example")
@@ -410,16 +410,23 @@ fn k11_pending_waits_with_the_record_saved_and_resumes_the_same_transaction() {
         .deadline(std::time::Duration::from_secs(300))
         .store_in(dir.path())
         .clock(ca.clock.clone())
-        .on_event(move |e, tp| {
+        .on_event(|e, tp| {
             if *e == Event::Pending {
                 assert!(tp.transaction_id().is_some() && tp.poll_timeout().is_some());
-                seen.fetch_add(1, Ordering::SeqCst);
             }
-            let _ = &path;
+        })
+        .on_wait(move |tp, at| {
+            assert_eq!(tp.state(), StateName::Pending);
+            assert_eq!(Some(at), tp.poll_timeout());
+            let stored = Trustpoint::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+            assert_eq!(stored.state(), StateName::Pending);
+            assert_eq!(stored.transaction_id(), tp.transaction_id());
+            seen.fetch_add(1, Ordering::SeqCst);
         })
         .run()
         .unwrap_err();
-    assert_eq!(saved_while_pending.load(Ordering::SeqCst), 1);
+    // One wait per poll of the T-10 schedule inside the 300 s deadline (the last cut short).
+    assert!(saved_while_pending.load(Ordering::SeqCst) >= 2);
     let EnrollError::Deadline {
         pending: true,
         transaction_id: Some(id),

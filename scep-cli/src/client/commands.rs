@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use client_core::{
     Agent, AutoEnroll, CaCandidate, EnrollError, Enrollment, Event, FileStore, HttpTransportConfig,
-    Percent, TlsRoots, Trustpoint, pem, write_identity_files,
+    Instant, Percent, StateName, TlsRoots, Trustpoint, pem, write_identity_files,
 };
 
 use super::exit::{self, Failure};
@@ -85,24 +85,28 @@ fn remember(conn: &Connection, dir: &Path, url: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per event on standard error; PENDING with its transactionID and next poll.
-fn report(event: &Event, tp: &Trustpoint) {
-    match event {
-        Event::Pending => {
-            let id = tp
-                .transaction_id()
-                .map_or_else(|| String::from("?"), |t| t.as_str().to_owned());
-            let next = tp
-                .poll_timeout()
-                .map_or_else(|| String::from("not scheduled"), |t| t.to_string());
-            eprintln!(
-                "pending: the CA holds the request with transactionID {id} until its operator \
-                 grants it; next poll at {next}. The state is saved: Ctrl-C is safe, run the \
-                 same command again to continue."
-            );
+/// One line per event on standard error.
+fn report(event: &Event, _tp: &Trustpoint) {
+    if !matches!(event, Event::CaApprovalNeeded { .. }) {
+        eprintln!("{event}");
+    }
+}
+
+/// One line before every wait: while PENDING the transactionID and the next poll.
+fn waiting(tp: &Trustpoint, at: Instant) {
+    let id = tp
+        .transaction_id()
+        .map_or_else(|| String::from("?"), |t| t.as_str().to_owned());
+    match tp.state() {
+        StateName::Pending => eprintln!(
+            "pending: the CA holds the request with transactionID {id} until its operator \
+             grants it; next poll at {at}. The state is saved: Ctrl-C is safe, run the same \
+             command again to continue."
+        ),
+        StateName::Retrying => {
+            eprintln!("no usable answer for transactionID {id}; next attempt at {at}");
         }
-        Event::CaApprovalNeeded { .. } => {}
-        other => eprintln!("{other}"),
+        _ => eprintln!("next timer at {at} (`scep client status` lists them)"),
     }
 }
 
@@ -196,7 +200,8 @@ pub(crate) fn enroll(args: &EnrollArgs) -> Result<(), Failure> {
         .deadline(args.connection.timeout.std())
         .legacy_algorithms(args.legacy_algorithms)
         .key_bits(args.key_bits)
-        .on_event(report);
+        .on_event(report)
+        .on_wait(waiting);
     e = if args.no_auto_enroll {
         e.auto_enroll(None)
     } else {
@@ -251,16 +256,18 @@ pub(crate) fn enroll(args: &EnrollArgs) -> Result<(), Failure> {
 fn open_agent(conn: &Connection, dir: &Path) -> Result<Agent, Failure> {
     let url = url(conn, dir)?;
     let store = FileStore::new(record_path(dir));
-    Agent::open_with(&url, http_config(conn, dir)?, store).map_err(|e| match e {
-        EnrollError::NotEnrolled => Failure::new(
-            exit::ERROR,
-            format!(
-                "{} holds no trustpoint: run `scep client enroll` first",
-                record_path(dir).display()
+    Agent::open_with(&url, http_config(conn, dir)?, store)
+        .map(|a| a.on_wait(waiting))
+        .map_err(|e| match e {
+            EnrollError::NotEnrolled => Failure::new(
+                exit::ERROR,
+                format!(
+                    "{} holds no trustpoint: run `scep client enroll` first",
+                    record_path(dir).display()
+                ),
             ),
-        ),
-        other => other.into(),
-    })
+            other => other.into(),
+        })
 }
 
 /// `scep client renew`.
