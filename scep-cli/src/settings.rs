@@ -41,7 +41,7 @@ pub(crate) enum Database {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Hash {
-    /// SHA-1.
+    /// SHA-1 (needs legacy algorithms).
     Sha1,
     /// SHA-256.
     Sha256,
@@ -130,18 +130,42 @@ pub(crate) struct CaSettings {
     /// Default validity of `scep admin otp` passwords in minutes, 1–1440 [default: 60].
     #[arg(long, env = "SCEP_OTP_DEFAULT_MINUTES", value_name = "MINUTES")]
     pub(crate) otp_default_minutes: Option<u32>,
-    /// Accept DES and MD5 from clients (old IOS, micromdm scepclient).
+    /// Accept DES and MD5 from clients (old IOS, micromdm scepclient); allow SHA-1 and MD5 as
+    /// --hash; answer SHA-1 requests with SHA-1.
     #[arg(long, env = "SCEP_LEGACY_ALGORITHMS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) legacy_algorithms: Option<bool>,
     /// Put the CA certificate into a SUCCESS answer after the issued one [default: true]
     /// (some clients need it, others refuse a bag of more than one certificate).
     #[arg(long, env = "SCEP_CA_CERT_IN_SUCCESS", value_name = "BOOL")]
     pub(crate) ca_cert_in_success: Option<bool>,
+    /// The most entries the request table holds, 1–10000000 [default: 10000]; a new request
+    /// beyond it is answered HTTP 503 until entries are granted, removed or purged.
+    #[arg(long, env = "SCEP_MAX_REQUESTS", value_name = "N")]
+    pub(crate) max_requests: Option<usize>,
+    /// The longest CSR accepted, 512–262144 bytes [default: 16384]; a longer one is
+    /// answered FAILURE badRequest.
+    #[arg(long, env = "SCEP_MAX_CSR_BYTES", value_name = "BYTES")]
+    pub(crate) max_csr_bytes: Option<usize>,
     /// File holding the key archive password (C-19); the environment variable
     /// SCEP_ARCHIVE_PASSWORD may hold the password itself. Without either no archive is
     /// written.
     #[arg(long, env = "SCEP_ARCHIVE_PASSWORD_FILE", value_name = "FILE")]
     pub(crate) archive_password_file: Option<PathBuf>,
+    /// File holding the passphrase that encrypts the CA keys in DIR (PBES2, as the archive);
+    /// the environment variable SCEP_KEY_PASSPHRASE may hold the passphrase itself. Without
+    /// either the keys are stored unencrypted (protect DIR as the keys themselves); keys
+    /// stored unencrypted are encrypted the first time the CA opens with a passphrase.
+    #[arg(long, env = "SCEP_KEY_PASSPHRASE_FILE", value_name = "FILE")]
+    pub(crate) key_passphrase_file: Option<PathBuf>,
+}
+
+/// The CA's secrets, read from files or the environment (never from flags).
+#[derive(Debug, Default)]
+pub(crate) struct Secrets {
+    /// The key archive password (C-19).
+    pub(crate) archive_password: Option<String>,
+    /// The passphrase of the CA keys in the store.
+    pub(crate) key_passphrase: Option<String>,
 }
 
 /// Merges `Option` fields: the first source that has a value wins.
@@ -158,7 +182,8 @@ impl CaSettings {
             lifetime_ca_certificate, lifetime_crl, lifetime_enrollment_request, auto_rollover,
             grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
-            legacy_algorithms, ca_cert_in_success, archive_password_file)
+            legacy_algorithms, ca_cert_in_success, max_requests, max_csr_bytes,
+            archive_password_file, key_passphrase_file)
     }
 
     /// The CA configuration; `stored_issuer` is the subject of an existing DIR/ca.pem, used
@@ -166,7 +191,7 @@ impl CaSettings {
     pub(crate) fn to_config(
         &self,
         stored_issuer: Option<String>,
-        archive_password: Option<String>,
+        secrets: Secrets,
     ) -> Result<CaConfig, String> {
         let mut c = CaConfig::default();
         if let Some(name) = &self.name {
@@ -238,7 +263,14 @@ impl CaSettings {
         if let Some(v) = self.ca_cert_in_success {
             c.ca_cert_in_success = v;
         }
-        c.archive_password = archive_password;
+        if let Some(n) = self.max_requests {
+            c.max_requests = n;
+        }
+        if let Some(n) = self.max_csr_bytes {
+            c.max_csr_bytes = n;
+        }
+        c.archive_password = secrets.archive_password;
+        c.key_passphrase = secrets.key_passphrase;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -324,7 +356,15 @@ impl ConfigFile {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            // The message and the line only: toml's own rendering quotes the offending line,
+            // which may hold a secret (an archive password put in the file by mistake).
+            let line = e.span().map_or(0, |span| {
+                text.get(..span.start)
+                    .map_or(0, |before| before.matches('\n').count() + 1)
+            });
+            format!("{} line {line}: {}", path.display(), e.message())
+        })
     }
 }
 
@@ -344,8 +384,12 @@ mod tests {
             ..CaSettings::default()
         };
         let merged = flags.over(file.ca);
-        let config = merged.to_config(None, None).unwrap();
+        let config = merged.to_config(None, Secrets::default()).unwrap();
         assert_eq!(config.key_bits, 1024);
+        assert_eq!(
+            (config.max_requests, config.max_csr_bytes),
+            (10_000, 16_384)
+        );
         assert_eq!(config.grant, GrantMode::Auto);
         assert_eq!(config.lifetime_crl, Duration::from_hours(12));
         assert_eq!(config.issuer_name, "CN=ROOTCA");
@@ -356,6 +400,17 @@ mod tests {
     }
 
     #[test]
+    fn a_config_error_names_the_line_but_never_repeats_it() {
+        // Review finding: toml's message quoted the offending line, secret included.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scep.toml");
+        std::fs::write(&path, "[ca]\narchive_password = \"hunter2-secret\"\n").unwrap();
+        let err = ConfigFile::load(Some(&path)).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_and_out_of_range_values_are_errors() {
         assert!(toml::from_str::<ConfigFile>("[ca]\ngrnat = \"auto\"\n").is_err());
         assert!(toml::from_str::<ConfigFile>("[ca]\nlifetime_crl = \"12\"\n").is_err());
@@ -363,19 +418,29 @@ mod tests {
             key_bits: Some(512),
             ..CaSettings::default()
         };
-        assert!(s.to_config(None, None).is_err());
+        assert!(s.to_config(None, Secrets::default()).is_err());
+        let file: ConfigFile =
+            toml::from_str("[ca]\nmax_requests = 500\nmax_csr_bytes = 4096\n").unwrap();
+        let c = file.ca.to_config(None, Secrets::default()).unwrap();
+        assert_eq!((c.max_requests, c.max_csr_bytes), (500, 4096));
+        let file: ConfigFile = toml::from_str("[ca]\nmax_requests = 0\n").unwrap();
+        assert!(file.ca.to_config(None, Secrets::default()).is_err());
     }
 
     #[test]
     fn the_stored_issuer_is_used_unless_one_is_configured() {
         let s = CaSettings::default();
-        let c = s.to_config(Some("CN=Imported".to_owned()), None).unwrap();
+        let c = s
+            .to_config(Some("CN=Imported".to_owned()), Secrets::default())
+            .unwrap();
         assert_eq!(c.issuer_name, "CN=Imported");
         let s = CaSettings {
             issuer_name: Some("CN=Given".to_owned()),
             ..CaSettings::default()
         };
-        let c = s.to_config(Some("CN=Imported".to_owned()), None).unwrap();
+        let c = s
+            .to_config(Some("CN=Imported".to_owned()), Secrets::default())
+            .unwrap();
         assert_eq!(c.issuer_name, "CN=Given");
     }
 }

@@ -89,8 +89,8 @@ impl<S: Store> Ca<S> {
         }
     }
 
-    /// S-33: the rollover certificate signed by the active key; 404 without; 503 if not
-    /// operational.
+    /// S-33: the rollover certificate signed by the active key (signed once per rollover,
+    /// see `next_ca`); 404 without; 503 if not operational.
     fn next_ca_cert<R: CryptoRng + ?Sized>(
         &self,
         snap: &Snapshot,
@@ -103,13 +103,15 @@ impl<S: Store> Ca<S> {
         let Some(rollover) = &snap.rollover else {
             return ScepResponse::Error(ErrorStatus::NotFound);
         };
-        match scep_proto::NextCaCerts::build(
-            core::slice::from_ref(rollover.cert()),
-            snap.active.signer(),
-            DigestAlg::Sha256,
-            Some(now.unix()),
-            rng,
-        ) {
+        match self.next_ca.get_or_build(&snap.active, rollover, || {
+            scep_proto::NextCaCerts::build(
+                core::slice::from_ref(rollover.cert()),
+                snap.active.signer(),
+                DigestAlg::Sha256,
+                Some(now.unix()),
+                rng,
+            )
+        }) {
             Ok(body) => ScepResponse::NextCaCert(body),
             Err(_) => ScepResponse::Error(ErrorStatus::ServiceUnavailable),
         }
@@ -141,7 +143,7 @@ impl<S: Store> Ca<S> {
             Nonce::random(rng),
             msg.sender_nonce(),
         );
-        builder.digest = msg.digest();
+        builder.digest = self.reply_digest(msg.digest());
         builder.signing_time = Some(now.unix());
         // C-7: unattributed failures are signed by the active key.
         let early = Reply {
@@ -178,6 +180,7 @@ impl<S: Store> Ca<S> {
         };
         // S-27, S-28: mirror the request's digest and cipher.
         let mut mirrored = CertRepBuilder::reply_to(&request, reply.builder.sender_nonce);
+        mirrored.digest = self.reply_digest(mirrored.digest);
         mirrored.signing_time = reply.builder.signing_time;
         reply.builder = mirrored;
         let outcome = match &request.body {
@@ -334,6 +337,10 @@ impl<S: Store> Ca<S> {
         if self.config.grant == GrantMode::None {
             return Err(Failure::GrantNone);
         }
+        // Before the CSR's signature check and before anything is stored (issue 13 item 6).
+        if csr_der.len() > self.config.max_csr_bytes {
+            return Err(Failure::CsrTooLarge);
+        }
         let csr =
             VerifiedCsr::from_der(csr_der, self.config.legacy_algorithms).map_err(Failure::Csr)?;
         let class = classify(&request.signer, &snap.active, &self.profile(), now);
@@ -415,19 +422,14 @@ impl<S: Store> Ca<S> {
         }
         // Step 3: a one-time password, consumed once.
         let mut granted = false;
-        if let Some(password) = csr.challenge_password() {
-            let found = inner
-                .otps
-                .iter()
-                .find(|(_, otp)| otp.password == password && now < otp.expires)
-                .map(|(&id, _)| id);
-            if let Some(id) = found {
-                if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
-                    return Decision::Failure(Failure::Storage);
-                }
-                inner.otps.remove(&id);
-                granted = true;
+        if let Some(password) = csr.challenge_password()
+            && let Some(id) = inner.otps.find(password, now)
+        {
+            if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
+                return Decision::Failure(Failure::Storage);
             }
+            inner.otps.remove(id);
+            granted = true;
         }
         // Step 4: authorized auto-grant of renewals. Step 5 (grant_auto_rollover) is not
         // implemented. Step 6: Auto (RaAuto without RAs never grants).
@@ -442,6 +444,10 @@ impl<S: Store> Ca<S> {
         } else {
             None
         };
+        // The table is capped: a full table answers 503 (nothing signed, nothing stored).
+        if inner.requests.len() >= self.config.max_requests {
+            return Decision::Failure(Failure::TableFull);
+        }
         let Ok(id) = self.alloc_request_id(inner) else {
             return Decision::Failure(Failure::Storage);
         };
