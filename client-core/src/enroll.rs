@@ -119,6 +119,7 @@ pub struct Enrollment {
 /// The plain settings of an [`Enrollment`].
 struct Settings {
     subject: String,
+    subject_alt_names: Vec<crate::san::SubjectAltName>,
     challenge: Option<String>,
     key_bits: u32,
     deadline: Duration,
@@ -176,6 +177,7 @@ impl Enrollment {
             target,
             settings: Settings {
                 subject: subject.to_owned(),
+                subject_alt_names: Vec::new(),
                 challenge: None,
                 key_bits: 2048,
                 deadline: Duration::from_hours(1),
@@ -228,6 +230,14 @@ impl Enrollment {
     #[must_use]
     pub fn trust_on_first_use(self) -> Self {
         self.approve_ca(|_| true)
+    }
+
+    /// Ask for this subjectAltName too (`"dns:host.example.com".parse()?`, an IP address, an
+    /// e-mail address); call once per entry. The CA decides what it copies.
+    #[must_use]
+    pub fn subject_alt_name(mut self, san: crate::san::SubjectAltName) -> Self {
+        self.settings.subject_alt_names.push(san);
+        self
     }
 
     /// The challengePassword the CA's operator gave out.
@@ -352,6 +362,7 @@ impl Settings {
         config.name.clone_from(&self.name);
         config.path = path;
         config.subject.clone_from(&self.subject);
+        config.subject_alt_names.clone_from(&self.subject_alt_names);
         config.challenge_password.clone_from(&self.challenge);
         config.ca_fingerprint = match trust {
             CaTrust::Fingerprint(fp) => Some(fp.to_hex()),
@@ -385,10 +396,13 @@ impl Settings {
             Some(bytes) => {
                 let tp = Trustpoint::from_bytes(&bytes).map_err(EnrollError::Persist)?;
                 let c = tp.config();
-                if c.subject != self.subject || c.path != path {
+                if c.subject != self.subject
+                    || c.path != path
+                    || c.subject_alt_names != self.subject_alt_names
+                {
                     return Err(EnrollError::StoredTrustpointDiffers {
-                        stored: format!("{} at {}", c.subject, c.path),
-                        requested: format!("{} at {path}", self.subject),
+                        stored: describe(&c.subject, &c.subject_alt_names, &c.path),
+                        requested: describe(&self.subject, &self.subject_alt_names, &path),
                     });
                 }
                 (tp, true)
@@ -460,6 +474,16 @@ impl Settings {
             }),
             Err(h) => Err(halt_error(h)),
         }
+    }
+}
+
+/// `CN=x (dns:a, ip:b) at /path` for an error message.
+fn describe(subject: &str, sans: &[crate::san::SubjectAltName], path: &str) -> String {
+    let names: Vec<String> = sans.iter().map(ToString::to_string).collect();
+    if names.is_empty() {
+        format!("{subject} at {path}")
+    } else {
+        format!("{subject} ({}) at {path}", names.join(", "))
     }
 }
 

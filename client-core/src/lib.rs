@@ -18,6 +18,7 @@ mod files;
 mod fingerprint;
 mod jitter;
 pub mod pem;
+mod san;
 mod session;
 mod store;
 mod transport;
@@ -34,6 +35,7 @@ pub use crate::files::{
 };
 pub use crate::fingerprint::{CaFingerprint, CaFingerprints, FingerprintAlg, FingerprintError};
 pub use crate::jitter::jitter_offset;
+pub use crate::san::{SanError, SubjectAltName};
 pub use crate::session::CaCandidate;
 pub use crate::store::{FileStore, MemoryStore, TrustpointStore};
 #[cfg(feature = "http")]

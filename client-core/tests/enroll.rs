@@ -720,3 +720,70 @@ fn k8_k10_agent_follows_the_ca_rollover_and_rewrites_the_files() {
         .verify_certificate(&cert, &scep_proto::Profile::STRICT)
         .unwrap();
 }
+
+#[test]
+fn c10_subject_alt_names_reach_the_certificate_and_survive_the_record() {
+    use client_core::SubjectAltName;
+    use client_core::x509_cert::ext::pkix::SubjectAltName as SanExt;
+    use client_core::x509_cert::ext::pkix::name::GeneralName;
+    let ca = TestCa::new(GrantMode::Auto);
+    let dir = tempfile::tempdir().unwrap();
+    let sans: Vec<SubjectAltName> = [
+        "dns:host.example.com",
+        "ip:192.0.2.7",
+        "email:ops@example.com",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
+    let mut e = Enrollment::with_transport(ca.transport(), "/scep", "CN=host.example.com")
+        .trust_on_first_use()
+        .key_bits(1024)
+        .store_in(dir.path())
+        .clock(ca.clock.clone());
+    for san in &sans {
+        e = e.subject_alt_name(san.clone());
+    }
+    let enrolled = e.run().unwrap();
+    let (_, ext) = enrolled
+        .certificate()
+        .tbs_certificate()
+        .get_extension::<SanExt>()
+        .unwrap()
+        .expect("subjectAltName in the issued certificate");
+    let names: Vec<String> = ext
+        .0
+        .iter()
+        .map(|g| match g {
+            GeneralName::DnsName(n) => format!("dns:{n}"),
+            GeneralName::Rfc822Name(n) => format!("email:{n}"),
+            GeneralName::IpAddress(o) => {
+                let b: [u8; 4] = o.as_bytes().try_into().unwrap();
+                format!("ip:{}", std::net::Ipv4Addr::from(b))
+            }
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "dns:host.example.com",
+            "ip:192.0.2.7",
+            "email:ops@example.com"
+        ]
+    );
+    // The record keeps them: renewals ask for the same names.
+    let stored =
+        Trustpoint::from_bytes(&std::fs::read(dir.path().join("trustpoint.bin")).unwrap()).unwrap();
+    assert_eq!(stored.config().subject_alt_names, sans);
+    // The same store with other names is another identity: refused, not silently reused.
+    let e = Enrollment::with_transport(ca.transport(), "/scep", "CN=host.example.com")
+        .trust_on_first_use()
+        .store_in(dir.path())
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(e, EnrollError::StoredTrustpointDiffers { .. }),
+        "{e:?}"
+    );
+}

@@ -83,6 +83,15 @@ pub(crate) struct EnrollArgs {
     /// The certificate's subject, e.g. 'CN=host.example.com,O=Example' (RFC 4514).
     #[arg(long, value_name = "DN")]
     pub(crate) subject: String,
+    /// Ask for this DNS name as a subjectAltName (repeat for more).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) san_dns: Vec<String>,
+    /// Ask for this IP address as a subjectAltName (repeat for more).
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) san_ip: Vec<std::net::IpAddr>,
+    /// Ask for this e-mail address as a subjectAltName (repeat for more).
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) san_email: Vec<String>,
     /// The CA certificate's fingerprint as its operator published it: MD5, SHA-1 or SHA-256,
     /// with or without colons or spaces, any case, optionally prefixed (sha256:…). Without
     /// it (and without --trust-on-first-use) the fingerprints are shown and you are asked.

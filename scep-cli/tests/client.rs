@@ -189,6 +189,10 @@ fn k5_k6_scep_client_enrols_and_renews_over_https_with_its_own_key() {
         d,
         "--subject",
         subject,
+        "--san-dns",
+        "client1.example",
+        "--san-ip",
+        "192.0.2.9",
         "--ca-fingerprint",
         fingerprint.trim(),
         "--key-bits",
@@ -199,6 +203,21 @@ fn k5_k6_scep_client_enrols_and_renews_over_https_with_its_own_key() {
     let first = assert_own_certificate(&cert, &key, subject, &[&ca_serial]);
     assert_eq!(mode(&key), 0o600);
     assert_eq!(mode(&dir), 0o700);
+    let sans = openssl(
+        &[
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+            cert.to_str().unwrap(),
+        ],
+        work,
+    );
+    assert!(
+        sans.contains("DNS:client1.example") && sans.contains("IP Address:192.0.2.9"),
+        "{sans}"
+    );
     assert_eq!(cert_facts(&dir.join("ca.pem")).serial, ca_serial);
     let chain = std::fs::read_to_string(dir.join("chain.pem")).unwrap();
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
@@ -453,6 +472,9 @@ fn scep_client_exit_codes_name_the_cause() {
         "--regenerate",
         "--post-renew-command",
         "--legacy-algorithms",
+        "--san-dns",
+        "--san-ip",
+        "--san-email",
         "--dir",
         "--timeout",
         "Exit codes:",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use client_core::{
     Agent, AutoEnroll, CaCandidate, EnrollError, Enrollment, Event, FileStore, HttpTransportConfig,
-    Instant, Percent, StateName, TlsRoots, Trustpoint, pem, write_identity_files,
+    Instant, Percent, StateName, SubjectAltName, TlsRoots, Trustpoint, pem, write_identity_files,
 };
 
 use super::exit::{self, Failure};
@@ -230,6 +230,21 @@ pub(crate) fn enroll(args: &EnrollArgs) -> Result<(), Failure> {
         let key =
             pem::read_private_key(path).map_err(|err| Failure::file("read the key", path, &err))?;
         e = e.key(key);
+    }
+    let sans = args
+        .san_dns
+        .iter()
+        .map(|n| SubjectAltName::Dns(n.clone()))
+        .chain(args.san_ip.iter().map(|a| SubjectAltName::Ip(*a)))
+        .chain(
+            args.san_email
+                .iter()
+                .map(|a| SubjectAltName::Email(a.clone())),
+        );
+    for san in sans {
+        san.validate()
+            .map_err(|err| Failure::new(2, err.to_string()))?;
+        e = e.subject_alt_name(san);
     }
     if let Some(path) = &args.challenge_file {
         let text = std::fs::read_to_string(path)
