@@ -52,7 +52,7 @@ pub(crate) struct ClientDir {
 /// How the CA is reached.
 #[derive(Debug, Args)]
 pub(crate) struct Connection {
-    /// The SCEP URL, http:// or https:// (e.g. https://ca.example/cgi-bin/pkiclient.exe):
+    /// The SCEP URL, http:// or https:// (e.g. `https://ca.example/cgi-bin/pkiclient.exe`):
     /// every request goes to its path. After `enroll` it is remembered in DIR/url.
     #[arg(long, env = "SCEP_URL", value_name = "URL")]
     pub(crate) url: Option<String>,
