@@ -81,6 +81,114 @@ pki_seeds() { # target
 }
 for t in ber_normalize pkimessage envelope cert_rep certs_only; do pki_seeds "$t"; done
 
+# --- trustpoint_response: <state> <form> <status> <body>  (fuzz_targets/trustpoint_response.rs)
+# States are picked modulo the lab's count (10 today). Recorded answers as raw bodies: CA
+# certificates (PEM -> DER) for GetCACert, GetCACaps bodies, PKIOperation answers; then answers
+# the target builds and signs itself (form 0x08 CertRep: status 0..3; 0x28 signed by the man
+# in the middle; 0x48/0x88 wrong transactionID/nonce; 0x0c GetNextCACert).
+tp_seed() { # state form status [body-file]
+    printf "\\$(printf '%03o' "$1")\\$(printf '%03o' "$2")\\$(printf '%03o' "$3")" > "$tmp/seed"
+    if [ -n "${4:-}" ]; then cat "$4" >> "$tmp/seed"; fi
+    put trustpoint_response "$tmp/seed"
+}
+n=0
+while IFS= read -r -d '' pem; do
+    sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' "$pem" | grep -v -- '-----' | base64 -d > "$tmp/ca.der" 2>/dev/null || continue
+    [ -s "$tmp/ca.der" ] || continue
+    for s in 0 1 2; do tp_seed "$s" 0 0 "$tmp/ca.der"; done
+    n=$((n + 1))
+done < <(find "$fixtures" -name 'ca.pem' -print0 | sort -z)
+while IFS= read -r -d '' f; do
+    tp_seed 2 0 0 "$f"; n=$((n + 1))
+done < <(find "$fixtures" -name '*GetCACaps.resp.bin' -print0 | sort -z | head -z -n 3)
+while IFS= read -r -d '' f; do
+    for s in 3 4 5 8; do tp_seed "$s" 0 0 "$f"; done
+    n=$((n + 1))
+done < <(find "$fixtures" -name '*PKIOperation*.resp.bin' -print0 | sort -z)
+for s in 0 1 2 3 4 5 6 7 8 9; do
+    for form in 0 3; do tp_seed "$s" "$form" 0; done
+    for st in 0 1 2 3 14; do tp_seed "$s" 8 "$st"; done
+    tp_seed "$s" 40 0; tp_seed "$s" 40 3; tp_seed "$s" 72 0; tp_seed "$s" 136 2
+    tp_seed "$s" 12 0; tp_seed "$s" 44 0
+done
+echo "trustpoint_response: $n recorded answers + signed shapes"
+
+# --- trustpoint_record: <state> <how> <corruption>  (fuzz_targets/trustpoint_record.rs)
+tr_seed() { # bytes as octal escapes
+    printf "$1" > "$tmp/seed" && put trustpoint_record "$tmp/seed"
+}
+for s in 0 1 2 3 4 5 6 7 8 9; do
+    o=$(printf '%03o' "$s")
+    tr_seed "\\$o\\000"                      # the record as saved
+    tr_seed "\\$o\\000\\000\\006\\377"          # version byte flipped
+    tr_seed "\\$o\\000\\000\\100\\001\\001\\000\\020"  # two bit flips
+    tr_seed "\\$o\\001\\000\\200"                # truncated at 128
+    tr_seed "\\$o\\002\\000\\010\\001"          # a byte inserted in the header
+done
+tr_seed '\200SCEPTP\002\000'
+echo "trustpoint_record: corruptions of the lab's records"
+
+# --- ca_handle: <CA byte> <method byte> <request-target> NUL <body>  (raw mode), or
+# <CA byte | 8> <messageType byte> <messageData>  (wrap mode)  (fuzz_targets/ca_handle.rs).
+# CA byte bits: 1 rollover pending, 2 manual grant, 4 legacy algorithms. Raw seeds: every
+# recorded request, for an auto and a manual+rollover CA, both with legacy algorithms (the
+# recordings use DES and MD5). Wrap seeds: the messageData inside each recorded PKIOperation,
+# decrypted with the recorded CA's key (openssl cms; a peer's DES envelope may need OpenSSL's
+# legacy provider and is skipped if it does not open).
+ca_seed_raw() { # ca-byte method target body-file-or-empty
+    local out="$tmp/seed" byte
+    case "$2" in GET) byte='\000' ;; POST) byte='\001' ;; *) return 0 ;; esac
+    { printf "\\$(printf '%03o' "$1")"; printf "$byte"; printf '%s' "$3"; printf '\000'; if [ -n "$4" ]; then cat "$4"; fi; } > "$out"
+    put ca_handle "$out"
+}
+count=0
+while IFS= read -r -d '' req; do
+    line=$(head -n 1 "$req" | tr -d '\r')
+    method=${line%% *}
+    rest=${line#* }
+    target=${rest%% *}
+    der="${req%.req.txt}.req.der"
+    body=""
+    if [ "$method" = POST ] && [ -f "$der" ]; then body=$der; fi
+    ca_seed_raw 4 "$method" "$target" "$body"
+    ca_seed_raw 7 "$method" "$target" "$body"
+    count=$((count + 1))
+done < <(find "$fixtures" -name '*.req.txt' -print0 | sort -z)
+echo "ca_handle: $count recorded requests (raw)"
+ca_key=$(find "$fixtures" -maxdepth 2 -name ca.key | head -n 1)
+ca_pem=$(find "$fixtures" -maxdepth 2 -name ca.pem | head -n 1)
+count=0
+if [ -n "$ca_key" ] && [ -n "$ca_pem" ] && command -v openssl >/dev/null; then
+    while IFS= read -r -d '' der; do
+        case "$der" in
+            *-PKCSReq.req.der) kind=0 ;; *-RenewalReq.req.der) kind=1 ;;
+            *-CertPoll.req.der) kind=2 ;; *-GetCert.req.der) kind=3 ;;
+            *-GetCRL.req.der) kind=4 ;; *) continue ;;
+        esac
+        openssl cms -verify -noverify -inform DER -in "$der" -outform DER -out "$tmp/env" \
+            >/dev/null 2>&1 || continue
+        openssl cms -decrypt -inform DER -in "$tmp/env" -inkey "$ca_key" -passin pass:selftest \
+            -recip "$ca_pem" -out "$tmp/data" >/dev/null 2>&1 || continue
+        for ca in 8 14; do
+            { printf "\\$(printf '%03o' "$ca")"; printf "\\$(printf '%03o' "$kind")"; cat "$tmp/data"; } > "$tmp/seed"
+            put ca_handle "$tmp/seed"
+        done
+        count=$((count + 1))
+    done < <(find "$fixtures" -name '*PKIOperation*.req.der' -print0 | sort -z)
+fi
+echo "ca_handle: $count recorded messageData (wrap)"
+
+# --- ca_records: <record selector> <record bytes>. The records of the CA the target builds,
+# written by the target itself (SCEP_FUZZ_DUMP) when it runs its first input.
+if cargo +nightly fuzz build ca_records >/dev/null 2>&1; then
+    mkdir -p "$tmp/records" "$tmp/empty"
+    printf '\000' > "$tmp/empty/one"
+    SCEP_FUZZ_DUMP="$tmp/records" cargo +nightly fuzz run ca_records "$tmp/empty" -- -runs=1 \
+        >/dev/null 2>&1 || true
+    for f in "$tmp/records"/*; do [ -f "$f" ] && put ca_records "$f"; done
+fi
+echo "ca_records: $(find "$here/seeds/ca_records" -type f 2>/dev/null | wc -l) records"
+
 for t in "$here"/seeds/*/; do
     echo "$(basename "$t"): $(find "$t" -type f | wc -l) seeds"
 done

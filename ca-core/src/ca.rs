@@ -16,6 +16,8 @@ mod counts;
 mod enroll;
 mod error;
 mod import;
+mod next_ca;
+mod otp;
 mod pipeline;
 mod records;
 mod state;
@@ -26,6 +28,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pki_timers::{CaTimer, Instant, TimerTable, Validity, ca_timers, purge_at};
 use rand::CryptoRng;
+use scep_proto::DigestAlg;
+use zeroize::Zeroizing;
 
 pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
 pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
@@ -33,7 +37,7 @@ pub use self::error::{CaError, CaState, ConfigError};
 pub use self::status::StatusReport;
 
 use self::records::{decode_counter, encode_counter};
-use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, Otp, decode_revoked};
+use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
 use crate::archive::{ArchiveGeneration, export_archive};
 use crate::host::CaHost;
 use crate::issue::{
@@ -48,6 +52,8 @@ pub struct Ca<S: Store> {
     config: CaConfig,
     store: S,
     inner: Mutex<Inner>,
+    /// S-33: the GetNextCACert answer, signed once per rollover.
+    next_ca: next_ca::NextCaCache,
     host: Option<Arc<dyn CaHost>>,
 }
 
@@ -89,15 +95,24 @@ impl<S: Store> Ca<S> {
         config.validate()?;
         let issuer = config.issuer()?;
         let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
+        let passphrase = config.key_passphrase.as_deref();
         let existing = store
             .get(&RecordKey::CaState)
             .map_err(CaError::storage)?
-            .map(|b| CaRecord::decode(&b))
+            .map(|b| CaRecord::decode(&Zeroizing::new(b), passphrase))
             .transpose()?;
         let (ca, crl, last_serial) = match existing {
-            Some(ca) => {
+            Some(mut ca) => {
                 if !scep_proto::names_match(ca.active.ca.subject(), &issuer) {
                     return Err(ConfigError::IssuerNameChanged.into());
+                }
+                if let Some(passphrase) = passphrase
+                    && ca.needs_sealing(Some(passphrase))
+                {
+                    ca.seal(passphrase, rng)?;
+                    store
+                        .put(&RecordKey::CaState, &ca.encode()?)
+                        .map_err(CaError::storage)?;
                 }
                 let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
                     Some(b) => CrlRecord::decode(&b)?,
@@ -128,18 +143,7 @@ impl<S: Store> Ca<S> {
                 requests.insert(id, Entry::decode(id, &b)?);
             }
         }
-        let mut otps = BTreeMap::new();
-        for id in store
-            .list(RecordFamily::OneTimePassword)
-            .map_err(CaError::storage)?
-        {
-            if let Some(b) = store
-                .get(&RecordKey::OneTimePassword(id))
-                .map_err(CaError::storage)?
-            {
-                otps.insert(id, Otp::decode(id, &b)?);
-            }
-        }
+        let otps = otp::load(&store, rng)?;
         let mut revoked = BTreeMap::new();
         for serial in store
             .list(RecordFamily::Revoked)
@@ -154,7 +158,7 @@ impl<S: Store> Ca<S> {
         }
         let last_request = read_counter(&store, RecordKey::RequestCounter)?
             .max(requests.keys().next_back().copied().unwrap_or(0));
-        let last_otp = otps.keys().next_back().copied().unwrap_or(0);
+        let last_otp = otps.last_id().unwrap_or(0);
         let mut timers = TimerTable::new();
         timers.set_authoritative(authoritative_time);
         let mut inner = Inner {
@@ -173,6 +177,7 @@ impl<S: Store> Ca<S> {
             config,
             store,
             inner: Mutex::new(inner),
+            next_ca: next_ca::NextCaCache::default(),
             host: None,
         })
     }
@@ -247,14 +252,20 @@ impl<S: Store> Ca<S> {
         self.lock().timers.next_deadline()
     }
 
-    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer or pending
-    /// request purge (T-15). `None` without authoritative time.
+    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer, pending
+    /// request purge (T-15) or one-time password expiry. `None` without authoritative
+    /// time.
     #[must_use]
     pub fn next_wakeup(&self) -> Option<Instant> {
         let inner = self.lock();
         let timer = inner.timers.next_deadline().map(|(_, at)| at)?;
         let purge = earliest_purge(&self.config, &inner);
-        Some(purge.map_or(timer, |p| p.min(timer)))
+        Some(
+            [purge, inner.otps.next_expiry()]
+                .into_iter()
+                .flatten()
+                .fold(timer, Instant::min),
+        )
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -267,6 +278,16 @@ impl<S: Store> Ca<S> {
             state: inner.ca.state,
             active: Arc::clone(&inner.ca.active),
             rollover: inner.ca.rollover.clone(),
+        }
+    }
+
+    /// S-27: the digest of a CertRep answering a request signed with `request`: the same,
+    /// except that SHA-1 (and MD5) are answered with SHA-256 unless `legacy_algorithms` is on.
+    pub(crate) fn reply_digest(&self, request: DigestAlg) -> DigestAlg {
+        if (request == DigestAlg::Sha1 || request.is_legacy()) && !self.config.legacy_algorithms {
+            DigestAlg::Sha256
+        } else {
+            request
         }
     }
 
@@ -378,7 +399,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
         state: CaState::Active,
-        active: Arc::new(Generation::new(ca)?),
+        active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?),
         rollover: None,
         rollover_counter: 0,
         shadow_suppressed: false,
@@ -462,12 +483,12 @@ pub(crate) fn rearm(config: &CaConfig, inner: &mut Inner) {
     }
 }
 
+/// T-15: the purge instant of the oldest entry (an index lookup, not a scan).
 fn earliest_purge(config: &CaConfig, inner: &Inner) -> Option<Instant> {
     inner
         .requests
-        .values()
-        .map(|e| purge_at(e.created, config.lifetime_enrollment_request))
-        .min()
+        .oldest_created()
+        .map(|created| purge_at(created, config.lifetime_enrollment_request))
 }
 
 /// C-8: how the CA sees the signer of a request.

@@ -21,7 +21,8 @@ pub use crate::store::{FileStore, MemoryStore, TrustpointStore};
 pub use crate::transport::http::{HttpTransport, HttpTransportConfig, TlsRoots};
 pub use crate::transport::{HttpReply, InProcess, Transport, TransportError, UrlProblem};
 pub use crate::trustpoint::{
-    AutoEnroll, ConfigError, Event, KeySource, PersistError, RenewalMessage, StateName, Trustpoint,
-    TrustpointConfig, TrustpointError,
+    AuthFailure, AutoEnroll, ConfigError, Event, KeySource, NextCaProblem, PersistError,
+    RenewalMessage, ReplyProblem, RequestFailure, StateName, Trustpoint, TrustpointConfig,
+    TrustpointError, Warning,
 };
 pub use pki_timers::{Backoff, Duration, Instant, Percent};

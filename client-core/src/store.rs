@@ -22,7 +22,8 @@ pub trait TrustpointStore {
 }
 
 /// A record in one file, written atomically: temporary file, fsync, rename, directory fsync;
-/// mode 0600 on Unix (it holds private keys).
+/// mode 0600 on Unix (it holds private keys). The temporary file is `.<name>.<random>.tmp`
+/// beside the record, created exclusively: a file or symlink planted there is never written.
 #[derive(Clone, Debug)]
 pub struct FileStore {
     path: PathBuf,
@@ -43,27 +44,29 @@ impl FileStore {
 }
 
 impl TrustpointStore for FileStore {
+    /// C-20 with issue 13 item 7: the temporary file is created exclusively (never an existing
+    /// file, never through a symlink) under a unique random name beside the record, mode 0600
+    /// from its creation; it is removed again when anything fails.
     fn save(&self, bytes: &[u8]) -> std::io::Result<()> {
         let dir = self
             .path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| Path::new("."));
-        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = dir.join(tmp_name);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(self.path.file_name().unwrap_or_default());
+        prefix.push(".");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
         {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o600));
         }
-        let mut file = options.open(&tmp)?;
+        let mut file = builder.tempfile_in(dir)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, &self.path)?;
+        file.as_file().sync_all()?;
+        file.persist(&self.path).map_err(|e| e.error)?;
         std::fs::File::open(dir)?.sync_all()?;
         Ok(())
     }

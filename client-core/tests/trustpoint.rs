@@ -575,7 +575,7 @@ fn k19_shadow_without_getnextcacert_renews_with_a_warning() {
     let ev = events(&mut tp);
     assert!(
         ev.iter()
-            .any(|e| matches!(e, Event::Warning(w) if w.contains("GetNextCACert"))),
+            .any(|e| matches!(e, Event::Warning(client_core::Warning::NoGetNextCaCert))),
         "{ev:?}"
     );
     assert!(ev.contains(&Event::Renewed), "{ev:?}");

@@ -2,7 +2,10 @@
 //! certificate while one exists), for operators and for clients set up by hand.
 
 use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ca_core::{Ca, DirStore};
 use der::Decode as _;
@@ -16,6 +19,12 @@ pub(crate) const NEXT: &str = "ca-next.pem";
 /// Brings both files in line with the CA: written atomically (temp file, sync, rename) when
 /// their content changes; ca-next.pem removed when there is no rollover.
 pub(crate) fn publish(dir: &Path, ca: &Ca<DirStore>) -> Result<(), String> {
+    // The timer task and admin commands publish from different workers: one at a time, each
+    // reading the CA's state inside the lock, so the last writer writes the newest state.
+    static PUBLISHING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = PUBLISHING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     write_if_changed(dir, CURRENT, &ca.ca_certificate_der())?;
     match ca.rollover_certificate_der() {
         Some(der) => write_if_changed(dir, NEXT, &der),
@@ -34,14 +43,29 @@ fn write_if_changed(dir: &Path, name: &str, der: &[u8]) -> Result<(), String> {
     if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(());
     }
-    // A dot name: the directory store ignores it and deletes `.tmp-` leftovers only, so a
-    // crash between write and rename leaves a harmless file that the next write replaces.
-    let temp = dir.join(format!(".{name}.new"));
+    // A dot name the directory store ignores, new for every write and created exclusively:
+    // a planted file or symlink is never written through. A crash between write and rename
+    // leaves a harmless file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let temp = dir.join(format!(
+        ".{name}.{}-{}.new",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&temp)?;
+        let written = file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&temp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        written
     })();
     result.map_err(|e| format!("writing {}: {e}", path.display()))?;
     sync_dir(dir)

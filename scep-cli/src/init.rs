@@ -10,7 +10,7 @@ use pkcs8::der::pem;
 use scep_proto::{Certificate, PrivateKey};
 
 use crate::secrets::read_secret;
-use crate::settings::{CaSettings, ConfigFile};
+use crate::settings::{CaSettings, ConfigFile, Secrets};
 use crate::{DirArg, ca_files, clock};
 
 /// `scep ca init` arguments.
@@ -49,8 +49,7 @@ fn parse_hex_serial(s: &str) -> Result<u64, String> {
 /// Opens the CA in `dir`, creating the directory and the CA (C-1) if they do not exist.
 pub(crate) fn open_or_create(dir: &Path, settings: &CaSettings) -> Result<Ca<DirStore>, String> {
     let store = DirStore::open(dir).map_err(|e| format!("opening {}: {e}", dir.display()))?;
-    let password = archive_password(settings)?;
-    let config = settings.to_config(ca_files::stored_issuer(dir), password)?;
+    let config = settings.to_config(ca_files::stored_issuer(dir), secrets(settings)?)?;
     let mut rng = clock::rng()?;
     Ca::open(config, store, clock::now(), true, &mut rng).map_err(|e| match e {
         CaError::Config(ConfigError::IssuerNameChanged) => format!(
@@ -58,15 +57,26 @@ pub(crate) fn open_or_create(dir: &Path, settings: &CaSettings) -> Result<Ca<Dir
              (DIR/ca.pem names it) or give the stored one",
             dir.display()
         ),
+        CaError::KeyPassphraseRequired => format!(
+            "the CA keys in {} are encrypted: give --key-passphrase-file or set \
+             SCEP_KEY_PASSPHRASE",
+            dir.display()
+        ),
         e => format!("opening the CA in {}: {e}", dir.display()),
     })
 }
 
-fn archive_password(settings: &CaSettings) -> Result<Option<String>, String> {
-    read_secret(
-        settings.archive_password_file.as_deref(),
-        "SCEP_ARCHIVE_PASSWORD",
-    )
+fn secrets(settings: &CaSettings) -> Result<Secrets, String> {
+    Ok(Secrets {
+        archive_password: read_secret(
+            settings.archive_password_file.as_deref(),
+            "SCEP_ARCHIVE_PASSWORD",
+        )?,
+        key_passphrase: read_secret(
+            settings.key_passphrase_file.as_deref(),
+            "SCEP_KEY_PASSPHRASE",
+        )?,
+    })
 }
 
 /// `scep ca init`.
@@ -116,7 +126,7 @@ fn import(
         ));
     }
     let store = DirStore::open(dir).map_err(|e| format!("opening {}: {e}", dir.display()))?;
-    let config = settings.to_config(Some(subject), archive_password(settings)?)?;
+    let config = settings.to_config(Some(subject), secrets(settings)?)?;
     let last_serial = args.last_serial.unwrap_or(0);
     let mut rng = clock::rng()?;
     Ca::import(config, store, ca_key, last_serial, now, &mut rng).map_err(|e| match e {

@@ -42,7 +42,7 @@ pub(crate) enum Database {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Hash {
-    /// SHA-1.
+    /// SHA-1 (needs legacy algorithms).
     Sha1,
     /// SHA-256.
     Sha256,
@@ -131,18 +131,33 @@ pub(crate) struct CaSettings {
     /// Default validity of `scep admin otp` passwords in minutes, 1–1440 [default: 60].
     #[arg(long, env = "SCEP_OTP_DEFAULT_MINUTES", value_name = "MINUTES")]
     pub(crate) otp_default_minutes: Option<u32>,
-    /// Accept DES and MD5 from clients (old IOS, micromdm scepclient).
+    /// Accept DES and MD5 from clients (old IOS, micromdm scepclient); allow SHA-1 and MD5 as
+    /// --hash; answer SHA-1 requests with SHA-1.
     #[arg(long, env = "SCEP_LEGACY_ALGORITHMS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) legacy_algorithms: Option<bool>,
     /// Put the CA certificate into a SUCCESS answer after the issued one [default: true]
     /// (some clients need it, others refuse a bag of more than one certificate).
     #[arg(long, env = "SCEP_CA_CERT_IN_SUCCESS", value_name = "BOOL")]
     pub(crate) ca_cert_in_success: Option<bool>,
+    /// The most entries the request table holds, 1–10000000 [default: 10000]; a new request
+    /// beyond it is answered HTTP 503 until entries are granted, removed or purged.
+    #[arg(long, env = "SCEP_MAX_REQUESTS", value_name = "N")]
+    pub(crate) max_requests: Option<usize>,
+    /// The longest CSR accepted, 512–262144 bytes [default: 16384]; a longer one is
+    /// answered FAILURE badRequest.
+    #[arg(long, env = "SCEP_MAX_CSR_BYTES", value_name = "BYTES")]
+    pub(crate) max_csr_bytes: Option<usize>,
     /// File holding the key archive password (C-19); the environment variable
     /// SCEP_ARCHIVE_PASSWORD may hold the password itself. Without either no archive is
     /// written.
     #[arg(long, env = "SCEP_ARCHIVE_PASSWORD_FILE", value_name = "FILE")]
     pub(crate) archive_password_file: Option<PathBuf>,
+    /// File holding the passphrase that encrypts the CA keys in DIR (PBES2, as the archive);
+    /// the environment variable SCEP_KEY_PASSPHRASE may hold the passphrase itself. Without
+    /// either the keys are stored unencrypted (protect DIR as the keys themselves); keys
+    /// stored unencrypted are encrypted the first time the CA opens with a passphrase.
+    #[arg(long, env = "SCEP_KEY_PASSPHRASE_FILE", value_name = "FILE")]
+    pub(crate) key_passphrase_file: Option<PathBuf>,
     /// Issuance policy (C-10): extended key usages that may be issued, comma-separated
     /// (serverAuth, clientAuth, codeSigning, emailProtection, ipsecEndSystem, ipsecTunnel,
     /// ipsecUser, timeStamping, OCSPSigning, ipsecIKE, anyExtendedKeyUsage, iKEIntermediate)
@@ -185,6 +200,15 @@ pub(crate) struct CaSettings {
     pub(crate) renewal_may_change_names: Option<bool>,
 }
 
+/// The CA's secrets, read from files or the environment (never from flags).
+#[derive(Debug, Default)]
+pub(crate) struct Secrets {
+    /// The key archive password (C-19).
+    pub(crate) archive_password: Option<String>,
+    /// The passphrase of the CA keys in the store.
+    pub(crate) key_passphrase: Option<String>,
+}
+
 /// Merges `Option` fields: the first source that has a value wins.
 macro_rules! merge_fields {
     ($first:ident, $second:ident; $($field:ident),* $(,)?) => {
@@ -199,9 +223,10 @@ impl CaSettings {
             lifetime_ca_certificate, lifetime_crl, lifetime_enrollment_request, auto_rollover,
             grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
-            legacy_algorithms, ca_cert_in_success, archive_password_file, allowed_ekus,
-            allowed_san_types, critical_eku, min_request_key_bits, max_request_key_bits,
-            max_validity, renewal_may_change_names)
+            legacy_algorithms, ca_cert_in_success, max_requests, max_csr_bytes,
+            archive_password_file, key_passphrase_file, allowed_ekus, allowed_san_types,
+            critical_eku, min_request_key_bits, max_request_key_bits, max_validity,
+            renewal_may_change_names)
     }
 
     /// The CA configuration; `stored_issuer` is the subject of an existing DIR/ca.pem, used
@@ -209,7 +234,7 @@ impl CaSettings {
     pub(crate) fn to_config(
         &self,
         stored_issuer: Option<String>,
-        archive_password: Option<String>,
+        secrets: Secrets,
     ) -> Result<CaConfig, String> {
         let mut c = CaConfig::default();
         if let Some(name) = &self.name {
@@ -281,7 +306,14 @@ impl CaSettings {
         if let Some(v) = self.ca_cert_in_success {
             c.ca_cert_in_success = v;
         }
-        c.archive_password = archive_password;
+        if let Some(n) = self.max_requests {
+            c.max_requests = n;
+        }
+        if let Some(n) = self.max_csr_bytes {
+            c.max_csr_bytes = n;
+        }
+        c.archive_password = secrets.archive_password;
+        c.key_passphrase = secrets.key_passphrase;
         self.policy_into(&mut c.policy)?;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
@@ -408,7 +440,15 @@ impl ConfigFile {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        toml::from_str(&text).map_err(|e| {
+            // The message and the line only: toml's own rendering quotes the offending line,
+            // which may hold a secret (an archive password put in the file by mistake).
+            let line = e.span().map_or(0, |span| {
+                text.get(..span.start)
+                    .map_or(0, |before| before.matches('\n').count() + 1)
+            });
+            format!("{} line {line}: {}", path.display(), e.message())
+        })
     }
 }
 
@@ -428,8 +468,12 @@ mod tests {
             ..CaSettings::default()
         };
         let merged = flags.over(file.ca);
-        let config = merged.to_config(None, None).unwrap();
+        let config = merged.to_config(None, Secrets::default()).unwrap();
         assert_eq!(config.key_bits, 1024);
+        assert_eq!(
+            (config.max_requests, config.max_csr_bytes),
+            (10_000, 16_384)
+        );
         assert_eq!(config.grant, GrantMode::Auto);
         assert_eq!(config.lifetime_crl, Duration::from_hours(12));
         assert_eq!(config.issuer_name, "CN=ROOTCA");
@@ -440,6 +484,17 @@ mod tests {
     }
 
     #[test]
+    fn a_config_error_names_the_line_but_never_repeats_it() {
+        // Review finding: toml's message quoted the offending line, secret included.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scep.toml");
+        std::fs::write(&path, "[ca]\narchive_password = \"hunter2-secret\"\n").unwrap();
+        let err = ConfigFile::load(Some(&path)).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_and_out_of_range_values_are_errors() {
         assert!(toml::from_str::<ConfigFile>("[ca]\ngrnat = \"auto\"\n").is_err());
         assert!(toml::from_str::<ConfigFile>("[ca]\nlifetime_crl = \"12\"\n").is_err());
@@ -447,7 +502,13 @@ mod tests {
             key_bits: Some(512),
             ..CaSettings::default()
         };
-        assert!(s.to_config(None, None).is_err());
+        assert!(s.to_config(None, Secrets::default()).is_err());
+        let file: ConfigFile =
+            toml::from_str("[ca]\nmax_requests = 500\nmax_csr_bytes = 4096\n").unwrap();
+        let c = file.ca.to_config(None, Secrets::default()).unwrap();
+        assert_eq!((c.max_requests, c.max_csr_bytes), (500, 4096));
+        let file: ConfigFile = toml::from_str("[ca]\nmax_requests = 0\n").unwrap();
+        assert!(file.ca.to_config(None, Secrets::default()).is_err());
     }
 
     #[test]
@@ -460,7 +521,7 @@ mod tests {
         .unwrap();
         let config = CaSettings::default()
             .over(file.ca)
-            .to_config(None, None)
+            .to_config(None, Secrets::default())
             .unwrap();
         let p = config.policy;
         assert!(p.extended_key_usages.contains(KeyPurpose::OcspSigning));
@@ -470,7 +531,10 @@ mod tests {
         assert_eq!(p.max_validity, Some(Duration::from_days(90)));
         assert_eq!((p.min_key_bits, p.max_key_bits), (2048, 4096));
         // Unset: the library's safe default.
-        let p = CaSettings::default().to_config(None, None).unwrap().policy;
+        let p = CaSettings::default()
+            .to_config(None, Secrets::default())
+            .unwrap()
+            .policy;
         assert_eq!(p, IssuancePolicy::default());
         assert!(!p.extended_key_usages.contains(KeyPurpose::OcspSigning));
         // Flags (and SCEP_* variables) win; unknown names and empty ranges are errors.
@@ -479,7 +543,11 @@ mod tests {
             ..CaSettings::default()
         };
         let file: ConfigFile = toml::from_str("[ca]\nallowed_ekus = [\"codeSigning\"]\n").unwrap();
-        let p = flags.over(file.ca).to_config(None, None).unwrap().policy;
+        let p = flags
+            .over(file.ca)
+            .to_config(None, Secrets::default())
+            .unwrap()
+            .policy;
         assert_eq!(
             p.extended_key_usages,
             KeyPurposes::NONE.with(KeyPurpose::ClientAuth)
@@ -493,7 +561,7 @@ mod tests {
             assert!(
                 CaSettings::default()
                     .over(file.ca)
-                    .to_config(None, None)
+                    .to_config(None, Secrets::default())
                     .is_err(),
                 "{bad}"
             );
@@ -503,13 +571,17 @@ mod tests {
     #[test]
     fn the_stored_issuer_is_used_unless_one_is_configured() {
         let s = CaSettings::default();
-        let c = s.to_config(Some("CN=Imported".to_owned()), None).unwrap();
+        let c = s
+            .to_config(Some("CN=Imported".to_owned()), Secrets::default())
+            .unwrap();
         assert_eq!(c.issuer_name, "CN=Imported");
         let s = CaSettings {
             issuer_name: Some("CN=Given".to_owned()),
             ..CaSettings::default()
         };
-        let c = s.to_config(Some("CN=Imported".to_owned()), None).unwrap();
+        let c = s
+            .to_config(Some("CN=Imported".to_owned()), Secrets::default())
+            .unwrap();
         assert_eq!(c.issuer_name, "CN=Given");
     }
 }

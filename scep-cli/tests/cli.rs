@@ -70,6 +70,9 @@ fn version_and_help_explain_every_flag() {
         "--legacy-algorithms",
         "--ca-cert-in-success",
         "--archive-password-file",
+        "--key-passphrase-file",
+        "--max-requests",
+        "--max-csr-bytes",
     ] {
         let line = help
             .lines()
@@ -112,6 +115,52 @@ fn version_and_help_explain_every_flag() {
         "pw",
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_key_passphrase_from_the_environment_or_a_file_encrypts_the_ca_keys_in_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let out = Command::new(scep_binary())
+        .args(["ca", "init", "--key-bits", "1024", "--dir"])
+        .arg(&dir)
+        .env("SCEP_KEY_PASSPHRASE", "from the environment")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = std::fs::read_to_string(dir.join("ca/state")).unwrap();
+    assert!(state.contains("\nactive_key_encrypted="), "{state}");
+    assert!(
+        !state.contains("\nactive_key="),
+        "the CA key is stored in clear"
+    );
+    // Without the passphrase the CA does not open, and says why.
+    let out = Command::new(scep_binary())
+        .args(["server", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(&dir)
+        .env_remove("SCEP_KEY_PASSPHRASE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SCEP_KEY_PASSPHRASE"), "{err}");
+    // A wrong one from a file is refused too.
+    let file = tmp.path().join("key.pw");
+    std::fs::write(&file, "wrong\n").unwrap();
+    let out = Command::new(scep_binary())
+        .args(["server", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(&dir)
+        .arg("--key-passphrase-file")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("passphrase does not open"), "{err}");
 }
 
 fn granting_mode(server: &Server) -> String {

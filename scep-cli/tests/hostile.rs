@@ -287,3 +287,132 @@ fn non_scep_requests_get_s8_codes_and_the_server_goes_on() {
     assert!(String::from_utf8_lossy(&body).contains("SHA-256"));
     server.terminate();
 }
+
+/// Opens a connection that pipelines `count` GET /metrics and never reads an answer: the
+/// server's send buffer and the client's receive buffer fill, and hyper's write blocks.
+fn slow_reader(port: u16, count: usize) -> std::thread::JoinHandle<TcpStream> {
+    std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        let one = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        for _ in 0..count {
+            // The server stops reading once its writes block: stop writing then too.
+            if s.write_all(one).is_err() {
+                break;
+            }
+        }
+        s
+    })
+}
+
+/// A GetCACaps on a new connection; how long it took, or `None` if no answer came within
+/// `wait`.
+fn caps_within(port: u16, wait: Duration) -> Option<Duration> {
+    let began = Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(wait)).unwrap();
+    s.write_all(
+        b"GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .ok()?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).ok()?;
+    String::from_utf8_lossy(&answer)
+        .starts_with("HTTP/1.1 200")
+        .then(|| began.elapsed())
+}
+
+#[test]
+fn slow_readers_do_not_hold_every_connection_slot() {
+    // The review's attack: pipelined requests whose answers are never read keep hyper's write
+    // pending; before the write-progress deadline such a connection held its slot for ever.
+    let tmp = tempfile::tempdir().unwrap();
+    let max_connections = 3;
+    let server = Server::start(
+        &tmp.path().join("ca"),
+        &[
+            "--key-bits",
+            "1024",
+            "--max-connections",
+            &max_connections.to_string(),
+            "--body-timeout",
+            "3s",
+            "--idle-timeout",
+            "3s",
+        ],
+    );
+    let attackers: Vec<_> = (0..max_connections)
+        .map(|_| slow_reader(server.port, 4000))
+        .collect();
+    let held: Vec<TcpStream> = attackers.into_iter().map(|t| t.join().unwrap()).collect();
+    // Each attacker connection now has answers stuck in both buffers.
+    let took = caps_within(server.port, Duration::from_secs(20));
+    assert!(
+        took.is_some(),
+        "GetCACaps not answered within 20 s while {max_connections} slow readers held the slots"
+    );
+    drop(held);
+    server.terminate();
+}
+
+/// `scep server` on `dir` under `timeout`: a server that starts keeps running and is killed
+/// (exit 124); one that refuses exits at once.
+fn start_briefly(dir: &std::path::Path) -> std::process::Output {
+    Command::new("timeout")
+        .arg("10")
+        .arg(scep_binary())
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "2",
+            "--dir",
+        ])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_folder_other_users_may_write_is_refused() {
+    // Review finding: an existing DIR kept its mode (0777 or 0770) and the server trusted it,
+    // though the CA key, the admin socket and files written by name live there.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    Server::start(&dir, &["--key-bits", "1024"]).terminate();
+    for mode in [0o777, 0o770] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = start_briefly(&dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(
+            out.status.code(),
+            Some(124),
+            "started with DIR mode {mode:o}"
+        );
+        assert!(!out.status.success());
+        assert!(stderr.contains("writable by"), "{stderr}");
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    Server::start(&dir, &[]).terminate();
+}
+
+#[test]
+fn ca_pem_is_never_written_through_a_planted_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    Server::start(&dir, &["--key-bits", "1024"]).terminate();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    // The old fixed temp name, and ca.pem missing so that the next start writes it.
+    std::os::unix::fs::symlink(&victim, dir.join(".ca.pem.new")).unwrap();
+    std::fs::remove_file(dir.join("ca.pem")).unwrap();
+    let server = Server::start(&dir, &[]);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(
+        std::fs::read_to_string(dir.join("ca.pem"))
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    server.terminate();
+}

@@ -186,13 +186,61 @@ fn healthz_is_200_and_503_when_the_store_cannot_be_written() {
     let server = Server::start(&dir, &["--key-bits", "1024"]);
     let (status, body) = server.get("/healthz");
     assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
-    // The write probe's name taken by a folder: writing fails, as on a full or read-only disk.
-    std::fs::create_dir(dir.join(".healthz-probe")).unwrap();
+    // The write probe's folder taken by a file: writing fails, as on a full or read-only disk.
+    let _ = std::fs::remove_dir_all(dir.join(".healthz"));
+    std::fs::write(dir.join(".healthz"), b"in the way").unwrap();
     let (status, body) = server.get("/healthz");
-    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
-    assert!(String::from_utf8_lossy(&body).contains("not writable"));
-    std::fs::remove_dir(dir.join(".healthz-probe")).unwrap();
+    // The reason is logged, never shown to the client (no path, no OS error).
+    assert_eq!((status, body.as_slice()), (503, b"unhealthy\n".as_slice()));
+    assert!(server.log_text().contains("not writable"));
+    std::fs::remove_file(dir.join(".healthz")).unwrap();
     assert_eq!(server.get("/healthz").0, 200);
+    server.terminate();
+}
+
+#[test]
+fn overlapping_health_checks_are_all_200() {
+    // Review finding: every check wrote and removed one fixed file, so two overlapping checks
+    // raced and one answered 503 (a load balancer would take the CA out of service).
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("ca"), &["--key-bits", "1024"]);
+    let port = server.port;
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..20)
+                    .map(|_| {
+                        support::raw_http(
+                            port,
+                            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                        )
+                        .0
+                    })
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    server.terminate();
+}
+
+#[test]
+fn healthz_never_writes_through_a_planted_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ca");
+    let server = Server::start(&dir, &["--key-bits", "1024"]);
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    // Both the old fixed probe name and the probe folder point at the victim.
+    for name in [".healthz-probe", ".healthz"] {
+        std::os::unix::fs::symlink(&victim, dir.join(name)).unwrap();
+    }
+    let _ = server.get("/healthz");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     server.terminate();
 }
 

@@ -75,7 +75,8 @@ pub enum Error {
     },
 
     // ----- peer data: cryptographic checks --------------------------------------------------
-    /// No certificate matches the SignerInfo's `sid` (S-17).
+    /// No certificate matches the SignerInfo's `sid` (S-17), or `sid` does not name the
+    /// certificate the verifier expects (K-17).
     #[error("signer certificate not found")]
     SignerNotFound,
     /// The `messageDigest` attribute differs from the digest of the eContent octets (S-19).

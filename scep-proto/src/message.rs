@@ -201,8 +201,13 @@ impl PkiMessage {
         self.signed.content.as_deref()
     }
 
-    /// Checks the signature (S-19) with the certificate named by `sid`: `signer` if given
-    /// and matching, else one from `certificates`.
+    /// Checks the signature (S-19) with the certificate named by `sid`.
+    ///
+    /// With `Some(signer)` only that certificate's key is used, and `sid` must name it
+    /// ([`Error::SignerNotFound`] otherwise): a client verifying a CertRep passes the CA or RA
+    /// certificate it pinned, and a certificate the CertRep carries never stands in for it
+    /// (K-17). With `None` the certificate `sid` names among `certificates` is used (a CA
+    /// reading a request signed by the requester's own certificate, C-8).
     pub fn verify(self, signer: Option<&Certificate>) -> Result<VerifiedMessage> {
         let cert = self.signed.verify(signer)?;
         Ok(VerifiedMessage {

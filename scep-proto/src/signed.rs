@@ -360,17 +360,21 @@ impl ParsedSigned {
         })
     }
 
-    /// Finds the signer certificate: the caller's if it matches `sid`, else one from
-    /// `certificates`.
-    pub(crate) fn signer_cert(&self, supplied: Option<&Certificate>) -> Result<Certificate> {
-        if let Some(c) = supplied.filter(|c| self.sid.matches(c)) {
-            return Ok(c.clone());
+    /// The certificate whose key must have signed: `expected` alone when the caller has one
+    /// (K-17: the message must name it in `sid`; a certificate the message carries never
+    /// stands in for it), else the one `sid` names in `certificates` (a requester's own
+    /// certificate, C-8).
+    pub(crate) fn signer_cert(&self, expected: Option<&Certificate>) -> Result<Certificate> {
+        match expected {
+            Some(c) if self.sid.matches(c) => Ok(c.clone()),
+            Some(_) => Err(Error::SignerNotFound),
+            None => self
+                .certificates
+                .iter()
+                .find(|c| self.sid.matches(c))
+                .cloned()
+                .ok_or(Error::SignerNotFound),
         }
-        self.certificates
-            .iter()
-            .find(|c| self.sid.matches(c))
-            .cloned()
-            .ok_or(Error::SignerNotFound)
     }
 
     /// Checks contentType and messageDigest (S-19) without any RSA operation.
@@ -613,8 +617,13 @@ impl SignedMessage {
     }
 
     /// Checks contentType, messageDigest and the signature over the signed attributes as
-    /// received (S-19); returns the signer certificate (`signer` if it matches `sid`, else
-    /// one from `certificates`).
+    /// received (S-19); returns the signer certificate.
+    ///
+    /// With `Some(signer)` only that certificate's key is used, and `sid` must name it
+    /// ([`Error::SignerNotFound`] otherwise): a certificate the message carries never stands
+    /// in for the expected one (K-17). With `None` the certificate `sid` names among
+    /// `certificates` is used: the message then authenticates nothing beyond its own
+    /// consistency.
     pub fn verify(&self, signer: Option<&Certificate>) -> Result<Certificate> {
         self.inner.verify(signer)
     }

@@ -462,13 +462,18 @@ fn s19_bad_signature_and_wrong_message_digest_are_bad_message_check() {
         Error::MessageDigestMismatch
     );
 
-    // A signer certificate that is not the one named by sid.
+    // An expected signer that is not the one named by sid: refused, even though the message
+    // carries the certificate sid names (K-17, no fallback); without an expected signer the
+    // carried one is used.
     let (ca_cert, _) = ca();
     let m = PkiMessage::from_der(&Craft::new().build(), &Profile::STRICT).unwrap();
-    assert!(
-        m.verify(Some(&ca_cert)).is_ok(),
-        "falls back to certificates"
+    assert!(m.signer_id().matches(&m.certificates()[0]));
+    assert_eq!(
+        m.clone().verify(Some(&ca_cert)).unwrap_err(),
+        Error::SignerNotFound,
+        "no fallback to the carried certificates"
     );
+    assert!(m.verify(None).is_ok());
     let mut c = Craft::new();
     c.attrs.push(printable(oids::PKI_STATUS, "0"));
     let der = c.build();

@@ -6,8 +6,8 @@ use pki_timers::{CaTimer, Instant, TimerListing, Validity, purge_at};
 use rand::CryptoRng;
 
 use super::enroll::{issued_validity, key_fingerprint};
-use super::error::{CaError, CaState, ConfigError, Failure};
-use super::state::{EntryState, Generation, Otp};
+use super::error::{CaError, CaState, Failure};
+use super::state::{EntryState, Generation};
 use super::{Ca, rearm};
 use crate::archive::ArchiveGeneration;
 use crate::host::{RequestView, Requester, ReviewStage, SignerKind};
@@ -103,6 +103,11 @@ pub enum CaEvent {
     },
     /// Request table entries purged at `created + L_req` (C-16).
     RequestsPurged {
+        /// How many.
+        count: usize,
+    },
+    /// One-time passwords deleted at their expiry.
+    OneTimePasswordsPurged {
         /// How many.
         count: usize,
     },
@@ -357,41 +362,6 @@ impl<S: Store> Ca<S> {
         })
     }
 
-    /// C-14, Q-7: a one-time enrolment password valid for `minutes` (default
-    /// `otp_default_minutes`): 16 uppercase hex characters from `rng`.
-    ///
-    /// # Errors
-    /// [`ConfigError::OtpMinutes`] outside 1–1440; storage errors.
-    pub fn generate_otp<R: CryptoRng + ?Sized>(
-        &self,
-        minutes: Option<u32>,
-        now: Instant,
-        rng: &mut R,
-    ) -> Result<String, CaError> {
-        let minutes = minutes.unwrap_or(self.config.otp_default_minutes);
-        if !(1..=1440).contains(&minutes) {
-            return Err(ConfigError::OtpMinutes { minutes }.into());
-        }
-        let mut bytes = [0u8; 8];
-        rng.fill_bytes(&mut bytes);
-        let password = super::records::hex(&bytes).to_ascii_uppercase();
-        let otp = Otp {
-            password: password.clone(),
-            expires: now.saturating_add(pki_timers::Duration::from_minutes(u64::from(minutes))),
-        };
-        let mut inner = self.lock();
-        let id = inner
-            .last_otp
-            .checked_add(1)
-            .ok_or(CaError::CounterExhausted)?;
-        self.store
-            .put(&RecordKey::OneTimePassword(id), &otp.encode())
-            .map_err(CaError::storage)?;
-        inner.last_otp = id;
-        inner.otps.insert(id, otp);
-        Ok(password)
-    }
-
     /// C-22, C-23: generate the rollover CA now (whether or not `auto_rollover` is set).
     /// Its validity follows T-6 (`[active.na, active.na + L_ca]`), so `_now` only keeps the
     /// admin calls uniform.
@@ -440,7 +410,11 @@ impl<S: Store> Ca<S> {
             rng,
         )?;
         let not_after = ca.validity().not_after();
-        let generation = Arc::new(Generation::new(ca)?);
+        let generation = Arc::new(Generation::new(
+            ca,
+            self.config.key_passphrase.as_deref(),
+            rng,
+        )?);
         let before = (
             inner.ca.state,
             inner.ca.rollover.take(),
@@ -509,7 +483,7 @@ impl<S: Store> Ca<S> {
 
     /// Fires every due timer in chronological order (T-12: none without authoritative
     /// time): CRL update (C-21), shadow generation (C-22), expiry or activation (C-25), then
-    /// the request purge (C-16). Early calls do nothing.
+    /// the request purge (C-16) and the one-time password purge. Early calls do nothing.
     ///
     /// # Errors
     /// The first failing step's error; the timers not yet fired stay due.
@@ -554,15 +528,10 @@ impl<S: Store> Ca<S> {
             }
         }
         if inner.timers.is_authoritative() {
-            let due: Vec<u64> = inner
+            let lifetime = self.config.lifetime_enrollment_request;
+            let due = inner
                 .requests
-                .values()
-                .filter(|e| {
-                    purge_at(e.created, self.config.lifetime_enrollment_request) <= now
-                        && e.state != EntryState::Issuing
-                })
-                .map(|e| e.id)
-                .collect();
+                .created_until(|created| purge_at(created, lifetime) <= now);
             for id in &due {
                 self.store
                     .remove(&RecordKey::Request(*id))
@@ -572,6 +541,7 @@ impl<S: Store> Ca<S> {
             if !due.is_empty() {
                 events.push(CaEvent::RequestsPurged { count: due.len() });
             }
+            self.purge_otps(&mut inner, now, &mut events)?;
         }
         Ok(events)
     }

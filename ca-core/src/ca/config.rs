@@ -43,7 +43,7 @@ pub enum DatabaseLevel {
 /// The CA configuration; [`CaConfig::default`] gives the SPEC §3.1 defaults. Check it with
 /// [`CaConfig::validate`] ([`crate::Ca::open`] does).
 ///
-/// `Debug` does not print the archive password.
+/// `Debug` prints neither the archive password nor the key passphrase.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CaConfig {
@@ -70,7 +70,8 @@ pub struct CaConfig {
     pub grant_auto_trustpoint: bool,
     /// `database_level` (C-18).
     pub database_level: DatabaseLevel,
-    /// Digest of the CA's own signatures (certificates, CRLs).
+    /// Digest of the CA's own signatures (certificates, CRLs); SHA-1 and MD5 need
+    /// `legacy_algorithms`.
     pub hash: DigestAlg,
     /// RSA modulus size of CA keys (2048; 1024–4096).
     pub key_bits: u32,
@@ -82,7 +83,8 @@ pub struct CaConfig {
     pub rollover_id_validity: RolloverIdentityPolicy,
     /// Default validity of a one-time password in minutes (60; 1–1440, Q-7).
     pub otp_default_minutes: u32,
-    /// Accept DES-CBC and MD5 from peers; allow MD5 as `hash` (S-37, S-38).
+    /// Accept DES-CBC and MD5 from peers; allow SHA-1 and MD5 as `hash`; answer a SHA-1
+    /// request with a SHA-1 CertRep (else SHA-256) (S-27, S-37, S-38).
     pub legacy_algorithms: bool,
     /// Put the issuing CA certificate into a CertRep SUCCESS, after the issued certificate
     /// (S-28; default true). Some clients need it (EJBCA documents the Cisco VPN client),
@@ -90,6 +92,23 @@ pub struct CaConfig {
     pub ca_cert_in_success: bool,
     /// The archive password (C-19). `None`: no key archive is written.
     pub archive_password: Option<String>,
+    /// The most entries the request table holds (pending, issued and rejected ones until
+    /// their purge, C-16); default 10 000, range 1–10 000 000. A new request that would need
+    /// one more is answered HTTP 503 (nothing signed or stored; a client retries later, and
+    /// the retry of a known transaction is still answered). Raise it for fleets that enrol
+    /// more than this within `lifetime_enrollment_request`.
+    pub max_requests: usize,
+    /// The longest CSR accepted, in bytes of DER; default 16 KiB, range 512–262 144. A longer
+    /// one is answered FAILURE badRequest before its signature is checked or anything is
+    /// stored.
+    pub max_csr_bytes: usize,
+    /// The passphrase that encrypts the CA keys (active and rollover) in the store: PBES2
+    /// encrypted PKCS#8 as the archive (PBKDF2-HMAC-SHA256, 600 000 iterations, AES-256-CBC).
+    /// `None`: the keys are stored unencrypted, and the store must be protected as the keys
+    /// themselves. Keys stored unencrypted are encrypted the first time the CA opens with a
+    /// passphrase; keys stored encrypted need it ([`CaError::KeyPassphraseRequired`],
+    /// [`CaError::WrongKeyPassphrase`]).
+    pub key_passphrase: Option<String>,
     /// What certificates issued from requests may contain (C-10 amended).
     pub policy: IssuancePolicy,
 }
@@ -116,6 +135,9 @@ impl Default for CaConfig {
             legacy_algorithms: false,
             ca_cert_in_success: true,
             archive_password: None,
+            max_requests: 10_000,
+            max_csr_bytes: 16 * 1024,
+            key_passphrase: None,
             policy: IssuancePolicy::DEFAULT,
         }
     }
@@ -148,6 +170,12 @@ impl fmt::Debug for CaConfig {
             .field(
                 "archive_password",
                 &self.archive_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_requests", &self.max_requests)
+            .field("max_csr_bytes", &self.max_csr_bytes)
+            .field(
+                "key_passphrase",
+                &self.key_passphrase.as_ref().map(|_| "<redacted>"),
             )
             .field("policy", &self.policy)
             .finish()
@@ -194,7 +222,7 @@ impl CaConfig {
             }
             .into());
         }
-        if self.hash.is_legacy() && !self.legacy_algorithms {
+        if (self.hash.is_legacy() || self.hash == DigestAlg::Sha1) && !self.legacy_algorithms {
             return Err(ConfigError::LegacyHash.into());
         }
         let p = &self.policy;
@@ -214,6 +242,21 @@ impl CaConfig {
         }
         if self.archive_password.as_deref() == Some("") {
             return Err(ConfigError::EmptyArchivePassword.into());
+        }
+        if !(1..=10_000_000).contains(&self.max_requests) {
+            return Err(ConfigError::MaxRequests {
+                value: self.max_requests,
+            }
+            .into());
+        }
+        if !(512..=256 * 1024).contains(&self.max_csr_bytes) {
+            return Err(ConfigError::MaxCsrBytes {
+                value: self.max_csr_bytes,
+            }
+            .into());
+        }
+        if self.key_passphrase.as_deref() == Some("") {
+            return Err(ConfigError::EmptyKeyPassphrase.into());
         }
         Ok(())
     }

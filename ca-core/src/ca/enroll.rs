@@ -302,19 +302,13 @@ impl<S: Store> Ca<S> {
         if let Some(password) = csr
             .challenge_password()
             .filter(|_| clean && (holds_key || credential.is_some()))
+            && let Some(id) = inner.otps.find(password, now)
         {
-            let found = inner
-                .otps
-                .iter()
-                .find(|(_, otp)| otp.password == password && now < otp.expires)
-                .map(|(&id, _)| id);
-            if let Some(id) = found {
-                if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
-                    return Decision::Failure(Failure::Storage);
-                }
-                inner.otps.remove(&id);
-                granted = Some("granted: one-time password");
+            if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
+                return Decision::Failure(Failure::Storage);
             }
+            inner.otps.remove(id);
+            granted = Some("granted: one-time password");
         }
         // Step 4: authorized auto-grant of renewals (keeping their names, C-10). Step 5
         // (grant_auto_rollover) is not implemented. Step 6: Auto (RaAuto without RAs never
@@ -336,6 +330,10 @@ impl<S: Store> Ca<S> {
         } else {
             None
         };
+        // The table is capped: a full table answers 503 (nothing signed, nothing stored).
+        if inner.requests.len() >= self.config.max_requests {
+            return Decision::Failure(Failure::TableFull);
+        }
         let Ok(id) = self.alloc_request_id(inner) else {
             return Decision::Failure(Failure::Storage);
         };

@@ -33,8 +33,8 @@ pub enum ConfigError {
         /// The value given.
         minutes: u32,
     },
-    /// `hash` is MD5 without `legacy_algorithms`.
-    #[error("MD5 needs legacy_algorithms")]
+    /// `hash` is MD5 or SHA-1 without `legacy_algorithms`.
+    #[error("an MD5 or SHA-1 hash needs legacy_algorithms")]
     LegacyHash,
     /// The policy's key size range is empty or outside 1024–4096.
     #[error("policy key sizes {min}-{max} are not a range inside {lo}-{hi}", lo = scep_proto::PrivateKey::MIN_BITS, hi = scep_proto::PrivateKey::MAX_BITS)]
@@ -50,6 +50,21 @@ pub enum ConfigError {
     /// `archive_password` is set but empty.
     #[error("the archive password is empty")]
     EmptyArchivePassword,
+    /// `max_requests` outside 1–10 000 000.
+    #[error("max_requests {value} is outside 1-10000000")]
+    MaxRequests {
+        /// The value given.
+        value: usize,
+    },
+    /// `max_csr_bytes` outside 512–262 144.
+    #[error("max_csr_bytes {value} is outside 512-262144")]
+    MaxCsrBytes {
+        /// The value given.
+        value: usize,
+    },
+    /// `key_passphrase` is set but empty.
+    #[error("the key passphrase is empty")]
+    EmptyKeyPassphrase,
     /// The stored CA's subject differs from `issuer_name` (C-2: fixed once the CA exists).
     #[error("issuer_name differs from the existing CA's subject")]
     IssuerNameChanged,
@@ -111,6 +126,12 @@ pub enum CaError {
     /// [`Ca::import`](crate::Ca::import) into a store that already holds a CA.
     #[error("the store already holds a CA")]
     AlreadyExists,
+    /// The stored CA keys are encrypted and no `key_passphrase` is configured.
+    #[error("the CA keys in the store are encrypted: a key passphrase is needed")]
+    KeyPassphraseRequired,
+    /// The configured `key_passphrase` does not open the stored CA keys.
+    #[error("the key passphrase does not open the CA keys in the store")]
+    WrongKeyPassphrase,
     /// The serial or request counter reached its end.
     #[error("counter exhausted")]
     CounterExhausted,
@@ -203,6 +224,10 @@ pub(crate) enum Failure {
     UnsupportedMessage,
     /// The store failed: nothing was handed out; try again later.
     Storage,
+    /// The CSR is longer than `max_csr_bytes`.
+    CsrTooLarge,
+    /// The request table holds `max_requests` entries: try again later.
+    TableFull,
 }
 
 /// The answer a failure gets: a CertRep FAILURE or, when none can be built, an HTTP status.
@@ -235,6 +260,8 @@ impl Failure {
             Self::UnknownTransaction => "unknown transaction or certificate".to_owned(),
             Self::UnsupportedMessage => "messageType not served".to_owned(),
             Self::Storage => "the store failed".to_owned(),
+            Self::CsrTooLarge => "CSR over max_csr_bytes".to_owned(),
+            Self::TableFull => "request table full (max_requests)".to_owned(),
         }
     }
 
@@ -277,7 +304,8 @@ impl Failure {
             ),
             Self::UnknownTransaction => Answer::Fail(FailInfo::BadCertId, None),
             Self::UnsupportedMessage => Answer::Fail(FailInfo::BadRequest, None),
-            Self::Storage => Answer::Http(ErrorStatus::ServiceUnavailable),
+            Self::Storage | Self::TableFull => Answer::Http(ErrorStatus::ServiceUnavailable),
+            Self::CsrTooLarge => Answer::Fail(FailInfo::BadRequest, None),
         }
     }
 }

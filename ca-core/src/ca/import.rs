@@ -68,7 +68,7 @@ impl<S: Store> Ca<S> {
         // Written last, as in creation: a crash before this leaves no CA.
         let record = CaRecord {
             state: CaState::Active,
-            active: Arc::new(Generation::new(ca)?),
+            active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?),
             rollover: None,
             rollover_counter: 0,
             shadow_suppressed: false,

@@ -41,6 +41,9 @@ struct Trail {
 }
 
 /// The PKIOperation messageTypes the CA serves (S-10), known from the signed attributes.
+/// The largest block of the content ciphers S-16 allows (AES), in bytes.
+const CIPHER_BLOCK: usize = 16;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Operation {
     Enrol { renewal: bool },
@@ -127,8 +130,8 @@ impl<S: Store> Ca<S> {
         }
     }
 
-    /// S-33: the rollover certificate signed by the active key; 404 without; 503 if not
-    /// operational.
+    /// S-33: the rollover certificate signed by the active key (signed once per rollover,
+    /// see `next_ca`); 404 without; 503 if not operational.
     fn next_ca_cert<R: CryptoRng + ?Sized>(
         &self,
         snap: &Snapshot,
@@ -141,13 +144,15 @@ impl<S: Store> Ca<S> {
         let Some(rollover) = &snap.rollover else {
             return ScepResponse::Error(ErrorStatus::NotFound);
         };
-        match scep_proto::NextCaCerts::build(
-            core::slice::from_ref(rollover.cert()),
-            snap.active.signer(),
-            DigestAlg::Sha256,
-            Some(now.unix()),
-            rng,
-        ) {
+        match self.next_ca.get_or_build(&snap.active, rollover, || {
+            scep_proto::NextCaCerts::build(
+                core::slice::from_ref(rollover.cert()),
+                snap.active.signer(),
+                DigestAlg::Sha256,
+                Some(now.unix()),
+                rng,
+            )
+        }) {
             Ok(body) => ScepResponse::NextCaCert(body),
             Err(_) => ScepResponse::Error(ErrorStatus::ServiceUnavailable),
         }
@@ -184,8 +189,8 @@ impl<S: Store> Ca<S> {
             Nonce::random(rng),
             msg.sender_nonce(),
         );
-        // S-27: mirror the request's digest.
-        builder.digest = msg.digest();
+        // S-27: mirror the request's digest (SHA-1 only under the legacy switch).
+        builder.digest = self.reply_digest(msg.digest());
         builder.signing_time = Some(now.unix());
         // C-7: unattributed failures are signed by the active key.
         let mut reply = Reply {
@@ -226,6 +231,14 @@ impl<S: Store> Ca<S> {
         // C-7 and S-28: the recipient key signs; a SUCCESS mirrors the request's cipher.
         reply.signer = Arc::clone(&generation);
         reply.builder.cipher = envelope.cipher();
+        // Issue 13 item 6, decided from cleartext (C-6): a PKCSReq's plaintext is its CSR, at
+        // least one cipher block shorter than the ciphertext, so a ciphertext that long cannot
+        // hold a CSR within the cap. A CSR over the cap found after decrypting is opaque.
+        if matches!(operation, Operation::Enrol { .. })
+            && envelope.ciphertext_len().saturating_sub(CIPHER_BLOCK) > self.config.max_csr_bytes
+        {
+            return self.fail(reply, &Failure::CsrTooLarge, rng);
+        }
         let Some(body) = self.open_body(&verified, &envelope, &generation, operation, rng) else {
             return self.fail(reply, &Failure::Opaque, rng);
         };
@@ -335,7 +348,9 @@ impl<S: Store> Ca<S> {
             _ => return None,
         };
         match (operation, parsed) {
-            (Operation::Enrol { .. }, RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr)) => {
+            (Operation::Enrol { .. }, RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
+                if csr.to_der().len() <= self.config.max_csr_bytes =>
+            {
                 VerifiedCsr::from_der(csr.to_der(), self.config.legacy_algorithms)
                     .ok()
                     .map(|csr| Body::Enrol(Box::new(csr)))

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use pki_timers::Instant;
+use zeroize::Zeroize;
 
 use super::error::CaError;
 use crate::storage::RecordKey;
@@ -27,9 +28,16 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn new(kind: &str) -> Self {
-        Self {
-            out: format!("{kind} v1\n"),
-        }
+        Self::with_capacity(kind, 0)
+    }
+
+    /// A writer whose buffer holds `capacity` bytes before it grows: a record with a secret
+    /// field is built in one buffer, not copied into larger ones left behind unwiped.
+    pub(crate) fn with_capacity(kind: &str, capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
+        out.push_str(kind);
+        out.push_str(" v1\n");
+        Self { out }
     }
 
     pub(crate) fn text(mut self, name: &str, value: &str) -> Self {
@@ -50,12 +58,31 @@ impl Writer {
         self.text(name, &hex(value))
     }
 
+    /// A binary field holding a secret: hex-encoded straight into the record, with no
+    /// intermediate copy.
+    pub(crate) fn secret_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        self.out.push_str(name);
+        self.out.push('=');
+        push_hex(&mut self.out, value);
+        self.out.push('\n');
+        self
+    }
+
     pub(crate) fn flag(self, name: &str, value: bool) -> Self {
         self.text(name, if value { "1" } else { "0" })
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {
         self.out.into_bytes()
+    }
+}
+
+/// Field values may be keys in hex: wiped when the record is dropped.
+impl Drop for Fields {
+    fn drop(&mut self) {
+        for value in self.map.values_mut() {
+            value.zeroize();
+        }
     }
 }
 
@@ -139,34 +166,38 @@ pub(crate) fn decode_counter(key: &RecordKey, bytes: &[u8]) -> Result<u64, CaErr
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-    for &b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                s.push(char::from(d));
-            }
-        }
-    }
+    push_hex(&mut s, bytes);
     s
 }
 
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                out.push(char::from(d));
+            }
+        }
+    }
+}
+
+/// Decodes hex into a buffer sized once (the value may be a key: no regrown copies).
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [hi, lo] => {
-                let h = char::from(*hi).to_digit(16)?;
-                let l = char::from(*lo).to_digit(16)?;
-                u8::try_from(h.checked_mul(16)?.checked_add(l)?).ok()
-            }
-            _ => None,
-        })
-        .collect()
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    for pair in bytes.chunks_exact(2) {
+        let [hi, lo] = pair else {
+            return None;
+        };
+        let h = char::from(*hi).to_digit(16)?;
+        let l = char::from(*lo).to_digit(16)?;
+        out.push(u8::try_from(h.checked_mul(16)?.checked_add(l)?).ok()?);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -5,11 +5,14 @@ use std::sync::Arc;
 
 use der::{Decode, Encode};
 use pki_timers::{CaTimer, Instant, TimerTable, Validity};
+use rand::CryptoRng;
 use scep_proto::{Certificate, IssuerAndSerialNumber, PrivateKey, Signer};
 use x509_cert::crl::CertificateList;
+use zeroize::Zeroizing;
 
 use super::error::{CaError, CaState};
 use super::records::{Fields, Writer};
+use crate::archive::DEFAULT_PBKDF2_ITERATIONS;
 use crate::host::SignerKind;
 use crate::issue::CaKey;
 use crate::storage::RecordKey;
@@ -19,12 +22,27 @@ use crate::storage::RecordKey;
 pub(crate) struct Generation {
     pub(crate) ca: CaKey,
     pub(crate) der: Vec<u8>,
+    /// The key as stored when a key passphrase is configured: encrypted PKCS#8 DER (PBES2,
+    /// as the C-19 archive), made once so rewriting the CA record needs no new encryption.
+    sealed: Option<Vec<u8>>,
 }
 
 impl Generation {
-    pub(crate) fn new(ca: CaKey) -> Result<Self, CaError> {
+    /// `ca`, its key encrypted under `passphrase` if one is given (salt and IV from `rng`).
+    pub(crate) fn new<R: CryptoRng + ?Sized>(
+        ca: CaKey,
+        passphrase: Option<&str>,
+        rng: &mut R,
+    ) -> Result<Self, CaError> {
         let der = ca.certificate_der().map_err(CaError::Issue)?;
-        Ok(Self { ca, der })
+        let sealed = passphrase
+            .map(|p| {
+                ca.key()
+                    .to_encrypted_pkcs8_der(p.as_bytes(), DEFAULT_PBKDF2_ITERATIONS, rng)
+                    .map_err(|_| invalid_key())
+            })
+            .transpose()?;
+        Ok(Self { ca, der, sealed })
     }
 
     /// The CA certificate.
@@ -43,22 +61,57 @@ impl Generation {
         self.ca.validity()
     }
 
-    fn from_parts(key_der: &[u8], cert_der: &[u8], rk: &RecordKey) -> Result<Self, CaError> {
+    /// Reads one generation of the CA record: `<prefix>_key_encrypted` (needs `passphrase`)
+    /// or `<prefix>_key` (plain PKCS#8), and `<prefix>_cert`. `None` if neither key field is
+    /// there.
+    fn decode(
+        f: &Fields,
+        prefix: &str,
+        passphrase: Option<&str>,
+        rk: &RecordKey,
+    ) -> Result<Option<Self>, CaError> {
         let corrupt = || CaError::CorruptRecord { key: rk.clone() };
-        let key = PrivateKey::from_pkcs8_der(key_der).map_err(|_| corrupt())?;
-        let cert = Certificate::from_der(cert_der).map_err(|_| corrupt())?;
-        Self::new(CaKey::new(key, cert).map_err(|_| corrupt())?)
+        let sealed = f.opt_bytes(&format!("{prefix}_key_encrypted"))?;
+        let key = match (&sealed, passphrase) {
+            (Some(_), None) => return Err(CaError::KeyPassphraseRequired),
+            (Some(sealed), Some(p)) => PrivateKey::from_encrypted_pkcs8_der(sealed, p.as_bytes())
+                .map_err(|e| match e {
+                scep_proto::Error::KeyDecryptionFailed => CaError::WrongKeyPassphrase,
+                _ => corrupt(),
+            })?,
+            (None, _) => match f.opt_bytes(&format!("{prefix}_key"))?.map(Zeroizing::new) {
+                Some(plain) => PrivateKey::from_pkcs8_der(&plain).map_err(|_| corrupt())?,
+                None => return Ok(None),
+            },
+        };
+        let cert =
+            Certificate::from_der(&f.bytes(&format!("{prefix}_cert"))?).map_err(|_| corrupt())?;
+        let ca = CaKey::new(key, cert).map_err(|_| corrupt())?;
+        let der = ca.certificate_der().map_err(CaError::Issue)?;
+        Ok(Some(Self { ca, der, sealed }))
     }
 
-    fn key_der(&self) -> Result<Vec<u8>, CaError> {
-        Ok(self
-            .ca
-            .key()
-            .to_pkcs8_der()
-            .map_err(|_| CaError::Issue(crate::issue::IssueError::InvalidPrivateKey))?
-            .as_bytes()
-            .to_vec())
+    /// Writes this generation's fields: the encrypted key if there is one, else the plain
+    /// PKCS#8 (written straight from its zeroising buffer).
+    fn encode(&self, w: Writer, prefix: &str) -> Result<Writer, CaError> {
+        let w = match &self.sealed {
+            Some(sealed) => w.bytes(&format!("{prefix}_key_encrypted"), sealed),
+            None => {
+                let plain = self.ca.key().to_pkcs8_der().map_err(|_| invalid_key())?;
+                w.secret_bytes(&format!("{prefix}_key"), plain.as_bytes())
+            }
+        };
+        Ok(w.bytes(&format!("{prefix}_cert"), &self.der))
     }
+
+    /// Whether the key is stored in clear.
+    fn is_plain(&self) -> bool {
+        self.sealed.is_none()
+    }
+}
+
+fn invalid_key() -> CaError {
+    CaError::Issue(crate::issue::IssueError::InvalidPrivateKey)
 }
 
 /// The persistent part of the CA itself ([`RecordKey::CaState`]).
@@ -75,27 +128,32 @@ pub(crate) struct CaRecord {
 impl CaRecord {
     const KIND: &'static str = "scep-rs-ca";
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, CaError> {
+    /// The record's bytes; without a passphrase they hold the keys in clear, so the buffer
+    /// is wiped when dropped.
+    pub(crate) fn encode(&self) -> Result<Zeroizing<Vec<u8>>, CaError> {
         let state = match self.state {
             CaState::Active => "active",
             CaState::ActiveWithRollover => "active-with-rollover",
             CaState::Expired => "expired",
         };
-        let mut w = Writer::new(Self::KIND)
+        // Room for two generations of the largest keys and certificates, in hex.
+        let mut w = Writer::with_capacity(Self::KIND, 64 * 1024)
             .text("state", state)
             .num("rollover_counter", u64::from(self.rollover_counter))
-            .flag("shadow_suppressed", self.shadow_suppressed)
-            .bytes("active_key", &self.active.key_der()?)
-            .bytes("active_cert", &self.active.der);
+            .flag("shadow_suppressed", self.shadow_suppressed);
+        w = self.active.encode(w, "active")?;
         if let Some(r) = &self.rollover {
-            w = w
-                .bytes("rollover_key", &r.key_der()?)
-                .bytes("rollover_cert", &r.der);
+            w = r.encode(w, "rollover")?;
         }
-        Ok(w.finish())
+        Ok(Zeroizing::new(w.finish()))
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CaError> {
+    /// Reads the record; keys stored encrypted need `passphrase`.
+    ///
+    /// # Errors
+    /// [`CaError::KeyPassphraseRequired`], [`CaError::WrongKeyPassphrase`],
+    /// [`CaError::CorruptRecord`].
+    pub(crate) fn decode(bytes: &[u8], passphrase: Option<&str>) -> Result<Self, CaError> {
         let rk = RecordKey::CaState;
         let f = Fields::parse(&rk, Self::KIND, bytes)?;
         let corrupt = || CaError::CorruptRecord { key: rk.clone() };
@@ -105,12 +163,11 @@ impl CaRecord {
             "expired" => CaState::Expired,
             _ => return Err(corrupt()),
         };
-        let active =
-            Generation::from_parts(&f.bytes("active_key")?, &f.bytes("active_cert")?, &rk)?;
-        let rollover = match (f.opt_bytes("rollover_key")?, f.opt_bytes("rollover_cert")?) {
-            (Some(k), Some(c)) => Some(Arc::new(Generation::from_parts(&k, &c, &rk)?)),
-            (None, None) => None,
-            _ => return Err(corrupt()),
+        let active = Generation::decode(&f, "active", passphrase, &rk)?.ok_or_else(corrupt)?;
+        let rollover = match Generation::decode(&f, "rollover", passphrase, &rk)? {
+            Some(g) => Some(Arc::new(g)),
+            None if f.opt_text("rollover_cert").is_some() => return Err(corrupt()),
+            None => None,
         };
         Ok(Self {
             state,
@@ -119,6 +176,34 @@ impl CaRecord {
             rollover_counter: u32::try_from(f.num("rollover_counter")?).map_err(|_| corrupt())?,
             shadow_suppressed: f.flag("shadow_suppressed")?,
         })
+    }
+
+    /// Whether a key is stored in clear although `passphrase` is configured.
+    pub(crate) fn needs_sealing(&self, passphrase: Option<&str>) -> bool {
+        passphrase.is_some()
+            && (self.active.is_plain() || self.rollover.as_ref().is_some_and(|r| r.is_plain()))
+    }
+
+    /// Encrypts every key under `passphrase` (a store written without one, first opened with
+    /// one).
+    pub(crate) fn seal<R: CryptoRng + ?Sized>(
+        &mut self,
+        passphrase: &str,
+        rng: &mut R,
+    ) -> Result<(), CaError> {
+        self.active = Arc::new(Generation::new(
+            self.active.ca.clone(),
+            Some(passphrase),
+            rng,
+        )?);
+        if let Some(r) = &self.rollover {
+            self.rollover = Some(Arc::new(Generation::new(
+                r.ca.clone(),
+                Some(passphrase),
+                rng,
+            )?));
+        }
+        Ok(())
     }
 }
 
@@ -306,32 +391,6 @@ impl Entry {
     }
 }
 
-/// A one-time enrolment password ([`RecordKey::OneTimePassword`], C-9 step 3, Q-7).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Otp {
-    pub(crate) password: String,
-    pub(crate) expires: Instant,
-}
-
-impl Otp {
-    const KIND: &'static str = "scep-rs-otp";
-
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        Writer::new(Self::KIND)
-            .text("password", &self.password)
-            .num("expires", self.expires.unix())
-            .finish()
-    }
-
-    pub(crate) fn decode(id: u64, bytes: &[u8]) -> Result<Self, CaError> {
-        let f = Fields::parse(&RecordKey::OneTimePassword(id), Self::KIND, bytes)?;
-        Ok(Self {
-            password: f.text("password")?.to_owned(),
-            expires: f.instant("expires")?,
-        })
-    }
-}
-
 /// A revoked serial ([`RecordKey::Revoked`]): when, and the certificate's notAfter if the CA
 /// knows it (then the CRL stops listing it after expiry, C-21).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -388,7 +447,7 @@ pub(crate) struct Inner {
     pub(crate) crl: CrlRecord,
     pub(crate) revoked: BTreeMap<u64, Revocation>,
     pub(crate) requests: RequestTable,
-    pub(crate) otps: BTreeMap<u64, Otp>,
+    pub(crate) otps: super::otp::OtpTable,
     pub(crate) timers: TimerTable<CaTimer>,
 }
 
@@ -399,23 +458,29 @@ impl Inner {
 }
 
 /// The request table (C-12 … C-16): entries by id, with an index by transactionID so a
-/// request's duplicate check does not scan the table under the lock.
+/// request's duplicate check does not scan the table under the lock, and one by arrival so
+/// the purge (T-15) looks at the oldest entries only.
 #[derive(Default)]
 pub(crate) struct RequestTable {
     by_id: BTreeMap<u64, Entry>,
     by_tid: std::collections::HashMap<String, u64>,
+    by_created: std::collections::BTreeSet<(Instant, u64)>,
 }
 
 impl RequestTable {
     /// Inserts or replaces entry `id` (its transactionID must not change on replace).
     pub(crate) fn insert(&mut self, id: u64, entry: Entry) {
         self.by_tid.insert(entry.transaction_id.clone(), id);
-        if let Some(old) = self.by_id.insert(id, entry)
-            && self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
-            && self.by_tid.get(&old.transaction_id) == Some(&id)
-        {
-            self.by_tid.remove(&old.transaction_id);
+        let created = entry.created;
+        if let Some(old) = self.by_id.insert(id, entry) {
+            self.by_created.remove(&(old.created, id));
+            if self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
+                && self.by_tid.get(&old.transaction_id) == Some(&id)
+            {
+                self.by_tid.remove(&old.transaction_id);
+            }
         }
+        self.by_created.insert((created, id));
     }
 
     pub(crate) fn remove(&mut self, id: &u64) -> Option<Entry> {
@@ -423,7 +488,28 @@ impl RequestTable {
         if self.by_tid.get(&entry.transaction_id) == Some(id) {
             self.by_tid.remove(&entry.transaction_id);
         }
+        self.by_created.remove(&(entry.created, *id));
         Some(entry)
+    }
+
+    /// When the oldest entry arrived.
+    pub(crate) fn oldest_created(&self) -> Option<Instant> {
+        self.by_created.first().map(|&(created, _)| created)
+    }
+
+    /// The ids of the entries that arrived at or before `cutoff`, oldest first, except those
+    /// being signed right now.
+    pub(crate) fn created_until(&self, cutoff: impl Fn(Instant) -> bool) -> Vec<u64> {
+        self.by_created
+            .iter()
+            .take_while(|&&(created, _)| cutoff(created))
+            .filter(|(_, id)| {
+                self.by_id
+                    .get(id)
+                    .is_some_and(|e| e.state != EntryState::Issuing)
+            })
+            .map(|&(_, id)| id)
+            .collect()
     }
 
     pub(crate) fn get(&self, id: &u64) -> Option<&Entry> {
@@ -471,7 +557,8 @@ mod tests {
         let key = generate_key(1024, &mut rng).unwrap();
         let name = x509_cert::name::Name::from_str("CN=ROOTCA").unwrap();
         let params = CaCertParams::new(name, Instant::from_unix(1_767_225_600));
-        Generation::new(self_signed_ca_certificate(&params, key, &mut rng).unwrap()).unwrap()
+        let ca = self_signed_ca_certificate(&params, key, &mut rng).unwrap();
+        Generation::new(ca, None, &mut rng).unwrap()
     }
 
     #[test]
@@ -486,14 +573,14 @@ mod tests {
                 shadow_suppressed: true,
             };
             let bytes = record.encode().unwrap();
-            let back = CaRecord::decode(&bytes).unwrap();
+            let back = CaRecord::decode(&bytes, None).unwrap();
             assert_eq!(back.encode().unwrap(), bytes);
             assert_eq!(back.active.der, active.der);
             assert_eq!(back.state, CaState::ActiveWithRollover);
             assert_eq!(back.rollover_counter, 3);
             assert!(back.shadow_suppressed);
         }
-        assert!(CaRecord::decode(b"scep-rs-ca v1\nstate=odd\n").is_err());
+        assert!(CaRecord::decode(b"scep-rs-ca v1\nstate=odd\n", None).is_err());
     }
 
     #[test]
@@ -570,15 +657,26 @@ mod tests {
         t.remove(&2);
         assert_eq!(t.find_transaction("B").map(|e| e.id), Some(3));
         assert_eq!(t.len(), 1);
+        // The arrival index follows too (T-15 purge without a scan).
+        let at = |id: u64, secs: u64, state: EntryState| Entry {
+            created: Instant::from_unix(secs),
+            state,
+            ..entry(id, &format!("T{id}"))
+        };
+        t.insert(4, at(4, 30, EntryState::Pending));
+        t.insert(5, at(5, 10, EntryState::Issuing));
+        t.insert(6, at(6, 20, EntryState::Rejected));
+        assert_eq!(t.oldest_created(), Some(Instant::from_unix(0)));
+        t.remove(&3);
+        assert_eq!(t.oldest_created(), Some(Instant::from_unix(10)));
+        assert_eq!(t.created_until(|c| c.unix() <= 20), vec![6]);
+        assert_eq!(t.created_until(|c| c.unix() <= 99), vec![6, 4]);
+        t.insert(5, at(5, 10, EntryState::Pending));
+        assert_eq!(t.created_until(|c| c.unix() <= 10), vec![5]);
     }
 
     #[test]
-    fn otp_and_revoked_round_trip() {
-        let otp = Otp {
-            password: "0123ABCD".to_owned(),
-            expires: Instant::from_unix(99),
-        };
-        assert_eq!(Otp::decode(1, &otp.encode()).unwrap(), otp);
+    fn revoked_and_issued_name_round_trip() {
         for not_after in [None, Some(Instant::from_unix(88))] {
             let r = Revocation {
                 revoked_at: Instant::from_unix(77),

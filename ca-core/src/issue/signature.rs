@@ -5,14 +5,14 @@ use scep_proto::DigestAlg;
 use super::error::IssueError;
 
 /// How the CA signs what it issues: the configured `hash` (SPEC §3.1: SHA-256 by default;
-/// SHA-1, SHA-512; MD5 only with `legacy_algorithms`, as the seed's IOS CA did) and the
-/// `legacy_algorithms` switch. Signatures are RSA PKCS#1 v1.5 (`<digest>WithRSAEncryption`).
+/// SHA-384, SHA-512; SHA-1 and MD5 only with `legacy_algorithms`, as the seed's IOS CA did)
+/// and the `legacy_algorithms` switch. Signatures are RSA PKCS#1 v1.5 (`<digest>WithRSAEncryption`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct SignatureConfig {
     /// The digest of the CA's signatures (default SHA-256).
     pub hash: DigestAlg,
-    /// Enables MD5 (and, elsewhere, DES-CBC).
+    /// Enables SHA-1 and MD5 for the CA's signatures (and, elsewhere, DES-CBC).
     pub legacy_algorithms: bool,
 }
 
@@ -40,8 +40,12 @@ impl SignatureConfig {
         self
     }
 
-    /// The digest to sign with, if the configuration allows it.
+    /// The digest to sign with, if the configuration allows it: the CA's own signatures use
+    /// SHA-1 (like MD5) only with `legacy_algorithms`.
     pub(crate) fn checked_hash(self) -> Result<DigestAlg, IssueError> {
+        if self.hash == DigestAlg::Sha1 && !self.legacy_algorithms {
+            return Err(IssueError::LegacyAlgorithmRefused { hash: self.hash });
+        }
         check_allowed(self.hash, self.legacy_algorithms)
     }
 }

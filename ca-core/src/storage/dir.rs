@@ -17,12 +17,16 @@
 //! archive/<name>     RecordKey::Archive, the file name as given (C-19)
 //! ```
 //!
-//! File contents are the CA's bytes, unchanged. Writes go to `.tmp-<n>-<name>` in the
-//! target's folder, are synced, renamed over the target, and the folder is synced; names that
-//! start with a dot are never records, and leftover temp files from a crash are deleted when
-//! the store is opened. Files whose name is not a canonical record name are ignored, so an
-//! operator's notes or backups in these folders do not disturb the CA. On Unix every file is
-//! created `0600` and every folder `0700`.
+//! File contents are the CA's bytes, unchanged. Writes go to `.tmp-<tag>-<n>-<name>` in the
+//! target's folder (`tag` 64 random bits drawn at open, so the name cannot be guessed in
+//! advance), created exclusively (`O_CREAT|O_EXCL`: never through a symlink, never an existing
+//! file, whose permissions would then be kept; a taken name is skipped), synced, renamed over
+//! the target, and the folder is synced; names that start with a dot are never records, and
+//! leftover temp files (and links) from a crash are deleted when the store is opened. Files
+//! whose name is not a canonical record name are ignored, so an operator's notes or backups in
+//! these folders do not disturb the CA. On Unix every file is created `0600` and every folder
+//! `0700`; records and the lock file are opened without following a symlink, and a folder any
+//! user may write into (mode `o+w`) is refused at open.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -107,9 +111,14 @@ pub struct DirStore {
     root: PathBuf,
     /// Holds the lock; closing it releases the lock.
     _lock: File,
+    /// Random per open: temp file names cannot be predicted.
+    temp_tag: u64,
     /// Makes temp file names unique between threads.
     next_temp: AtomicU64,
 }
+
+/// How many taken temp names a write skips before it gives up.
+const TEMP_ATTEMPTS: u32 = 16;
 
 impl fmt::Debug for DirStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,6 +138,7 @@ impl DirStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let root = path.as_ref().to_path_buf();
         create_private_dir(&root).map_err(io_error(None))?;
+        refuse_open_folder(&root).map_err(io_error(None))?;
         let lock = private_file_options()
             .read(true)
             .write(true)
@@ -146,6 +156,7 @@ impl DirStore {
         for folder in FOLDERS {
             let dir = root.join(folder);
             create_private_dir(&dir).map_err(io_error(None))?;
+            refuse_open_folder(&dir).map_err(io_error(None))?;
             remove_temp_files(&dir).map_err(io_error(None))?;
         }
         remove_temp_files(&root).map_err(io_error(None))?;
@@ -153,6 +164,7 @@ impl DirStore {
         Ok(Self {
             root,
             _lock: lock,
+            temp_tag: random_tag(),
             next_temp: AtomicU64::new(0),
         })
     }
@@ -185,14 +197,29 @@ impl DirStore {
         Ok((dir, name))
     }
 
-    fn write_atomically(&self, dir: &Path, name: &str, value: &[u8]) -> io::Result<()> {
-        let seq = self.next_temp.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!("{TEMP_PREFIX}{seq}-{name}"));
-        let result = (|| {
-            let mut file = private_file_options()
+    /// A new temp file in `dir` for `name`, created exclusively; names already taken (by a
+    /// crash leftover or a planted file or link) are skipped.
+    fn create_temp(&self, dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+        let mut last = None;
+        for _ in 0..TEMP_ATTEMPTS {
+            let seq = self.next_temp.fetch_add(1, Ordering::Relaxed);
+            let temp = dir.join(format!("{TEMP_PREFIX}{:016x}-{seq}-{name}", self.temp_tag));
+            match private_file_options()
                 .write(true)
                 .create_new(true)
-                .open(&temp)?;
+                .open(&temp)
+            {
+                Ok(file) => return Ok((temp, file)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
+    }
+
+    fn write_atomically(&self, dir: &Path, name: &str, value: &[u8]) -> io::Result<()> {
+        let (temp, mut file) = self.create_temp(dir, name)?;
+        let result = (|| {
             file.write_all(value)?;
             file.sync_all()?;
             drop(file);
@@ -236,12 +263,44 @@ fn visible_files(dir: &Path) -> io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// 64 bits from the operating system's random source; should it fail, the time and process
+/// id (names stay unique: a taken name is skipped, only their unpredictability is lost).
+fn random_tag() -> u64 {
+    use rand::TryRng;
+    rand::rngs::SysRng.try_next_u64().unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        u64::try_from(nanos & u128::from(u64::MAX)).unwrap_or(0) ^ u64::from(std::process::id())
+    })
+}
+
+/// Refuses a folder any user may write into: whoever can plant names there can swap records.
+#[cfg(unix)]
+fn refuse_open_folder(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if fs::metadata(dir)?.permissions().mode() & 0o002 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{} is writable by every user", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_open_folder(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
 fn remove_temp_files(dir: &Path) -> io::Result<()> {
     let mut removed = false;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        if is_temp_name(&name) && entry.file_type()?.is_file() {
+        let kind = entry.file_type()?;
+        // Unlinking a symlink removes the link, never its target.
+        if is_temp_name(&name) && (kind.is_file() || kind.is_symlink()) {
             fs::remove_file(entry.path())?;
             removed = true;
         }
@@ -256,17 +315,27 @@ fn is_temp_name(name: &OsStr) -> bool {
     name.to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX))
 }
 
+/// Files are created `0600` and never opened through a symlink (`O_NOFOLLOW`; with
+/// `create_new` the kernel refuses a link anyway).
 #[cfg(unix)]
 fn private_file_options() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
     let mut options = OpenOptions::new();
-    options.mode(0o600);
+    options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     options
 }
 
 #[cfg(not(unix))]
 fn private_file_options() -> OpenOptions {
     OpenOptions::new()
+}
+
+/// Reads a record without following a symlink planted in its place.
+fn read_record(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = private_file_options().read(true).open(path)?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(unix)]
@@ -298,7 +367,7 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 impl Store for DirStore {
     fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
         let (dir, name) = self.locate(key)?;
-        match fs::read(dir.join(name)) {
+        match read_record(&dir.join(name)) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(Some(key))(e)),

@@ -2,6 +2,8 @@
 
 use scep_proto::FailInfo;
 
+use super::{AuthFailure, Warning};
+
 /// An event drained with `Trustpoint::poll_event`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -16,11 +18,11 @@ pub enum Event {
         /// SHA-1 fingerprint.
         sha1: String,
     },
-    /// Authentication failed (bad answer, fingerprint mismatch, expired CA, refused by the
-    /// host); the trustpoint is unauthenticated again.
+    /// Authentication failed (bad answer, forged or corrupt CA certificate, fingerprint
+    /// mismatch, expired CA, refused by the host); the trustpoint is unauthenticated again.
     AuthenticationFailed {
         /// Why.
-        reason: String,
+        reason: AuthFailure,
     },
     /// The first identity certificate is installed (K-5).
     Enrolled,
@@ -56,5 +58,5 @@ pub enum Event {
     /// follows; a host may stop here and tell the operator to enable the legacy switch.
     LegacyAlgorithmRefused,
     /// Something worth logging that changes nothing (K-19, a transport failure, …).
-    Warning(String),
+    Warning(Warning),
 }

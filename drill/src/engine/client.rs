@@ -557,8 +557,8 @@ impl ClientSim {
         }
         if self.log.is_some() {
             let detail = match &event {
-                Event::Warning(text) => text.clone(),
-                Event::AuthenticationFailed { reason } => reason.clone(),
+                Event::Warning(warning) => warning.to_string(),
+                Event::AuthenticationFailed { reason } => reason.to_string(),
                 Event::Rejected { fail_info, text } => {
                     format!(
                         "{fail_info:?}{}",

@@ -51,7 +51,38 @@ pub(crate) fn bind(dir: &Path) -> Result<AdminSocket, String> {
     let owner = std::fs::metadata(&path)
         .map_err(|e| format!("{}: {e}", path.display()))?
         .uid();
+    if let Err(why) = private_dir(dir, owner) {
+        let _ = std::fs::remove_file(&path);
+        return Err(why);
+    }
     Ok(AdminSocket { listener, owner })
+}
+
+/// DIR holds the CA key, the socket and files written by name: it must belong to the user
+/// running the server and be writable by nobody else (an existing folder keeps its mode, so
+/// a loose one is refused rather than trusted).
+fn private_dir(dir: &Path, owner: u32) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a folder", dir.display()));
+    }
+    if meta.uid() != owner {
+        return Err(format!(
+            "{} belongs to uid {}, not to uid {owner} who runs the server: refusing to use it",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{} has mode {mode:03o}, writable by other users: refusing to use it \
+             (chmod 700 {})",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Removes the socket file at exit (best effort).

@@ -1,5 +1,6 @@
 //! One client connection: HTTP/1.1 with a capped head, the header timeout (hyper's), the
-//! idle keep-alive timeout (here), and a graceful close on shutdown.
+//! idle keep-alive timeout and the write-progress deadline (here), and a graceful close on
+//! shutdown.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,12 +25,19 @@ pub(crate) const MAX_HEAD: usize = 80 * 1024;
 /// Header fields per request at most.
 const MAX_HEADERS: usize = 64;
 
-/// What the idle timeout watches: requests in progress and the time of the last byte.
+/// `Activity::write_blocked_ms` when no write is waiting for the client.
+const NOT_BLOCKED: u64 = u64::MAX;
+
+/// What the timeouts watch: requests in progress, the time of the last byte, and since when
+/// an answer has been waiting for the client to read.
 #[derive(Debug)]
 pub(crate) struct Activity {
     base: Instant,
     last_io_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Since when a write has been pending with nothing written (a client that stops reading
+    /// its answers), or [`NOT_BLOCKED`].
+    write_blocked_ms: AtomicU64,
 }
 
 impl Activity {
@@ -38,12 +46,51 @@ impl Activity {
             base: Instant::now(),
             last_io_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            write_blocked_ms: AtomicU64::new(NOT_BLOCKED),
         }
     }
 
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .min(NOT_BLOCKED - 1)
+    }
+
     fn touch(&self) {
-        let ms = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_io_ms.store(ms, Ordering::Relaxed);
+        self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Records the outcome of a write: progress clears the blocked mark, a pending write
+    /// sets it unless already set.
+    fn wrote(&self, poll: &Poll<std::io::Result<usize>>) {
+        match poll {
+            Poll::Ready(Ok(n)) if *n > 0 => {
+                self.touch();
+                self.write_blocked_ms.store(NOT_BLOCKED, Ordering::Relaxed);
+            }
+            Poll::Pending => {
+                let _ = self.write_blocked_ms.compare_exchange(
+                    NOT_BLOCKED,
+                    self.now_ms(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+            Poll::Ready(_) => {}
+        }
+    }
+
+    /// Whether a write has waited for the client for `limit` or longer.
+    fn write_stalled(&self, limit: Duration) -> bool {
+        let since = self.write_blocked_ms.load(Ordering::Relaxed);
+        since != NOT_BLOCKED
+            && self.now_ms().saturating_sub(since)
+                >= u64::try_from(limit.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the connection has had no request and no byte for `idle`.
+    fn idle_for(&self, idle: Duration) -> bool {
+        self.in_flight.load(Ordering::Relaxed) == 0 && self.last_io() + idle <= Instant::now()
     }
 
     fn last_io(&self) -> Instant {
@@ -97,9 +144,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write(cx, data);
-        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
-        }
+        this.activity.wrote(&poll);
         poll
     }
 
@@ -118,9 +163,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     ) -> Poll<std::io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
-        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
-        }
+        this.activity.wrote(&poll);
         poll
     }
 
@@ -163,9 +206,13 @@ pub(crate) async fn serve<IO>(
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let idle = app.limits.idle_timeout;
+    // An answer must keep moving: a client that stops reading (slow-read) is dropped after
+    // the body timeout, closing or not, so it cannot hold its slot under the cap for ever.
+    let write_deadline = app.limits.body_timeout;
+    let mut tick = tokio::time::interval(check_every(idle, write_deadline));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut closing = false;
     loop {
-        let idle_at = activity.last_io() + idle;
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
@@ -177,10 +224,12 @@ pub(crate) async fn serve<IO>(
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
-            () = tokio::time::sleep_until(idle_at), if !closing => {
-                let quiet = activity.in_flight.load(Ordering::Relaxed) == 0
-                    && activity.last_io() + idle <= Instant::now();
-                if quiet {
+            _ = tick.tick() => {
+                if activity.write_stalled(write_deadline) {
+                    tracing::debug!(peer = %peer, "dropping a connection whose client stopped reading");
+                    break;
+                }
+                if !closing && activity.idle_for(idle) {
                     tracing::debug!(peer = %peer, "closing an idle keep-alive connection");
                     closing = true;
                     conn.as_mut().graceful_shutdown();
@@ -189,4 +238,10 @@ pub(crate) async fn serve<IO>(
         }
     }
     app.metrics.connections().dec();
+}
+
+/// How often a connection looks at its clocks: a quarter of the shorter timeout, between
+/// 100 ms and 1 s (a timeout fires at most that late; no busy loop while a request runs).
+fn check_every(idle: Duration, write_deadline: Duration) -> Duration {
+    (idle.min(write_deadline) / 4).clamp(Duration::from_millis(100), Duration::from_secs(1))
 }

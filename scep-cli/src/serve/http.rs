@@ -56,7 +56,7 @@ pub(crate) async fn answer(
     let started = Instant::now();
     let path = request.uri().path().to_owned();
     let response = if is_admin_path(&path) {
-        tracing::warn!(peer = %peer, path = %path, "admin path requested over TCP; administration is only on the admin socket");
+        tracing::warn!(peer = %peer, path = ?path, "admin path requested over TCP; administration is only on the admin socket");
         text(StatusCode::NOT_FOUND, "not found\n")
     } else if path == "/healthz" && request.method() == Method::GET {
         super::health::answer(&app).await
