@@ -45,11 +45,14 @@ pub enum KeyPurpose {
     IpsecIke,
     /// `anyExtendedKeyUsage` (2.5.29.37.0): never by default.
     AnyExtendedKeyUsage,
+    /// `iKEIntermediate` (1.3.6.1.5.5.8.2.2), which strongSwan and Windows IKE peers ask
+    /// for; not allowed by default.
+    IkeIntermediate,
 }
 
 impl KeyPurpose {
     /// Every variant, in declaration order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::ServerAuth,
         Self::ClientAuth,
         Self::CodeSigning,
@@ -61,6 +64,7 @@ impl KeyPurpose {
         Self::OcspSigning,
         Self::IpsecIke,
         Self::AnyExtendedKeyUsage,
+        Self::IkeIntermediate,
     ];
 
     /// The RFC 5280 name (`serverAuth`, `OCSPSigning`, …), also what [`FromStr`] reads.
@@ -78,6 +82,7 @@ impl KeyPurpose {
             Self::OcspSigning => "OCSPSigning",
             Self::IpsecIke => "ipsecIKE",
             Self::AnyExtendedKeyUsage => "anyExtendedKeyUsage",
+            Self::IkeIntermediate => "iKEIntermediate",
         }
     }
 
@@ -100,6 +105,7 @@ impl KeyPurpose {
             Self::OcspSigning => const { kp("1.3.6.1.5.5.7.3.9") },
             Self::IpsecIke => const { kp("1.3.6.1.5.5.7.3.17") },
             Self::AnyExtendedKeyUsage => const { kp("2.5.29.37.0") },
+            Self::IkeIntermediate => const { kp("1.3.6.1.5.5.8.2.2") },
         }
     }
 

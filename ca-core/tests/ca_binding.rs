@@ -202,3 +202,68 @@ fn c13_renewal_polled_by_the_renewal_credential() {
         &credential.open_rep(&post(&ca, &poll, T0, &mut rng(5)), &ca_der)
     ));
 }
+
+#[test]
+fn c09_replayed_victim_envelope_does_not_spend_the_victims_one_time_password() {
+    // The attacker wraps the victim's captured envelope (CSR with the victim's one-time
+    // password, proof of possession intact) in a SignedData of its own.
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::{SignedData, SignerInfos};
+    use der::asn1::{OctetString, SetOfVec};
+    use der::{Any, Decode, Encode};
+    use scep_proto::{DigestAlg, PkiMessage, Profile, oids};
+
+    let ca = manual_ca(38);
+    let ca_der = ca.ca_certificate_der();
+    let otp = ca.generate_otp(Some(30), T0, &mut rng(1)).unwrap();
+    let victim = Client::new(0, "CN=victim");
+    let victim_csr = victim.csr_with_password(&otp);
+    let victim_msg = victim.pkcs_req(&ca_der, &victim_csr, "VICTIM-TID");
+    let env = PkiMessage::from_der(&victim_msg, &Profile::STRICT)
+        .unwrap()
+        .content()
+        .unwrap()
+        .to_vec();
+    let attacker = Client::new(1, "CN=attacker");
+    let carrier = attacker.pkcs_req(&ca_der, &attacker.csr(), "ATTACKER-TID");
+    let outer = ContentInfo::from_der(&carrier).unwrap();
+    let mut sd: SignedData = outer.content.decode_as().unwrap();
+    sd.encap_content_info.econtent =
+        Some(Any::encode_from(&OctetString::new(env.clone()).unwrap()).unwrap());
+    let mut signers = sd.signer_infos.0.into_vec();
+    let mut list = signers[0].signed_attrs.take().unwrap().into_vec();
+    for a in &mut list {
+        if a.oid == oids::MESSAGE_DIGEST {
+            a.values = SetOfVec::try_from(vec![
+                Any::encode_from(&OctetString::new(DigestAlg::Sha256.digest(&env)).unwrap())
+                    .unwrap(),
+            ])
+            .unwrap();
+        }
+    }
+    let attrs = SetOfVec::try_from(list).unwrap();
+    let sig = attacker
+        .key
+        .sign(DigestAlg::Sha256, &attrs.to_der().unwrap(), &mut rng(3))
+        .unwrap();
+    signers[0].signed_attrs = Some(attrs);
+    signers[0].signature = OctetString::new(sig).unwrap();
+    sd.signer_infos = SignerInfos(SetOfVec::try_from(signers).unwrap());
+    let replay = ContentInfo {
+        content_type: outer.content_type,
+        content: Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap();
+
+    let rep = attacker.open_rep(&post(&ca, &replay, T0, &mut rng(4)), &ca_der);
+    assert!(is_pending(&rep), "{:?}", rep.status);
+    assert_eq!(
+        ca.last_serial(),
+        1,
+        "nothing issued on the victim's password"
+    );
+    // The victim's own request still gets in with its password.
+    let rep = victim.open_rep(&post(&ca, &victim_msg, T0, &mut rng(5)), &ca_der);
+    victim.issued(&rep);
+}

@@ -183,3 +183,24 @@ fn c10_renewal_asking_for_a_foreign_san_refused() {
     let rep = credential.open_rep(&post(&ca, &msg, T0, &mut rng(7)), &ca_der);
     assert!(matches!(rep.status, scep_proto::CertRepStatus::Success(_)));
 }
+
+#[test]
+fn c10_key_purpose_names_and_oids_round_trip() {
+    use ca_core::policy::{KeyPurpose, KeyPurposes};
+    for p in KeyPurpose::ALL {
+        assert_eq!(KeyPurpose::from_oid(&p.oid()), Some(p));
+        assert_eq!(p.name().parse::<KeyPurpose>().unwrap(), p);
+    }
+    assert_eq!(
+        KeyPurpose::IkeIntermediate.oid().to_string(),
+        "1.3.6.1.5.5.8.2.2"
+    );
+    for p in [
+        KeyPurpose::OcspSigning,
+        KeyPurpose::CodeSigning,
+        KeyPurpose::AnyExtendedKeyUsage,
+        KeyPurpose::TimeStamping,
+    ] {
+        assert!(!KeyPurposes::DEFAULT.contains(p), "{p}");
+    }
+}

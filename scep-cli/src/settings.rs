@@ -160,7 +160,8 @@ pub(crate) struct CaSettings {
     pub(crate) key_passphrase_file: Option<PathBuf>,
     /// Issuance policy (C-10): extended key usages that may be issued, comma-separated
     /// (serverAuth, clientAuth, codeSigning, emailProtection, ipsecEndSystem, ipsecTunnel,
-    /// ipsecUser, timeStamping, OCSPSigning, ipsecIKE, anyExtendedKeyUsage) [default:
+    /// ipsecUser, timeStamping, OCSPSigning, ipsecIKE, anyExtendedKeyUsage, iKEIntermediate)
+    /// [default:
     /// serverAuth,clientAuth,ipsecIKE,ipsecEndSystem,ipsecTunnel,ipsecUser]. A request
     /// asking for another is refused (grant auto) or waits with it listed (manual).
     #[arg(

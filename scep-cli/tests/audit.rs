@@ -204,3 +204,43 @@ fn audit_lines_carry_serial_subject_and_reason_and_issued_is_counted_exactly() {
     assert_eq!(issued_total(&server), 1.0);
     server.terminate();
 }
+
+#[test]
+fn admin_pending_shows_what_a_request_asks_for_and_where_it_breaks_the_policy() {
+    require("openssl", "openssl");
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        &tmp.path().join("ca"),
+        &["--grant", "manual", "--key-bits", "1024"],
+    );
+    let (_, ca_der) = server.get("/scep?operation=GetCACert");
+    let ca = Certificate::from_der(&ca_der).unwrap();
+    let (key, csr) = key_and_csr(
+        tmp.path(),
+        "c",
+        "/CN=responder",
+        &[
+            "extendedKeyUsage=serverAuth,OCSPSigning",
+            "subjectAltName=DNS:www.bank.example",
+        ],
+    );
+    let msg = pkcs_req(&ca, &key, &csr, "PENDING-1");
+    assert!(matches!(
+        post(&server, &ca, &key, &msg).status,
+        CertRepStatus::Pending
+    ));
+    let json: serde_json::Value =
+        serde_json::from_str(&server.admin_ok(&["--json", "pending"])).unwrap();
+    let row = &json["requests"][0];
+    assert_eq!(row["subject_alt_names"][0], "dns:www.bank.example", "{row}");
+    assert_eq!(row["extended_key_usages"][1], "OCSPSigning", "{row}");
+    assert_eq!(row["key_bits"], 1024, "{row}");
+    assert_eq!(row["signer"], "self-signed", "{row}");
+    assert_eq!(row["violations"][0], "EKU OCSPSigning not allowed", "{row}");
+    let text = server.admin_ok(&["pending"]);
+    assert!(
+        text.contains("POLICY") && text.contains("EKU OCSPSigning not allowed"),
+        "{text}"
+    );
+    server.terminate();
+}

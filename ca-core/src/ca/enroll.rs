@@ -293,9 +293,15 @@ impl<S: Store> Ca<S> {
         }
         // C-10 (amended): a request outside the policy is never granted automatically.
         let clean = violations.is_empty();
-        // Step 3: a one-time password, consumed once.
+        // Step 3: a one-time password, consumed once, and only by a signer that holds the
+        // requested key or is a renewal credential: a captured envelope replayed in another
+        // signer's SignedData must not spend the victim's password.
+        let holds_key =
+            signer_key.as_slice() == csr.public_key_info().subject_public_key.raw_bytes();
         let mut granted = None;
-        if let Some(password) = csr.challenge_password().filter(|_| clean)
+        if let Some(password) = csr
+            .challenge_password()
+            .filter(|_| clean && (holds_key || credential.is_some()))
             && let Some(id) = inner.otps.find(password, now)
         {
             if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {

@@ -79,6 +79,21 @@ pub(crate) struct Row {
     pub(crate) transaction_id: String,
     pub(crate) created: String,
     pub(crate) to_rollover: bool,
+    /// Requested subjectAltNames, `type:value` (C-10: what a grant would issue is shown).
+    #[serde(default)]
+    pub(crate) subject_alt_names: Vec<String>,
+    /// Requested extended key usages by name.
+    #[serde(default)]
+    pub(crate) extended_key_usages: Vec<String>,
+    /// RSA size of the requested key.
+    #[serde(default)]
+    pub(crate) key_bits: u32,
+    /// The signer's class (self-signed, credential SERIAL, untrusted), `-` if unknown.
+    #[serde(default)]
+    pub(crate) signer: String,
+    /// Where the request is outside the issuance policy (a grant leaves that out).
+    #[serde(default)]
+    pub(crate) violations: Vec<String>,
 }
 
 /// A successful answer.

@@ -75,6 +75,11 @@ pub(crate) fn row(r: &PendingRequest) -> Row {
         transaction_id: r.transaction_id.clone(),
         created: r.created.to_string(),
         to_rollover: r.to_rollover,
+        subject_alt_names: r.subject_alt_names.clone(),
+        extended_key_usages: r.extended_key_usages.clone(),
+        key_bits: r.key_bits,
+        signer: r.signer.map_or_else(|| "-".to_owned(), |k| k.to_string()),
+        violations: r.violations.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -97,6 +102,15 @@ pub(crate) fn event_text(e: &CaEvent) -> String {
         ),
         CaEvent::RequestsPurged { count } => format!("{count} expired request(s) purged"),
         _ => "CA event".to_owned(),
+    }
+}
+
+/// The items joined by `sep`, or `-` when there are none.
+fn list_or_dash(items: &[String], sep: &str) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(sep)
     }
 }
 
@@ -146,6 +160,15 @@ pub(crate) fn human(reply: &Reply) -> String {
                         } else {
                             r.subject.clone()
                         },
+                        list_or_dash(&r.subject_alt_names, ","),
+                        list_or_dash(&r.extended_key_usages, ","),
+                        r.key_bits.to_string(),
+                        r.signer.clone(),
+                        if r.violations.is_empty() {
+                            "ok".to_owned()
+                        } else {
+                            r.violations.join("; ")
+                        },
                     ]
                 })
                 .collect();
@@ -158,6 +181,11 @@ pub(crate) fn human(reply: &Reply) -> String {
                     "TRANSACTION",
                     "FINGERPRINT",
                     "SUBJECT",
+                    "SAN",
+                    "EKU",
+                    "KEY",
+                    "SIGNER",
+                    "POLICY",
                 ],
                 &rows,
             )
