@@ -13,6 +13,7 @@
 mod admin;
 mod config;
 mod counts;
+mod enroll;
 mod error;
 mod import;
 mod next_ca;
@@ -38,6 +39,7 @@ pub use self::status::StatusReport;
 use self::records::{decode_counter, encode_counter};
 use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
 use crate::archive::{ArchiveGeneration, export_archive};
+use crate::host::CaHost;
 use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
     generate_key, self_signed_ca_certificate,
@@ -52,6 +54,7 @@ pub struct Ca<S: Store> {
     inner: Mutex<Inner>,
     /// S-33: the GetNextCACert answer, signed once per rollover.
     next_ca: next_ca::NextCaCache,
+    host: Option<Arc<dyn CaHost>>,
 }
 
 impl<S: Store> core::fmt::Debug for Ca<S> {
@@ -59,6 +62,7 @@ impl<S: Store> core::fmt::Debug for Ca<S> {
         f.debug_struct("Ca")
             .field("config", &self.config)
             .field("store", &self.store)
+            .field("host", &self.host.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -174,7 +178,16 @@ impl<S: Store> Ca<S> {
             store,
             inner: Mutex::new(inner),
             next_ca: next_ca::NextCaCache::default(),
+            host: None,
         })
+    }
+
+    /// Installs the host's review and audit ([`crate::host`]): every enrolment request is
+    /// reviewed by `host`, and every PKIOperation decision reported to it.
+    #[must_use]
+    pub fn with_host(mut self, host: Arc<dyn CaHost>) -> Self {
+        self.host = Some(host);
+        self
     }
 
     /// The configuration the CA runs with.

@@ -8,7 +8,9 @@
 
 mod archive;
 mod ca;
+pub mod host;
 mod issue;
+pub mod policy;
 mod storage;
 
 pub use crate::{

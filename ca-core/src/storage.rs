@@ -64,7 +64,10 @@ pub enum RecordFamily {
 #[non_exhaustive]
 pub enum StoreError {
     /// The operating system refused a read or write.
-    #[error("storage I/O failed on {key:?}: {source}")]
+    #[error(
+        "storage I/O failed{}: {source}",
+        key.as_ref().map(|k| format!(" on {k:?}")).unwrap_or_default()
+    )]
     Io {
         /// The record involved, if one was.
         key: Option<RecordKey>,

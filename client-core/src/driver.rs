@@ -6,21 +6,28 @@ use crate::transport::Transport;
 use crate::trustpoint::{Event, Trustpoint};
 
 /// Why [`run_until`] returned without its stop condition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DriveError {
     /// Nothing to send and no timer armed: the trustpoint waits for the host (e.g.
     /// `approve_ca`, `enroll`, authoritative time).
     #[error("the trustpoint is idle: nothing to send and no timer armed")]
     Idle,
+    /// A terminal event ([`Event::is_terminal`]) that `stop` did not accept: the attempt
+    /// under way ended (rejected, retries or polls exhausted, …), so waiting on would only
+    /// sleep until some distant timer.
+    #[error("the attempt ended: {0}")]
+    Terminal(Event),
 }
 
 /// Drives `trustpoint` until `stop` accepts an event, which is returned:
 /// `poll_request` → `transport` → `handle_response`; `poll_timeout` → `sleep` →
-/// `handle_timeout`; every event is passed to `stop` (and `on_event` sees all of them first).
+/// `handle_timeout`; every event is passed to `stop`.
 ///
 /// # Errors
-/// [`DriveError::Idle`] when nothing remains to do.
+/// [`DriveError::Terminal`] with the first terminal event `stop` does not accept (a `stop`
+/// that waits for `Enrolled` gets the CA's rejection instead of a sleep until the CA
+/// expires); [`DriveError::Idle`] when nothing remains to do.
 pub fn run_until<T, R, C, S, F>(
     trustpoint: &mut Trustpoint,
     transport: &mut T,
@@ -40,6 +47,9 @@ where
         while let Some(event) = trustpoint.poll_event() {
             if stop(&event) {
                 return Ok(event);
+            }
+            if event.is_terminal() {
+                return Err(DriveError::Terminal(event));
             }
         }
         let now = clock();

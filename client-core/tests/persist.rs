@@ -303,13 +303,20 @@ fn k10a_version_1_records_still_load_with_the_default_jitter() {
     // and call the record version 1.
     let at_byte = a.iter().zip(&b).position(|(x, y)| x != y).unwrap() - 6;
     assert_eq!(&a[at_byte..at_byte + 8], &0x0101u64.to_be_bytes());
-    let mut v1 = [&a[..at_byte], &a[at_byte + 8..a.len() - 1]].concat();
-    assert_eq!(v1[6], 2);
+    // Version 3 follows the window with the subjectAltName count (none here).
+    assert_eq!(&a[at_byte + 8..at_byte + 12], &0u32.to_be_bytes());
+    let mut v2 = [&a[..at_byte + 8], &a[at_byte + 12..]].concat();
+    assert_eq!(v2[6], 3);
+    v2[6] = 2;
+    let tp = Trustpoint::from_bytes(&v2).unwrap();
+    assert_eq!(tp.config().jitter, client_core::Duration::from_secs(0x0101));
+    assert!(tp.config().subject_alt_names.is_empty());
+    let mut v1 = [&a[..at_byte], &a[at_byte + 12..a.len() - 1]].concat();
     v1[6] = 1;
     let tp = Trustpoint::from_bytes(&v1).unwrap();
     assert_eq!(tp.config().jitter, client_core::Duration::from_hours(12));
     assert_eq!(tp.state(), StateName::Authenticated);
     // Unknown versions stay refused.
-    v1[6] = 3;
+    v1[6] = 4;
     assert!(Trustpoint::from_bytes(&v1).is_err());
 }

@@ -12,7 +12,8 @@
 //! - Wrap mode: byte 1 picks the messageType (low 3 bits) and the recipient (bit 3: the
 //!   rollover certificate), the rest is the messageData (a CSR, IssuerAndSubject or
 //!   IssuerAndSerialNumber). The harness signs and encrypts it to this CA as a client would,
-//!   so the input reaches everything after decryption (CSR checks, grant decision, storage).
+//!   so the input reaches everything after decryption (CSR checks, grant decision, storage);
+//!   an enrolment request is followed by the client's CertPoll, before and after a grant.
 #![no_main]
 
 use std::str::FromStr;
@@ -24,8 +25,8 @@ use libfuzzer_sys::fuzz_target;
 use pki_timers::{Duration, Instant};
 use rand::SeedableRng;
 use scep_proto::{
-    Certificate, MessageType, Nonce, PrivateKey, RequestBody, RequestBuilder, SelfSigned, Signer,
-    TransactionId,
+    Certificate, IssuerAndSubject, MessageType, Nonce, PrivateKey, RequestBody, RequestBuilder,
+    SelfSigned, Signer, TransactionId,
 };
 
 /// 2026-01-01T00:00:00Z.
@@ -108,19 +109,32 @@ fn client() -> &'static (PrivateKey, Certificate) {
 }
 
 /// Signs and encrypts `message_data` to the CA, as a client would; `None` if it does not
-/// parse as that messageType's content.
-fn wrap(setup: &Setup, kind: u8, message_data: &[u8]) -> Option<Vec<u8>> {
+/// parse as that messageType's content. Also returns the CertPoll (C-13) that would follow
+/// an enrolment request.
+fn wrap(setup: &Setup, kind: u8, message_data: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     let message_type = MESSAGE_TYPES[usize::from(kind & 7) % MESSAGE_TYPES.len()];
     let body = RequestBody::from_der(message_type, message_data).ok()?;
     let recipient = match (&setup.rollover, kind & 8 != 0) {
         (Some(r), true) => r,
         _ => &setup.active,
     };
-    let (key, cert) = client();
-    let tid = TransactionId::new("FUZZ-TRANSACTION").ok()?;
-    RequestBuilder::new(tid, Nonce([7; 16]))
-        .build(&body, Signer { cert, key }, recipient, &mut rng(6))
-        .ok()
+    let build = |body: &RequestBody| {
+        let (key, cert) = client();
+        let tid = TransactionId::new("FUZZ-TRANSACTION").ok()?;
+        RequestBuilder::new(tid, Nonce([7; 16]))
+            .build(body, Signer { cert, key }, recipient, &mut rng(6))
+            .ok()
+    };
+    let poll = match &body {
+        RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr) => {
+            build(&RequestBody::CertPoll(IssuerAndSubject {
+                issuer: recipient.tbs_certificate().subject().clone(),
+                subject: csr.cert_req().info.subject.clone(),
+            }))
+        }
+        _ => None,
+    };
+    Some((build(&body)?, poll))
 }
 
 fn answer_is_documented(status: u16) -> bool {
@@ -132,6 +146,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let setup = &setups()[usize::from(selector % 8)];
+    let mut poll = None;
     let (method, target, body): (&str, String, Vec<u8>) = if selector & 8 == 0 {
         let (target, body) = match rest.iter().position(|&b| b == 0) {
             Some(nul) => (&rest[..nul], &rest[nul + 1..]),
@@ -143,9 +158,10 @@ fuzz_target!(|data: &[u8]| {
             body.to_vec(),
         )
     } else {
-        let Some(message) = wrap(setup, *second, rest) else {
+        let Some((message, then_poll)) = wrap(setup, *second, rest) else {
             return;
         };
+        poll = then_poll;
         ("POST", "/scep?operation=PKIOperation".to_owned(), message)
     };
     let store = MemoryStore::new();
@@ -161,9 +177,18 @@ fuzz_target!(|data: &[u8]| {
     let later = NOW.saturating_add(Duration::from_minutes(5));
     let again = ca.handle(method, &target, &body, later, &mut r);
     assert!(answer_is_documented(again.status), "{}", again.status);
-    // The administrator's view and actions on whatever was stored.
+    // The administrator's view and actions on whatever was stored, and the client's poll
+    // before and after them.
     let _ = ca.list_pending();
+    let poll_answer = |ca: &Ca<MemoryStore>, r: &mut rand::rngs::StdRng| {
+        if let Some(poll) = &poll {
+            let answer = ca.handle("POST", "/scep?operation=PKIOperation", poll, later, r);
+            assert!(answer_is_documented(answer.status), "{}", answer.status);
+        }
+    };
+    poll_answer(&ca, &mut r);
     let _ = ca.grant(RequestSelector::All, later, &mut r);
+    poll_answer(&ca, &mut r);
     let _ = ca.reject(RequestSelector::All);
     let _ = ca.next_wakeup();
     let _ = ca.on_timer(NOW.saturating_add(Duration::from_hours(200)), &mut r);

@@ -457,3 +457,41 @@ impl fmt::Debug for Duration {
         write!(f, "Duration({} s = {self})", self.0)
     }
 }
+
+/// Whole seconds as a `core::time::Duration` (what `std::thread::sleep` takes).
+impl From<Duration> for core::time::Duration {
+    fn from(d: Duration) -> Self {
+        Self::from_secs(d.0)
+    }
+}
+
+/// A `core::time::Duration` (as `std::time::Instant::elapsed` gives) in whole seconds, rounded
+/// up: a wait converted this way is never shorter than asked.
+impl From<core::time::Duration> for Duration {
+    fn from(d: core::time::Duration) -> Self {
+        Self(d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0)))
+    }
+}
+
+#[cfg(test)]
+mod std_conversions {
+    use super::Duration;
+
+    #[test]
+    fn durations_convert_both_ways_never_shorter() {
+        let d: core::time::Duration = Duration::from_minutes(2).into();
+        assert_eq!(d, core::time::Duration::from_secs(120));
+        assert_eq!(
+            Duration::from(core::time::Duration::from_millis(1500)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            Duration::from(core::time::Duration::from_secs(7)),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            Duration::from(core::time::Duration::MAX).as_secs(),
+            u64::MAX
+        );
+    }
+}

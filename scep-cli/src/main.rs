@@ -4,6 +4,7 @@
 
 mod admin;
 mod ca_files;
+mod client;
 mod clock;
 mod init;
 mod observe;
@@ -33,6 +34,9 @@ enum Command {
     /// Administer the CA that `scep server` runs on DIR (through DIR/admin.sock; only the
     /// user the server runs as may).
     Admin(admin::client::AdminArgs),
+    /// Get and keep a certificate from a SCEP server (this or any other): enroll, renew, run
+    /// resident, status.
+    Client(client::ClientArgs),
     /// Set up a CA.
     Ca {
         #[command(subcommand)]
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => serve::run(args),
         Command::Admin(args) => admin::client::run(&args),
+        Command::Client(args) => return client::run(args),
         Command::Ca {
             command: CaCommand::Init(args),
         } => init::run(&args),

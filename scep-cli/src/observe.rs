@@ -3,13 +3,67 @@
 //! CertRep's pkiStatus and failInfo.
 //!
 //! The request attributes are read *before* any signature check, so they are what the client
-//! claims; the outcome comes from our own CertRep. The issued serial and the CSR subject sit
-//! inside encrypted envelopes and are not visible here: they need ca-core to report its
-//! decisions to the host (an audit record per request).
+//! claims; the outcome comes from our own CertRep. What sits inside the encrypted envelopes
+//! (the issued serial and subject) and why the CA decided as it did come from ca-core's audit
+//! record ([`Audit`], one `audit` log line per PKIOperation), which also counts the
+//! certificates issued, exactly.
 
+use ca_core::host::{AuditOutcome, AuditRecord, CaHost};
+use prometheus_client::metrics::counter::Counter;
 use scep_proto::{
     FailInfo, HttpResponse, MessageType, Operation, PkiMessage, PkiStatus, Profile, ScepRequest,
 };
+
+/// The CA's host: logs every audit record and counts the certificates issued by requests
+/// (admin grants are counted where they are made).
+#[derive(Debug)]
+pub(crate) struct Audit {
+    /// `scep_certificates_issued_total`.
+    pub(crate) issued: Counter,
+}
+
+impl CaHost for Audit {
+    fn audit(&self, record: &AuditRecord) {
+        let (outcome, fail_info, serial, subject) = match &record.outcome {
+            AuditOutcome::Success {
+                serial,
+                subject,
+                newly_issued,
+            } => {
+                if *newly_issued {
+                    self.issued.inc();
+                }
+                (
+                    "SUCCESS".to_owned(),
+                    None,
+                    serial.map(|s| format!("{s:X}")),
+                    subject.clone(),
+                )
+            }
+            AuditOutcome::Pending => ("PENDING".to_owned(), None, None, None),
+            AuditOutcome::Failure(f) => {
+                ("FAILURE".to_owned(), Some(fail_info_name(*f)), None, None)
+            }
+            AuditOutcome::Http(status) => (format!("HTTP_{status}"), None, None, None),
+            _ => ("-".to_owned(), None, None, None),
+        };
+        let requester = record.requester.as_ref();
+        tracing::info!(
+            message_type = record.message_type.map_or("-", message_type_name),
+            transaction_id = record.transaction_id.as_deref().unwrap_or("-"),
+            requester = requester.map_or("-", |r| r.subject.as_str()),
+            requester_class = %requester.map_or_else(|| "-".to_owned(), |r| r.kind.to_string()),
+            requester_key = requester.map_or("-", |r| r.key_fingerprint.as_str()),
+            outcome = %outcome,
+            fail_info = fail_info.unwrap_or("-"),
+            serial = serial.as_deref().unwrap_or("-"),
+            subject = subject.as_deref().unwrap_or("-"),
+            newly_issued = matches!(record.outcome, AuditOutcome::Success { newly_issued: true, .. }),
+            reason = %record.reason,
+            "audit"
+        );
+    }
+}
 
 /// One exchange, summarised.
 #[derive(Clone, Debug, Default)]
@@ -85,12 +139,6 @@ impl Exchange {
             }
         }
         ex
-    }
-
-    /// Whether the CA issued a certificate in this exchange (SUCCESS to PKCSReq or
-    /// RenewalReq; a CertPoll SUCCESS delivers one granted earlier).
-    pub(crate) fn issued(&self) -> bool {
-        self.outcome == "SUCCESS" && matches!(self.message_type, Some("PKCSReq" | "RenewalReq"))
     }
 
     /// The operation label of the metrics: the messageType for PKIOperation.

@@ -85,7 +85,12 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
         (None, _, _) => return Err("--tls-cert/--tls-key need --tls-listen".to_owned()),
     };
     let dir = args.dir.dir;
-    let ca = crate::init::open_or_create(&dir, &ca_settings)?;
+    let metrics = Metrics::new();
+    let ca = crate::init::open_or_create(&dir, &ca_settings)?.with_host(Arc::new(
+        crate::observe::Audit {
+            issued: metrics.issued_counter(),
+        },
+    ));
     ca_files::publish(&dir, &ca)?;
     let workers = server
         .threads
@@ -103,7 +108,7 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
         ca,
         dir: dir.clone(),
         pool: Pool::new(workers),
-        metrics: Metrics::new(),
+        metrics,
         limits,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use ca_core::policy::{IssuancePolicy, KeyPurpose, KeyPurposes, SanType, SanTypes};
 use ca_core::{CaConfig, DatabaseLevel, GrantMode};
 use clap::{Args, ValueEnum};
 use pki_timers::{Duration, Overlap, RolloverIdentityPolicy};
@@ -157,6 +158,45 @@ pub(crate) struct CaSettings {
     /// stored unencrypted are encrypted the first time the CA opens with a passphrase.
     #[arg(long, env = "SCEP_KEY_PASSPHRASE_FILE", value_name = "FILE")]
     pub(crate) key_passphrase_file: Option<PathBuf>,
+    /// Issuance policy (C-10): extended key usages that may be issued, comma-separated
+    /// (serverAuth, clientAuth, codeSigning, emailProtection, ipsecEndSystem, ipsecTunnel,
+    /// ipsecUser, timeStamping, OCSPSigning, ipsecIKE, anyExtendedKeyUsage) [default:
+    /// serverAuth,clientAuth,ipsecIKE,ipsecEndSystem,ipsecTunnel,ipsecUser]. A request
+    /// asking for another is refused (grant auto) or waits with it listed (manual).
+    #[arg(
+        long,
+        env = "SCEP_ALLOWED_EKUS",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    pub(crate) allowed_ekus: Option<Vec<String>>,
+    /// Issuance policy: subjectAltName types that may be issued, comma-separated (dns, ip,
+    /// email, uri, dirname, othername, rid, other) [default: dns,ip,email].
+    #[arg(
+        long,
+        env = "SCEP_ALLOWED_SAN_TYPES",
+        value_name = "TYPES",
+        value_delimiter = ','
+    )]
+    pub(crate) allowed_san_types: Option<Vec<String>>,
+    /// Issuance policy: let extendedKeyUsage be critical when a request asks so [default:
+    /// false, never critical].
+    #[arg(long, env = "SCEP_CRITICAL_EKU", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) critical_eku: Option<bool>,
+    /// Issuance policy: smallest RSA key of a request, 1024–4096 [default: 1024].
+    #[arg(long, env = "SCEP_MIN_REQUEST_KEY_BITS", value_name = "BITS")]
+    pub(crate) min_request_key_bits: Option<u32>,
+    /// Issuance policy: largest RSA key of a request, 1024–4096 [default: 4096].
+    #[arg(long, env = "SCEP_MAX_REQUEST_KEY_BITS", value_name = "BITS")]
+    pub(crate) max_request_key_bits: Option<u32>,
+    /// Issuance policy: longest validity of an issued certificate, e.g. 90d [default: the
+    /// certificate lifetime].
+    #[arg(long, env = "SCEP_MAX_VALIDITY", value_name = "SPAN")]
+    pub(crate) max_validity: Option<Span>,
+    /// Issuance policy: let a renewal ask for a subject or subjectAltNames other than its
+    /// certificate's [default: false].
+    #[arg(long, env = "SCEP_RENEWAL_MAY_CHANGE_NAMES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) renewal_may_change_names: Option<bool>,
 }
 
 /// The CA's secrets, read from files or the environment (never from flags).
@@ -183,7 +223,9 @@ impl CaSettings {
             grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
             legacy_algorithms, ca_cert_in_success, max_requests, max_csr_bytes,
-            archive_password_file, key_passphrase_file)
+            archive_password_file, key_passphrase_file, allowed_ekus, allowed_san_types,
+            critical_eku, min_request_key_bits, max_request_key_bits, max_validity,
+            renewal_may_change_names)
     }
 
     /// The CA configuration; `stored_issuer` is the subject of an existing DIR/ca.pem, used
@@ -271,8 +313,49 @@ impl CaSettings {
         }
         c.archive_password = secrets.archive_password;
         c.key_passphrase = secrets.key_passphrase;
+        self.policy_into(&mut c.policy)?;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
+    }
+
+    /// The issuance policy settings (C-10) over the library's defaults.
+    fn policy_into(&self, p: &mut IssuancePolicy) -> Result<(), String> {
+        if let Some(names) = &self.allowed_ekus {
+            p.extended_key_usages = names
+                .iter()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| {
+                    n.parse::<KeyPurpose>()
+                        .map_err(|e| format!("allowed_ekus: {e}"))
+                })
+                .collect::<Result<KeyPurposes, _>>()?;
+        }
+        if let Some(names) = &self.allowed_san_types {
+            p.san_types = names
+                .iter()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| {
+                    n.parse::<SanType>()
+                        .map_err(|e| format!("allowed_san_types: {e}"))
+                })
+                .collect::<Result<SanTypes, _>>()?;
+        }
+        if let Some(v) = self.critical_eku {
+            p.critical_eku = v;
+        }
+        if let Some(v) = self.min_request_key_bits {
+            p.min_key_bits = v;
+        }
+        if let Some(v) = self.max_request_key_bits {
+            p.max_key_bits = v;
+        }
+        if let Some(s) = self.max_validity {
+            p.max_validity = Some(Duration::from_secs(s.secs()));
+        }
+        if let Some(v) = self.renewal_may_change_names {
+            p.renewal_may_change_names = v;
+        }
+        Ok(())
     }
 }
 
@@ -425,6 +508,63 @@ mod tests {
         assert_eq!((c.max_requests, c.max_csr_bytes), (500, 4096));
         let file: ConfigFile = toml::from_str("[ca]\nmax_requests = 0\n").unwrap();
         assert!(file.ca.to_config(None, Secrets::default()).is_err());
+    }
+
+    #[test]
+    fn c10_policy_from_the_file_and_flags() {
+        let file: ConfigFile = toml::from_str(
+            "[ca]\nallowed_ekus = [\"serverAuth\", \"OCSPSigning\"]\n\
+             allowed_san_types = [\"dns\"]\ncritical_eku = true\nmax_validity = \"90d\"\n\
+             min_request_key_bits = 2048\nrenewal_may_change_names = true\n",
+        )
+        .unwrap();
+        let config = CaSettings::default()
+            .over(file.ca)
+            .to_config(None, Secrets::default())
+            .unwrap();
+        let p = config.policy;
+        assert!(p.extended_key_usages.contains(KeyPurpose::OcspSigning));
+        assert!(!p.extended_key_usages.contains(KeyPurpose::ClientAuth));
+        assert_eq!(p.san_types, SanTypes::NONE.with(SanType::Dns));
+        assert!(p.critical_eku && p.renewal_may_change_names);
+        assert_eq!(p.max_validity, Some(Duration::from_days(90)));
+        assert_eq!((p.min_key_bits, p.max_key_bits), (2048, 4096));
+        // Unset: the library's safe default.
+        let p = CaSettings::default()
+            .to_config(None, Secrets::default())
+            .unwrap()
+            .policy;
+        assert_eq!(p, IssuancePolicy::default());
+        assert!(!p.extended_key_usages.contains(KeyPurpose::OcspSigning));
+        // Flags (and SCEP_* variables) win; unknown names and empty ranges are errors.
+        let flags = CaSettings {
+            allowed_ekus: Some(vec!["clientAuth".to_owned()]),
+            ..CaSettings::default()
+        };
+        let file: ConfigFile = toml::from_str("[ca]\nallowed_ekus = [\"codeSigning\"]\n").unwrap();
+        let p = flags
+            .over(file.ca)
+            .to_config(None, Secrets::default())
+            .unwrap()
+            .policy;
+        assert_eq!(
+            p.extended_key_usages,
+            KeyPurposes::NONE.with(KeyPurpose::ClientAuth)
+        );
+        for bad in [
+            "[ca]\nallowed_ekus = [\"everything\"]\n",
+            "[ca]\nallowed_san_types = [\"fax\"]\n",
+            "[ca]\nmin_request_key_bits = 4096\nmax_request_key_bits = 2048\n",
+        ] {
+            let file: ConfigFile = toml::from_str(bad).unwrap();
+            assert!(
+                CaSettings::default()
+                    .over(file.ca)
+                    .to_config(None, Secrets::default())
+                    .is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -143,6 +143,7 @@ fn metrics_parse_and_count_the_requests_made_and_json_logs_carry_the_transaction
     assert!(!tid.is_empty());
     let log = server.log_text();
     let mut found = false;
+    let mut audited = false;
     for line in log.lines() {
         let v: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
@@ -150,7 +151,17 @@ fn metrics_parse_and_count_the_requests_made_and_json_logs_carry_the_transaction
             v["timestamp"].is_string() && v["level"].is_string(),
             "{line}"
         );
-        if v["transaction_id"] == tid.as_str() {
+        // The CA's audit record of the same request: the serial and subject issued.
+        if v["transaction_id"] == tid.as_str() && v["message"] == "audit" {
+            assert_eq!(v["outcome"], "SUCCESS", "{line}");
+            assert_eq!(v["serial"], "2", "{line}");
+            assert!(
+                v["subject"].as_str().unwrap().starts_with("CN=metered"),
+                "{line}"
+            );
+            audited = true;
+        }
+        if v["transaction_id"] == tid.as_str() && v["message"] == "scep" {
             assert_eq!(v["message_type"], "PKCSReq", "{line}");
             assert_eq!(v["outcome"], "SUCCESS", "{line}");
             // scepclient signs with a throwaway certificate of its own name, not the CSR's.
@@ -164,6 +175,7 @@ fn metrics_parse_and_count_the_requests_made_and_json_logs_carry_the_transaction
         }
     }
     assert!(found, "no log line with transaction_id {tid}:\n{log}");
+    assert!(audited, "no audit line with transaction_id {tid}:\n{log}");
     server.terminate();
 }
 

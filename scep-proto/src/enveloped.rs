@@ -326,6 +326,12 @@ impl Envelope {
         self.cipher
     }
 
+    /// The length of the encrypted content in bytes (clear information: a CA can do the same
+    /// work on a failed decryption as on a successful one, C-6).
+    pub fn ciphertext_len(&self) -> usize {
+        self.ciphertext.len()
+    }
+
     /// True if some recipient names `cert` (S-41 name comparison).
     pub fn is_addressed_to(&self, cert: &Certificate) -> bool {
         self.recipients.iter().any(|r| r.id.matches(cert))

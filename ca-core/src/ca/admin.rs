@@ -5,12 +5,14 @@ use std::sync::Arc;
 use pki_timers::{CaTimer, Instant, TimerListing, Validity, purge_at};
 use rand::CryptoRng;
 
+use super::enroll::{issued_validity, key_fingerprint};
 use super::error::{CaError, CaState, Failure};
-use super::pipeline::issued_validity;
 use super::state::{EntryState, Generation};
 use super::{Ca, rearm};
 use crate::archive::ArchiveGeneration;
-use crate::issue::{RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
+use crate::host::{RequestView, Requester, ReviewStage, SignerKind};
+use crate::issue::{CsrSummary, RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
+use crate::policy::Violation;
 use crate::storage::{RecordKey, Store};
 
 /// Which request table entries an admin operation acts on (C-14).
@@ -55,6 +57,16 @@ pub struct PendingRequest {
     pub created: Instant,
     /// Addressed to the rollover CA.
     pub to_rollover: bool,
+    /// The requested subjectAltNames as `type:value` (`dns:www.example`, `ip:192.0.2.1` …).
+    pub subject_alt_names: Vec<String>,
+    /// The requested extended key usages by name (`serverAuth` …; unknown ones dotted).
+    pub extended_key_usages: Vec<String>,
+    /// The RSA modulus size of the requested key.
+    pub key_bits: u32,
+    /// The signer's class (C-8), if recorded.
+    pub signer: Option<SignerKind>,
+    /// Where the request is outside the issuance policy (C-10): what a grant leaves out.
+    pub violations: Vec<Violation>,
 }
 
 /// What the CA did in [`Ca::on_timer`] or a rollover operation.
@@ -102,28 +114,48 @@ pub enum CaEvent {
 }
 
 impl<S: Store> Ca<S> {
-    /// C-14: the request table (every entry, not only pending ones), by id.
+    /// C-14: the request table (every entry, not only pending ones), by id, with what each
+    /// request asks for (C-10: names, usages, key size, signer class, policy violations).
+    /// No signature is checked again while listing.
     #[must_use]
     pub fn list_pending(&self) -> Vec<PendingRequest> {
-        // Copied under the lock; the CSRs are parsed (an RSA check each) once it is released.
         let entries: Vec<_> = self.lock().requests.values().cloned().collect();
         entries
-            .iter()
-            .map(|e| PendingRequest {
-                id: e.id,
-                status: match &e.state {
-                    EntryState::Pending => RequestStatus::Pending,
-                    EntryState::Issuing => RequestStatus::Issuing,
-                    EntryState::Issued { serial, .. } => RequestStatus::Issued(*serial),
-                    EntryState::Rejected => RequestStatus::Rejected,
-                },
-                fingerprint: md5_fingerprint(&e.csr).replace(' ', ""),
-                subject: VerifiedCsr::from_der(&e.csr, true)
-                    .map(|c| c.subject().to_string())
-                    .unwrap_or_default(),
-                transaction_id: e.transaction_id.clone(),
-                created: e.created,
-                to_rollover: e.to_rollover,
+            .into_iter()
+            .map(|e| {
+                let summary = CsrSummary::of(&e.csr);
+                let mut violations = CsrSummary::violations(&e.csr, &self.config.policy);
+                if e.renames {
+                    violations.push(Violation::RenewalChangesNames);
+                }
+                PendingRequest {
+                    id: e.id,
+                    status: match &e.state {
+                        EntryState::Pending => RequestStatus::Pending,
+                        EntryState::Issuing => RequestStatus::Issuing,
+                        EntryState::Issued { serial, .. } => RequestStatus::Issued(*serial),
+                        EntryState::Rejected => RequestStatus::Rejected,
+                    },
+                    fingerprint: md5_fingerprint(&e.csr).replace(' ', ""),
+                    subject: summary
+                        .as_ref()
+                        .map(|s| s.subject.clone())
+                        .unwrap_or_default(),
+                    transaction_id: e.transaction_id.clone(),
+                    created: e.created,
+                    to_rollover: e.to_rollover,
+                    subject_alt_names: summary
+                        .as_ref()
+                        .map(|s| s.subject_alt_names.clone())
+                        .unwrap_or_default(),
+                    extended_key_usages: summary
+                        .as_ref()
+                        .map(|s| s.extended_key_usages.clone())
+                        .unwrap_or_default(),
+                    key_bits: summary.as_ref().map_or(0, |s| s.key_bits),
+                    signer: e.signer.as_ref().map(|(k, _)| *k),
+                    violations,
+                }
             })
             .collect()
     }
@@ -150,7 +182,8 @@ impl<S: Store> Ca<S> {
     ///
     /// # Errors
     /// [`CaError::UnknownRequest`], [`CaError::NotPending`]; [`CaError::Issue`] when T-7
-    /// gives nothing (issuing CA expired); [`CaError::Storage`].
+    /// gives nothing (issuing CA expired) or the policy leaves no name to issue;
+    /// [`CaError::HostRejected`] when the host's review refuses it; [`CaError::Storage`].
     pub fn grant<R: CryptoRng + ?Sized>(
         &self,
         selector: RequestSelector,
@@ -159,12 +192,48 @@ impl<S: Store> Ca<S> {
     ) -> Result<Vec<u64>, CaError> {
         let mut serials = Vec::new();
         for id in self.select(selector)? {
-            let (serial, validity, issuer, csr) = {
+            let Some(entry) = self.lock().requests.get(&id).cloned() else {
+                continue;
+            };
+            if entry.state != EntryState::Pending {
+                continue;
+            }
+            // C-10 (amended): the host reviews the grant, without the lock.
+            let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
+            let (kind, subject) = entry
+                .signer
+                .clone()
+                .unwrap_or((SignerKind::Untrusted, String::new()));
+            let requester = Requester {
+                kind,
+                subject,
+                key_fingerprint: entry
+                    .signer_key
+                    .as_deref()
+                    .map(key_fingerprint)
+                    .unwrap_or_default(),
+            };
+            let mut violations = csr.violations(&self.config.policy, None);
+            if entry.renames {
+                violations.push(Violation::RenewalChangesNames);
+            }
+            let policy = self
+                .review(&RequestView {
+                    stage: ReviewStage::AdminGrant,
+                    transaction_id: &entry.transaction_id,
+                    renewal: matches!(kind, SignerKind::Credential { .. }),
+                    to_rollover: entry.to_rollover,
+                    requester: &requester,
+                    csr: &csr,
+                    violations: &violations,
+                })
+                .map_err(|f| match f {
+                    Failure::HostRejected(reason) => CaError::HostRejected { reason },
+                    f => failure_error(f),
+                })?;
+            let (serial, validity, issuer) = {
                 let mut inner = self.lock();
-                let Some(entry) = inner.requests.get(&id).cloned() else {
-                    continue;
-                };
-                if entry.state != EntryState::Pending {
+                if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
                     continue;
                 }
                 let issuer: Arc<Generation> = match (&inner.ca.rollover, entry.to_rollover) {
@@ -172,12 +241,12 @@ impl<S: Store> Ca<S> {
                     _ => Arc::clone(&inner.ca.active),
                 };
                 let to_rollover = entry.to_rollover && inner.ca.rollover.is_some();
-                let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
                 let validity = issued_validity(
                     &self.config,
                     &issuer,
                     to_rollover,
                     entry.signer_validity,
+                    &policy,
                     now,
                 )
                 .map_err(failure_error)?;
@@ -185,9 +254,9 @@ impl<S: Store> Ca<S> {
                 if let Some(e) = inner.requests.get_mut(&id) {
                     e.state = EntryState::Issuing;
                 }
-                (serial, validity, issuer, csr)
+                (serial, validity, issuer)
             };
-            match self.issue(id, serial, validity, &issuer, &csr, true, rng) {
+            match self.issue(id, serial, validity, &issuer, &csr, true, &policy, rng) {
                 Ok(_) => serials.push(serial),
                 Err(f) => return Err(failure_error(f)),
             }

@@ -8,6 +8,7 @@ use scep_proto::CapsProfile;
 use x509_cert::name::Name;
 
 use super::error::{CaError, ConfigError};
+use crate::policy::IssuancePolicy;
 use scep_proto::{DigestAlg, PrivateKey};
 
 /// Who decides whether an enrolment request gets a certificate (SPEC §3.1 `grant`, C-9).
@@ -108,6 +109,8 @@ pub struct CaConfig {
     /// passphrase; keys stored encrypted need it ([`CaError::KeyPassphraseRequired`],
     /// [`CaError::WrongKeyPassphrase`]).
     pub key_passphrase: Option<String>,
+    /// What certificates issued from requests may contain (C-10 amended).
+    pub policy: IssuancePolicy,
 }
 
 impl Default for CaConfig {
@@ -135,6 +138,7 @@ impl Default for CaConfig {
             max_requests: 10_000,
             max_csr_bytes: 16 * 1024,
             key_passphrase: None,
+            policy: IssuancePolicy::DEFAULT,
         }
     }
 }
@@ -173,6 +177,7 @@ impl fmt::Debug for CaConfig {
                 "key_passphrase",
                 &self.key_passphrase.as_ref().map(|_| "<redacted>"),
             )
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -219,6 +224,21 @@ impl CaConfig {
         }
         if (self.hash.is_legacy() || self.hash == DigestAlg::Sha1) && !self.legacy_algorithms {
             return Err(ConfigError::LegacyHash.into());
+        }
+        let p = &self.policy;
+        let bits = PrivateKey::MIN_BITS..=PrivateKey::MAX_BITS;
+        if p.min_key_bits > p.max_key_bits
+            || !bits.contains(&p.min_key_bits)
+            || !bits.contains(&p.max_key_bits)
+        {
+            return Err(ConfigError::PolicyKeyBits {
+                min: p.min_key_bits,
+                max: p.max_key_bits,
+            }
+            .into());
+        }
+        if p.max_validity.is_some_and(|v| v.as_secs() == 0) {
+            return Err(ConfigError::PolicyValidity.into());
         }
         if self.archive_password.as_deref() == Some("") {
             return Err(ConfigError::EmptyArchivePassword.into());

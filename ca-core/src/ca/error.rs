@@ -36,6 +36,17 @@ pub enum ConfigError {
     /// `hash` is MD5 or SHA-1 without `legacy_algorithms`.
     #[error("an MD5 or SHA-1 hash needs legacy_algorithms")]
     LegacyHash,
+    /// The policy's key size range is empty or outside 1024–4096.
+    #[error("policy key sizes {min}-{max} are not a range inside {lo}-{hi}", lo = scep_proto::PrivateKey::MIN_BITS, hi = scep_proto::PrivateKey::MAX_BITS)]
+    PolicyKeyBits {
+        /// `min_key_bits`.
+        min: u32,
+        /// `max_key_bits`.
+        max: u32,
+    },
+    /// The policy's maximum validity is zero.
+    #[error("policy max_validity must be positive")]
+    PolicyValidity,
     /// `archive_password` is set but empty.
     #[error("the archive password is empty")]
     EmptyArchivePassword,
@@ -161,6 +172,12 @@ pub enum CaError {
     /// `rollover_cancel()` without a rollover (C-24).
     #[error("no rollover to cancel")]
     NoRollover,
+    /// The host's review refused a grant ([`crate::host::CaHost::review`]).
+    #[error("refused by the host: {reason}")]
+    HostRejected {
+        /// The host's reason.
+        reason: String,
+    },
     /// The operation needs an operational CA (C-4).
     #[error("the CA is not operational ({state:?})")]
     NotOperational {
@@ -183,6 +200,10 @@ pub(crate) enum Failure {
     Protocol(scep_proto::Error),
     /// C-6: the envelope is not addressed to the active or rollover CA certificate.
     NotAddressed,
+    /// C-6 (amended): anything that failed once the content key was unwrapped (padding,
+    /// content, messageData, the CSR and its proof of possession, S-26): one answer, with
+    /// nothing that tells which.
+    Opaque,
     /// S-26 and CSR checks.
     Csr(IssueError),
     /// C-8: a RenewalReq whose signer is not a renewal credential.
@@ -191,6 +212,12 @@ pub(crate) enum Failure {
     GrantNone,
     /// C-12/C-13: the transaction was rejected by the administrator.
     Rejected,
+    /// C-12 (amended): a known transactionID from a key the entry is not bound to.
+    TransactionTaken,
+    /// C-10 (amended): outside the issuance policy, where it would be granted automatically.
+    OutsidePolicy(Vec<crate::policy::Violation>),
+    /// The host's review rejected the request (the reason is for the audit record only).
+    HostRejected(String),
     /// C-13: unknown or purged transaction; S-35 GetCert without the certificate.
     UnknownTransaction,
     /// A messageType the CA does not serve (S-10).
@@ -213,6 +240,31 @@ pub(crate) enum Answer {
 }
 
 impl Failure {
+    /// Why, in words, for the audit record (never sent to the requester).
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            Self::Protocol(e) => format!("pkiMessage refused: {e}"),
+            Self::NotAddressed => "not addressed to this CA".to_owned(),
+            Self::Opaque => "the envelope, its messageData or the CSR did not open".to_owned(),
+            Self::Csr(e) => format!("issuance failed: {e}"),
+            Self::RenewalNotAuthorized => {
+                "renewal signer is not a valid certificate of this CA".to_owned()
+            }
+            Self::GrantNone => "enrolment disabled (grant none)".to_owned(),
+            Self::Rejected => "rejected by the administrator".to_owned(),
+            Self::TransactionTaken => "transactionID bound to another requester's key".to_owned(),
+            Self::OutsidePolicy(v) => {
+                format!("outside the issuance policy: {}", super::enroll::list(v))
+            }
+            Self::HostRejected(reason) => format!("rejected by the host: {reason}"),
+            Self::UnknownTransaction => "unknown transaction or certificate".to_owned(),
+            Self::UnsupportedMessage => "messageType not served".to_owned(),
+            Self::Storage => "the store failed".to_owned(),
+            Self::CsrTooLarge => "CSR over max_csr_bytes".to_owned(),
+            Self::TableFull => "request table full (max_requests)".to_owned(),
+        }
+    }
+
     /// The single mapping of a pipeline failure to its answer (C-5, C-6, C-8 … C-13, S-26,
     /// S-35).
     pub(crate) fn answer(&self) -> Answer {
@@ -221,6 +273,7 @@ impl Failure {
             Self::NotAddressed => {
                 Answer::Fail(FailInfo::BadRequest, Some("not addressed to this CA"))
             }
+            Self::Opaque => Answer::Fail(FailInfo::BadMessageCheck, None),
             Self::Csr(IssueError::ProofOfPossession) => Answer::Fail(
                 FailInfo::BadMessageCheck,
                 Some("CSR signature does not verify"),
@@ -241,6 +294,14 @@ impl Failure {
             ),
             Self::GrantNone => Answer::Fail(FailInfo::BadRequest, Some("enrolment disabled")),
             Self::Rejected => Answer::Fail(FailInfo::BadRequest, Some("request rejected")),
+            Self::OutsidePolicy(_) => {
+                Answer::Fail(FailInfo::BadRequest, Some("outside the issuance policy"))
+            }
+            Self::HostRejected(_) => Answer::Fail(FailInfo::BadRequest, None),
+            Self::TransactionTaken => Answer::Fail(
+                FailInfo::BadRequest,
+                Some("transactionID in use by another requester"),
+            ),
             Self::UnknownTransaction => Answer::Fail(FailInfo::BadCertId, None),
             Self::UnsupportedMessage => Answer::Fail(FailInfo::BadRequest, None),
             Self::Storage | Self::TableFull => Answer::Http(ErrorStatus::ServiceUnavailable),

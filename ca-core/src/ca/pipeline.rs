@@ -2,41 +2,75 @@
 
 use std::sync::Arc;
 
-use der::{Decode, Encode};
-use pki_timers::{Instant, Validity};
+use der::Decode;
+use pki_timers::Instant;
 use rand::CryptoRng;
 use scep_proto::{
-    CertRepBuilder, CertRepContent, CertValidity, Certificate, CertsOnly, DigestAlg, ErrorStatus,
-    HttpResponse, IssuerAndSerialNumber, Nonce, PkiMessage, Profile, Request, RequestBody,
-    ScepRequest, ScepResponse,
+    CertRepBuilder, CertRepContent, Certificate, CertsOnly, DigestAlg, Envelope, ErrorStatus,
+    HttpResponse, IssuerAndSerialNumber, MessageType, Nonce, PkiMessage, Profile, RequestBody,
+    ScepRequest, ScepResponse, VerifiedMessage,
 };
 
-use super::error::{Answer, CaError, Failure};
-use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
+use super::enroll::{Delivery, Opened, requester};
+use super::error::{Answer, Failure};
+use super::state::Generation;
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
-use crate::issue::{
-    IdentityParams, VerifiedCsr, certificate_serial, identity_certificate, identity_validity,
-    rollover_identity_validity_for,
-};
-use crate::storage::{RecordKey, Store};
+use crate::host::{AuditOutcome, AuditRecord, Requester};
+use crate::issue::{VerifiedCsr, certificate_serial};
+use crate::storage::Store;
 
-/// Where a CertRep goes: identifiers, algorithms and the signing key (C-7, S-27).
+/// Where a CertRep goes: identifiers, algorithms and the signing key (C-7, S-27), and what
+/// the audit record says so far.
 struct Reply {
     builder: CertRepBuilder,
     signer: Arc<Generation>,
+    trail: Trail,
 }
 
-/// What the grant decision (C-9) produced, under the lock.
-enum Decision {
-    Pending,
-    Failure(Failure),
-    Redeliver(Vec<u8>),
-    Issue {
-        id: u64,
-        serial: u64,
-        validity: Validity,
-    },
+/// The audit record in the making (issue 14 item 4): what is known of the request, why it
+/// is answered as it is, and for a SUCCESS what is handed out.
+#[derive(Default)]
+struct Trail {
+    message_type: Option<MessageType>,
+    transaction_id: Option<String>,
+    requester: Option<Requester>,
+    reason: String,
+    /// Serial and subject of the certificate handed out, and whether this request issued it.
+    handed_out: Option<(Option<u64>, Option<String>, bool)>,
+}
+
+/// The PKIOperation messageTypes the CA serves (S-10), known from the signed attributes.
+/// The largest block of the content ciphers S-16 allows (AES), in bytes.
+const CIPHER_BLOCK: usize = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Enrol { renewal: bool },
+    Poll,
+    GetCert,
+    GetCrl,
+}
+
+impl Operation {
+    fn of(message_type: MessageType) -> Option<Self> {
+        match message_type {
+            MessageType::PkcsReq => Some(Self::Enrol { renewal: false }),
+            MessageType::RenewalReq => Some(Self::Enrol { renewal: true }),
+            MessageType::CertPoll => Some(Self::Poll),
+            MessageType::GetCert => Some(Self::GetCert),
+            MessageType::GetCrl => Some(Self::GetCrl),
+            MessageType::CertRep | MessageType::Unknown(_) => None,
+        }
+    }
+}
+
+/// The decrypted messageData, parsed and (for an enrolment) verified (S-21, S-26).
+enum Body {
+    Enrol(Box<VerifiedCsr>),
+    Poll,
+    GetCert(IssuerAndSerialNumber),
+    GetCrl,
 }
 
 impl<S: Store> Ca<S> {
@@ -68,6 +102,13 @@ impl<S: Store> Ca<S> {
             ScepRequest::GetCrl { .. } => ScepResponse::Crl(self.crl_der()),
             ScepRequest::PkiOperation { message, .. } => {
                 if !snap.state.is_operational() {
+                    self.audit(
+                        Trail {
+                            reason: "the CA is not operational".to_owned(),
+                            ..Trail::default()
+                        },
+                        AuditOutcome::Http(503),
+                    );
                     ScepResponse::Error(ErrorStatus::ServiceUnavailable)
                 } else {
                     self.pki_operation(&snap, &message, now, rng)
@@ -117,7 +158,7 @@ impl<S: Store> Ca<S> {
         }
     }
 
-    fn profile(&self) -> Profile {
+    pub(crate) fn profile(&self) -> Profile {
         if self.config.legacy_algorithms {
             Profile::LEGACY
         } else {
@@ -127,6 +168,11 @@ impl<S: Store> Ca<S> {
 
     /// C-5: decode → signature → attributes → recipient key → decrypt → messageData →
     /// dispatch; the first failing step decides the answer.
+    ///
+    /// C-6: everything the signed attributes and the envelope's clear parts decide
+    /// (messageType, the signer's right to it, recipient, algorithms) is decided before the
+    /// content key is unwrapped. From the unwrap on, every failure that depends on the secret
+    /// plaintext is the one answer [`Failure::Opaque`].
     fn pki_operation<R: CryptoRng + ?Sized>(
         &self,
         snap: &Snapshot,
@@ -143,23 +189,35 @@ impl<S: Store> Ca<S> {
             Nonce::random(rng),
             msg.sender_nonce(),
         );
+        // S-27: mirror the request's digest (SHA-1 only under the legacy switch).
         builder.digest = self.reply_digest(msg.digest());
         builder.signing_time = Some(now.unix());
         // C-7: unattributed failures are signed by the active key.
-        let early = Reply {
+        let mut reply = Reply {
             builder,
             signer: Arc::clone(&snap.active),
+            trail: Trail {
+                message_type: Some(msg.message_type()),
+                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
+                ..Trail::default()
+            },
         };
         let verified = match msg.verify(None) {
             Ok(v) => v,
-            Err(e) => return self.fail(early, &Failure::Protocol(e), rng),
+            Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
+        let class = self.signer_class(snap, verified.signer(), now);
+        reply.trail.requester = Some(requester(verified.signer(), class));
+        let Some(operation) = Operation::of(verified.message().message_type()) else {
+            return self.fail(reply, &Failure::UnsupportedMessage, rng);
+        };
+        if let Err(f) = self.allowed_in_clear(operation, class) {
+            return self.fail(reply, &f, rng);
+        }
         let envelope = match verified.envelope() {
             Ok(Some(env)) => env,
-            Ok(None) => {
-                return self.fail(early, &Failure::UnsupportedMessage, rng);
-            }
-            Err(e) => return self.fail(early, &Failure::Protocol(e), rng),
+            Ok(None) => return self.fail(reply, &Failure::UnsupportedMessage, rng),
+            Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
         // C-6: the active certificate, else the rollover certificate.
         let (generation, to_rollover) = if envelope.is_addressed_to(snap.active.cert()) {
@@ -167,38 +225,54 @@ impl<S: Store> Ca<S> {
         } else {
             match &snap.rollover {
                 Some(r) if envelope.is_addressed_to(r.cert()) => (Arc::clone(r), true),
-                _ => return self.fail(early, &Failure::NotAddressed, rng),
+                _ => return self.fail(reply, &Failure::NotAddressed, rng),
             }
         };
-        let mut reply = Reply {
-            builder: early.builder,
-            signer: Arc::clone(&generation),
+        // C-7 and S-28: the recipient key signs; a SUCCESS mirrors the request's cipher.
+        reply.signer = Arc::clone(&generation);
+        reply.builder.cipher = envelope.cipher();
+        // Issue 13 item 6, decided from cleartext (C-6): a PKCSReq's plaintext is its CSR, at
+        // least one cipher block shorter than the ciphertext, so a ciphertext that long cannot
+        // hold a CSR within the cap. A CSR over the cap found after decrypting is opaque.
+        if matches!(operation, Operation::Enrol { .. })
+            && envelope.ciphertext_len().saturating_sub(CIPHER_BLOCK) > self.config.max_csr_bytes
+        {
+            return self.fail(reply, &Failure::CsrTooLarge, rng);
+        }
+        let Some(body) = self.open_body(&verified, &envelope, &generation, operation, rng) else {
+            return self.fail(reply, &Failure::Opaque, rng);
         };
-        let request = match verified.open_request(generation.ca.key(), rng) {
-            Ok(r) => r,
-            Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
+        let request = Opened {
+            tid: verified.attributes().transaction_id.as_str(),
+            signer: verified.signer(),
+            class,
+            to_rollover,
         };
-        // S-27, S-28: mirror the request's digest and cipher.
-        let mut mirrored = CertRepBuilder::reply_to(&request, reply.builder.sender_nonce);
-        mirrored.digest = self.reply_digest(mirrored.digest);
-        mirrored.signing_time = reply.builder.signing_time;
-        reply.builder = mirrored;
-        let outcome = match &request.body {
-            RequestBody::PkcsReq(csr) => {
-                self.enroll(snap, &request, csr.to_der(), false, to_rollover, now, rng)
+        let outcome = match body {
+            Body::Enrol(csr) => {
+                let renewal = operation == Operation::Enrol { renewal: true };
+                self.enroll(snap, &request, &csr, renewal, now, rng)
             }
-            RequestBody::RenewalReq(csr) => {
-                self.enroll(snap, &request, csr.to_der(), true, to_rollover, now, rng)
-            }
-            RequestBody::CertPoll(_) => self.poll(&request),
-            RequestBody::GetCert(ias) => self.get_cert(ias),
-            RequestBody::GetCrl(_) => Ok(Delivery::Crl),
-            _ => Err(Failure::UnsupportedMessage),
+            Body::Poll => self.poll(&request),
+            Body::GetCert(ias) => self.get_cert(&ias),
+            Body::GetCrl => Ok(Delivery::Crl),
         };
         match outcome {
-            Ok(Delivery::Pending) => self.build(reply, &CertRepContent::Pending, rng),
-            Ok(Delivery::Cert(der)) => self.deliver_cert(reply, &request, &der, rng),
+            Ok(Delivery::Pending(reason)) => {
+                reply.trail.reason = reason;
+                self.build(reply, &CertRepContent::Pending, rng)
+            }
+            Ok(Delivery::Cert {
+                der,
+                newly_issued,
+                reason,
+            }) => {
+                reply.trail.reason = reason;
+                self.deliver_cert(reply, request.signer, &der, newly_issued, rng)
+            }
             Ok(Delivery::Crl) => {
+                reply.trail.reason = "GetCRL".to_owned();
+                reply.trail.handed_out = Some((None, None, false));
                 let crl = self.lock().crl.parsed.clone();
                 let certs = CertsOnly {
                     certificates: Vec::new(),
@@ -208,12 +282,81 @@ impl<S: Store> Ca<S> {
                     reply,
                     &CertRepContent::Success {
                         certs: &certs,
-                        recipient: &request.signer,
+                        recipient: request.signer,
                     },
                     rng,
                 )
             }
             Err(f) => self.fail(reply, &f, rng),
+        }
+    }
+
+    /// C-6: what the messageType and the signer alone decide, before any decryption: C-9
+    /// step 1, C-8 (a RenewalReq needs a renewal credential), S-35 (GetCert needs database
+    /// level Complete).
+    fn allowed_in_clear(&self, operation: Operation, class: SignerClass) -> Result<(), Failure> {
+        match operation {
+            Operation::Enrol { .. } if self.config.grant == GrantMode::None => {
+                Err(Failure::GrantNone)
+            }
+            Operation::Enrol { renewal: true }
+                if !matches!(class, SignerClass::Credential { .. }) =>
+            {
+                Err(Failure::RenewalNotAuthorized)
+            }
+            Operation::GetCert if self.config.database_level < DatabaseLevel::Complete => {
+                Err(Failure::UnknownTransaction)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// C-6: unwraps the content key, decrypts, parses the messageData for `operation` and, for
+    /// an enrolment, verifies the CSR (S-26). `None` for any failure: which step failed is
+    /// never told, since each depends on plaintext an attacker may have tampered with.
+    fn open_body<R: CryptoRng + ?Sized>(
+        &self,
+        verified: &VerifiedMessage,
+        envelope: &Envelope,
+        generation: &Generation,
+        operation: Operation,
+        rng: &mut R,
+    ) -> Option<Body> {
+        let message_type = verified.message().message_type();
+        let plaintext = envelope.decrypt_for(generation.cert(), generation.ca.key(), rng);
+        // The same parsing work whether or not the padding was valid (bad padding would
+        // otherwise answer sooner): a failed decryption parses a decoy of the same length.
+        let decoy;
+        let input = match &plaintext {
+            Ok(p) => p.as_slice(),
+            Err(_) => {
+                decoy = vec![0u8; envelope.ciphertext_len()];
+                decoy.as_slice()
+            }
+        };
+        let parsed = RequestBody::from_der(message_type, input);
+        // CertPoll and GetCRL are answered from the transactionID and the signer alone, the
+        // CRL being the current one whatever is asked: their messageData has no proof of
+        // possession, so whether it decrypts and parses must not show either.
+        match operation {
+            Operation::Poll => return Some(Body::Poll),
+            Operation::GetCrl => return Some(Body::GetCrl),
+            _ => {}
+        }
+        let parsed = match (plaintext, parsed) {
+            (Ok(_), Ok(body)) => body,
+            _ => return None,
+        };
+        match (operation, parsed) {
+            (Operation::Enrol { .. }, RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
+                if csr.to_der().len() <= self.config.max_csr_bytes =>
+            {
+                VerifiedCsr::from_der(csr.to_der(), self.config.legacy_algorithms)
+                    .ok()
+                    .map(|csr| Body::Enrol(Box::new(csr)))
+            }
+            (Operation::GetCert, RequestBody::GetCert(ias)) => Some(Body::GetCert(ias)),
+            _ => None,
         }
     }
 
@@ -234,6 +377,11 @@ impl<S: Store> Ca<S> {
             .then(|| PkiMessage::from_der(message, &Profile::LEGACY).ok())
             .flatten()
         else {
+            let trail = Trail {
+                reason: format!("undecodable pkiMessage: {error}"),
+                ..Trail::default()
+            };
+            self.audit(trail, AuditOutcome::Http(400));
             return ScepResponse::Error(ErrorStatus::BadRequest);
         };
         let mut builder = CertRepBuilder::new(
@@ -245,20 +393,33 @@ impl<S: Store> Ca<S> {
         let reply = Reply {
             builder,
             signer: Arc::clone(&snap.active),
+            trail: Trail {
+                message_type: Some(msg.message_type()),
+                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
+                ..Trail::default()
+            },
         };
         self.fail(reply, &Failure::Protocol(error), rng)
     }
 
     fn deliver_cert<R: CryptoRng + ?Sized>(
         &self,
-        reply: Reply,
-        request: &Request,
+        mut reply: Reply,
+        recipient: &Certificate,
         der: &[u8],
+        newly_issued: bool,
         rng: &mut R,
     ) -> ScepResponse {
         let Ok(cert) = Certificate::from_der(der) else {
+            reply.trail.reason = "stored certificate does not decode".to_owned();
+            self.audit(reply.trail, AuditOutcome::Http(503));
             return ScepResponse::Error(ErrorStatus::ServiceUnavailable);
         };
+        reply.trail.handed_out = Some((
+            certificate_serial(&cert).ok(),
+            Some(cert.tbs_certificate().subject().to_string()),
+            newly_issued,
+        ));
         // S-28: the issued certificate first on the wire, then (if configured) the CA.
         let mut bag = vec![cert];
         if self.config.ca_cert_in_success {
@@ -269,7 +430,7 @@ impl<S: Store> Ca<S> {
             reply,
             &CertRepContent::Success {
                 certs: &certs,
-                recipient: &request.signer,
+                recipient,
             },
             rng,
         )
@@ -277,12 +438,16 @@ impl<S: Store> Ca<S> {
 
     fn fail<R: CryptoRng + ?Sized>(
         &self,
-        reply: Reply,
+        mut reply: Reply,
         failure: &Failure,
         rng: &mut R,
     ) -> ScepResponse {
+        reply.trail.reason = failure.reason();
         match failure.answer() {
-            Answer::Http(status) => ScepResponse::Error(status),
+            Answer::Http(status) => {
+                self.audit(reply.trail, AuditOutcome::Http(status.code()));
+                ScepResponse::Error(status)
+            }
             Answer::Fail(fail_info, text) => self.build(
                 reply,
                 &CertRepContent::Failure {
@@ -294,392 +459,73 @@ impl<S: Store> Ca<S> {
         }
     }
 
+    /// Signs the CertRep and reports it to the host (the one place every CertRep passes).
     fn build<R: CryptoRng + ?Sized>(
         &self,
         reply: Reply,
         content: &CertRepContent<'_>,
         rng: &mut R,
     ) -> ScepResponse {
-        let Reply { builder, signer } = reply;
-        match builder.clone().build(content, signer.signer(), rng) {
-            Ok(der) => ScepResponse::CertRep(der),
+        let Reply {
+            builder,
+            signer,
+            mut trail,
+        } = reply;
+        let outcome = |content: &CertRepContent<'_>, trail: &Trail| match content {
+            CertRepContent::Pending => AuditOutcome::Pending,
+            CertRepContent::Failure { fail_info, .. } => AuditOutcome::Failure(*fail_info),
+            _ => {
+                let (serial, subject, newly_issued) =
+                    trail.handed_out.clone().unwrap_or((None, None, false));
+                AuditOutcome::Success {
+                    serial,
+                    subject,
+                    newly_issued,
+                }
+            }
+        };
+        let (response, outcome) = match builder.clone().build(content, signer.signer(), rng) {
+            Ok(der) => (ScepResponse::CertRep(der), outcome(content, &trail)),
             // A SUCCESS that cannot be encrypted to the signer (e.g. its key) becomes a
             // FAILURE; anything else is an internal failure.
             Err(e) => match (content, e.fail_info()) {
-                (CertRepContent::Success { .. }, Some(fail_info)) => match builder.build(
-                    &CertRepContent::Failure {
-                        fail_info,
-                        text: None,
-                    },
-                    signer.signer(),
-                    rng,
-                ) {
-                    Ok(der) => ScepResponse::CertRep(der),
-                    Err(_) => ScepResponse::Error(ErrorStatus::ServiceUnavailable),
-                },
-                _ => ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                (CertRepContent::Success { .. }, Some(fail_info)) => {
+                    trail.reason = format!("{}; not delivered: {e}", trail.reason);
+                    match builder.build(
+                        &CertRepContent::Failure {
+                            fail_info,
+                            text: None,
+                        },
+                        signer.signer(),
+                        rng,
+                    ) {
+                        Ok(der) => (ScepResponse::CertRep(der), AuditOutcome::Failure(fail_info)),
+                        Err(_) => (
+                            ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                            AuditOutcome::Http(503),
+                        ),
+                    }
+                }
+                _ => (
+                    ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                    AuditOutcome::Http(503),
+                ),
             },
-        }
-    }
-
-    /// PKCSReq / RenewalReq: S-26, C-8, C-9, C-10 … C-12.
-    #[allow(clippy::too_many_arguments)] // one call site; the pieces are the pipeline's state
-    fn enroll<R: CryptoRng + ?Sized>(
-        &self,
-        snap: &Snapshot,
-        request: &Request,
-        csr_der: &[u8],
-        renewal: bool,
-        to_rollover: bool,
-        now: Instant,
-        rng: &mut R,
-    ) -> Result<Delivery, Failure> {
-        if self.config.grant == GrantMode::None {
-            return Err(Failure::GrantNone);
-        }
-        // Before the CSR's signature check and before anything is stored (issue 13 item 6).
-        if csr_der.len() > self.config.max_csr_bytes {
-            return Err(Failure::CsrTooLarge);
-        }
-        let csr =
-            VerifiedCsr::from_der(csr_der, self.config.legacy_algorithms).map_err(Failure::Csr)?;
-        let class = classify(&request.signer, &snap.active, &self.profile(), now);
-        let sid = signer_id(&request.signer);
-        let tid = request.attributes.transaction_id.as_str().to_owned();
-        let issuer = if to_rollover {
-            snap.rollover
-                .clone()
-                .unwrap_or_else(|| Arc::clone(&snap.active))
-        } else {
-            Arc::clone(&snap.active)
         };
-        let decision = {
-            let mut inner = self.lock();
-            let credential = match class {
-                SignerClass::Credential { serial, validity }
-                    if !inner.revoked.contains_key(&serial) =>
-                {
-                    Some(validity)
-                }
-                _ => None,
-            };
-            if renewal && credential.is_none() {
-                return Err(Failure::RenewalNotAuthorized);
-            }
-            self.decide(
-                &mut inner,
-                &csr,
-                &tid,
-                sid,
-                credential,
-                to_rollover,
-                &issuer,
-                now,
-            )
-        };
-        match decision {
-            Decision::Pending => Ok(Delivery::Pending),
-            Decision::Failure(f) => Err(f),
-            Decision::Redeliver(der) => Ok(Delivery::Cert(der)),
-            Decision::Issue {
-                id,
-                serial,
-                validity,
-            } => self
-                .issue(id, serial, validity, &issuer, &csr, false, rng)
-                .map(Delivery::Cert),
-        }
+        self.audit(trail, outcome);
+        response
     }
 
-    /// C-9 steps 2 … 7 and C-12, under the lock.
-    #[allow(clippy::too_many_arguments)] // one call site, under the lock
-    fn decide(
-        &self,
-        inner: &mut super::state::Inner,
-        csr: &VerifiedCsr,
-        tid: &str,
-        sid: Vec<u8>,
-        credential: Option<Validity>,
-        to_rollover: bool,
-        issuer: &Generation,
-        now: Instant,
-    ) -> Decision {
-        // C-12: duplicates by transactionID.
-        if let Some(old) = inner.find_transaction(tid) {
-            if old.signer_id == sid {
-                return match &old.state {
-                    EntryState::Pending | EntryState::Issuing => Decision::Pending,
-                    EntryState::Issued { cert, .. } => Decision::Redeliver(cert.clone()),
-                    EntryState::Rejected => Decision::Failure(Failure::Rejected),
-                };
-            }
-            // A different signer reuses the ID (key-derived IDs): a new transaction.
-            let old_id = old.id;
-            if self.store.remove(&RecordKey::Request(old_id)).is_err() {
-                return Decision::Failure(Failure::Storage);
-            }
-            inner.requests.remove(&old_id);
+    /// Hands the audit record to the host, if one is installed.
+    fn audit(&self, trail: Trail, outcome: AuditOutcome) {
+        if let Some(host) = &self.host {
+            host.audit(&AuditRecord {
+                message_type: trail.message_type,
+                transaction_id: trail.transaction_id,
+                requester: trail.requester,
+                outcome,
+                reason: trail.reason,
+            });
         }
-        // Step 3: a one-time password, consumed once.
-        let mut granted = false;
-        if let Some(password) = csr.challenge_password()
-            && let Some(id) = inner.otps.find(password, now)
-        {
-            if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
-                return Decision::Failure(Failure::Storage);
-            }
-            inner.otps.remove(id);
-            granted = true;
-        }
-        // Step 4: authorized auto-grant of renewals. Step 5 (grant_auto_rollover) is not
-        // implemented. Step 6: Auto (RaAuto without RAs never grants).
-        granted = granted
-            || (self.config.grant_auto_trustpoint && credential.is_some())
-            || self.config.grant == GrantMode::Auto;
-        let validity = if granted {
-            match issued_validity(&self.config, issuer, to_rollover, credential, now) {
-                Ok(v) => Some(v),
-                Err(f) => return Decision::Failure(f),
-            }
-        } else {
-            None
-        };
-        // The table is capped: a full table answers 503 (nothing signed, nothing stored).
-        if inner.requests.len() >= self.config.max_requests {
-            return Decision::Failure(Failure::TableFull);
-        }
-        let Ok(id) = self.alloc_request_id(inner) else {
-            return Decision::Failure(Failure::Storage);
-        };
-        let mut entry = Entry {
-            id,
-            transaction_id: tid.to_owned(),
-            created: now,
-            state: EntryState::Pending,
-            signer_id: sid,
-            csr: csr.as_der().to_vec(),
-            to_rollover,
-            signer_validity: credential,
-        };
-        match validity {
-            None => {
-                // Step 7: pending.
-                if self.put_entry(&entry).is_err() {
-                    return Decision::Failure(Failure::Storage);
-                }
-                inner.requests.insert(id, entry);
-                Decision::Pending
-            }
-            Some(validity) => {
-                let Ok(serial) = self.alloc_serial(inner) else {
-                    return Decision::Failure(Failure::Storage);
-                };
-                entry.state = EntryState::Issuing;
-                inner.requests.insert(id, entry);
-                Decision::Issue {
-                    id,
-                    serial,
-                    validity,
-                }
-            }
-        }
-    }
-
-    /// C-10: signs outside the lock, then records durably before the certificate is
-    /// returned (C-20). On failure an entry that was `persisted` as pending goes back to
-    /// pending; an auto-granted one (never stored) is forgotten.
-    #[allow(clippy::too_many_arguments)] // grant and auto-grant share it; all are needed
-    pub(crate) fn issue<R: CryptoRng + ?Sized>(
-        &self,
-        id: u64,
-        serial: u64,
-        validity: Validity,
-        issuer: &Generation,
-        csr: &VerifiedCsr,
-        persisted: bool,
-        rng: &mut R,
-    ) -> Result<Vec<u8>, Failure> {
-        let mut params = IdentityParams::new(serial, validity);
-        params.signature = self.signature();
-        let signed = identity_certificate(&issuer.ca, csr, &params, rng);
-        let mut inner = self.lock();
-        let cert = match signed.and_then(|c| c.to_der().map_err(crate::issue::IssueError::Encoding))
-        {
-            Ok(der) => der,
-            Err(e) => {
-                forget_or_restore(&mut inner, id, persisted);
-                return Err(Failure::Csr(e));
-            }
-        };
-        let Some(entry) = inner.requests.get(&id).cloned() else {
-            return Err(Failure::Storage);
-        };
-        let mut issued = entry.clone();
-        issued.state = EntryState::Issued {
-            serial,
-            cert: cert.clone(),
-        };
-        let stored = self
-            .record_issued(serial, csr, validity, &cert)
-            .and_then(|()| self.put_entry(&issued));
-        match stored {
-            Ok(()) => {
-                inner.requests.insert(id, issued);
-                Ok(cert)
-            }
-            Err(_) => {
-                forget_or_restore(&mut inner, id, persisted);
-                Err(Failure::Storage)
-            }
-        }
-    }
-
-    /// C-18: the Names and Complete records of an issued certificate.
-    fn record_issued(
-        &self,
-        serial: u64,
-        csr: &VerifiedCsr,
-        validity: Validity,
-        der: &[u8],
-    ) -> Result<(), CaError> {
-        if self.config.database_level >= DatabaseLevel::Names {
-            self.store
-                .put(
-                    &RecordKey::IssuedName(serial),
-                    &encode_issued_name(&csr.subject().to_string(), validity.not_after()),
-                )
-                .map_err(CaError::storage)?;
-        }
-        if self.config.database_level >= DatabaseLevel::Complete {
-            self.store
-                .put(&RecordKey::IssuedCert(serial), der)
-                .map_err(CaError::storage)?;
-        }
-        Ok(())
-    }
-
-    /// C-13: CertPoll by transactionID.
-    fn poll(&self, request: &Request) -> Result<Delivery, Failure> {
-        let tid = request.attributes.transaction_id.as_str();
-        let mut inner = self.lock();
-        let Some(entry) = inner.find_transaction(tid).cloned() else {
-            return Err(Failure::UnknownTransaction);
-        };
-        match entry.state {
-            EntryState::Pending | EntryState::Issuing => Ok(Delivery::Pending),
-            EntryState::Issued { cert, .. } => Ok(Delivery::Cert(cert)),
-            EntryState::Rejected => {
-                // Told once, then forgotten (a failed delete only keeps it for the purge).
-                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
-                    inner.requests.remove(&entry.id);
-                }
-                Err(Failure::Rejected)
-            }
-        }
-    }
-
-    /// S-35: GetCert at database level Complete.
-    fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
-        if self.config.database_level < DatabaseLevel::Complete {
-            return Err(Failure::UnknownTransaction);
-        }
-        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::UnknownTransaction)?;
-        let der = self
-            .store
-            .get(&RecordKey::IssuedCert(serial))
-            .map_err(|_| Failure::Storage)?
-            .ok_or(Failure::UnknownTransaction)?;
-        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
-        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
-            return Err(Failure::UnknownTransaction);
-        }
-        Ok(Delivery::Cert(der))
-    }
-}
-
-fn forget_or_restore(inner: &mut super::state::Inner, id: u64, persisted: bool) {
-    if persisted {
-        if let Some(e) = inner.requests.get_mut(&id) {
-            e.state = EntryState::Pending;
-        }
-    } else {
-        inner.requests.remove(&id);
-    }
-}
-
-/// What a successful pipeline step hands back.
-enum Delivery {
-    Pending,
-    Cert(Vec<u8>),
-    Crl,
-}
-
-/// T-7, or C-11 for a request addressed to the rollover CA, at the grant instant.
-pub(crate) fn issued_validity(
-    config: &super::CaConfig,
-    issuer: &Generation,
-    to_rollover: bool,
-    signer: Option<Validity>,
-    now: Instant,
-) -> Result<Validity, Failure> {
-    if to_rollover {
-        rollover_identity_validity_for(
-            now,
-            &issuer.ca,
-            config.lifetime_certificate,
-            signer,
-            config.rollover_id_validity,
-        )
-    } else {
-        identity_validity(now, &issuer.ca, config.lifetime_certificate)
-    }
-    .map_err(Failure::Csr)
-}
-
-fn serial_u64(bytes: &[u8]) -> Option<u64> {
-    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
-    if trimmed.len() > 8 {
-        return None;
-    }
-    Some(
-        trimmed
-            .iter()
-            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-    )
-}
-
-/// C-8: self-signed, a renewal credential of the active CA (chain-verified under `profile` and
-/// in force; revocation is checked by the caller under the lock), or untrusted.
-pub(crate) fn classify(
-    cert: &Certificate,
-    active: &Generation,
-    profile: &Profile,
-    now: Instant,
-) -> SignerClass {
-    let tbs = cert.tbs_certificate();
-    let signed_by_active = || {
-        active
-            .ca
-            .key()
-            .public_key()
-            .verify_certificate(cert, profile)
-            .is_ok()
-    };
-    if !scep_proto::names_match(tbs.issuer(), active.ca.subject()) || !signed_by_active() {
-        return if scep_proto::names_match(tbs.issuer(), tbs.subject()) {
-            SignerClass::SelfSigned
-        } else {
-            SignerClass::Untrusted
-        };
-    }
-    let v = CertValidity::of(cert);
-    match (
-        Validity::from_unix(v.not_before, v.not_after),
-        certificate_serial(cert),
-    ) {
-        (Ok(validity), Ok(serial)) if validity.contains(now) => {
-            SignerClass::Credential { serial, validity }
-        }
-        _ => SignerClass::Untrusted,
     }
 }

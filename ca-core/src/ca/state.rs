@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use super::error::{CaError, CaState};
 use super::records::{Fields, Writer};
 use crate::archive::DEFAULT_PBKDF2_ITERATIONS;
+use crate::host::SignerKind;
 use crate::issue::CaKey;
 use crate::storage::RecordKey;
 
@@ -282,6 +283,13 @@ pub(crate) struct Entry {
     pub(crate) state: EntryState,
     /// DER of the signer's IssuerAndSerialNumber (C-12 "same signer").
     pub(crate) signer_id: Vec<u8>,
+    /// The signer's subjectPublicKey (C-12/C-13 amended: the requester's key); absent in
+    /// records written before it was kept.
+    pub(crate) signer_key: Option<Vec<u8>>,
+    /// The signer's class and subject (C-14 listing, host review); absent in older records.
+    pub(crate) signer: Option<(SignerKind, String)>,
+    /// A renewal asking for names other than its signer's (C-10 amended).
+    pub(crate) renames: bool,
     /// The CSR as received.
     pub(crate) csr: Vec<u8>,
     /// The request was addressed to the rollover CA (C-6, C-24).
@@ -300,6 +308,20 @@ impl Entry {
             .bytes("signer_id", &self.signer_id)
             .bytes("csr", &self.csr)
             .flag("to_rollover", self.to_rollover);
+        if let Some(k) = &self.signer_key {
+            w = w.bytes("signer_key", k);
+        }
+        if let Some((kind, subject)) = &self.signer {
+            let kind = match kind {
+                SignerKind::Credential { serial } => format!("credential:{serial}"),
+                SignerKind::Untrusted => "untrusted".to_owned(),
+                _ => "self-signed".to_owned(),
+            };
+            w = w.text("signer_kind", &kind).text("signer_subject", subject);
+        }
+        if self.renames {
+            w = w.flag("renames", true);
+        }
         if let Some(v) = self.signer_validity {
             w = w
                 .num("signer_not_before", v.not_before().unix())
@@ -346,6 +368,22 @@ impl Entry {
             created: f.instant("created")?,
             state,
             signer_id: f.bytes("signer_id")?,
+            signer_key: f.opt_bytes("signer_key")?,
+            renames: f.opt_text("renames") == Some("1"),
+            signer: match (f.opt_text("signer_kind"), f.opt_text("signer_subject")) {
+                (Some(kind), Some(subject)) => {
+                    let kind = match kind.split_once(':') {
+                        Some(("credential", n)) => SignerKind::Credential {
+                            serial: n.parse().map_err(|_| corrupt())?,
+                        },
+                        None if kind == "untrusted" => SignerKind::Untrusted,
+                        None if kind == "self-signed" => SignerKind::SelfSigned,
+                        _ => return Err(corrupt()),
+                    };
+                    Some((kind, subject.to_owned()))
+                }
+                _ => None,
+            },
             csr: f.bytes("csr")?,
             to_rollover: f.flag("to_rollover")?,
             signer_validity,
@@ -578,6 +616,9 @@ mod tests {
                 created: Instant::from_unix(5),
                 state: state.clone(),
                 signer_id: vec![1, 2],
+                signer_key: Some(vec![5, 6]),
+                signer: Some((SignerKind::Credential { serial: 7 }, "CN=a".to_owned())),
+                renames: true,
                 csr: vec![3, 4],
                 to_rollover: true,
                 signer_validity: Some(validity),
@@ -597,6 +638,9 @@ mod tests {
             created: Instant::from_unix(0),
             state: EntryState::Pending,
             signer_id: vec![],
+            signer_key: None,
+            signer: None,
+            renames: false,
             csr: vec![],
             to_rollover: false,
             signer_validity: None,

@@ -6,6 +6,7 @@
 //! signed, and the result decoded as a [`Certificate`] (scep-proto's, the workspace's one
 //! certificate type).
 
+use crate::policy::IssuancePolicy;
 use der::{
     Decode, Encode, Sequence,
     asn1::{BitString, OctetString},
@@ -325,10 +326,12 @@ pub struct IdentityParams {
     /// Issue a CA certificate if the CSR asks for one (an approved subordinate CA, C-9 step
     /// 5). Off: the certificate is always an end-entity certificate.
     pub allow_ca: bool,
+    /// What of the request's extendedKeyUsage and subjectAltName is issued (C-10 amended).
+    pub policy: IssuancePolicy,
 }
 
 impl IdentityParams {
-    /// SHA-256, end entity only.
+    /// SHA-256, end entity only, the default [`IssuancePolicy`].
     #[must_use]
     pub const fn new(serial: u64, validity: Validity) -> Self {
         Self {
@@ -336,6 +339,7 @@ impl IdentityParams {
             validity,
             signature: SignatureConfig::new(DigestAlg::Sha256),
             allow_ca: false,
+            policy: IssuancePolicy::DEFAULT,
         }
     }
 }
@@ -403,7 +407,7 @@ pub fn identity_certificate<R: CryptoRng + ?Sized>(
     }
     let spki = csr.public_key_info();
     let subject_key_id = key_identifier(spki);
-    let mut extensions = csr.issued_extensions(params.allow_ca)?;
+    let mut extensions = csr.issued_extensions(params.allow_ca, &params.policy)?;
     extensions.push(subject_key_identifier(&subject_key_id)?);
     extensions.push(authority_key_identifier(issuer.key_identifier())?);
     let draft = Draft {

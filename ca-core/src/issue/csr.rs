@@ -14,7 +14,7 @@ use x509_cert::{
         Extension,
         pkix::{
             BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
-            name::DirectoryString,
+            name::{DirectoryString, GeneralName},
         },
     },
     name::Name,
@@ -22,9 +22,10 @@ use x509_cert::{
     spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoOwned},
 };
 
-use scep_proto::{DigestAlg, oids};
+use scep_proto::{Certificate, DigestAlg, oids};
 
 use super::{cert::extension, error::IssueError, key::rsa_public_key, signature::check_allowed};
+use crate::policy::{IssuancePolicy, KeyPurpose, SanType, Violation};
 
 /// RFC 2986 section 4 `CertificationRequest`, with the info kept as the bytes that were signed.
 ///
@@ -190,9 +191,49 @@ impl VerifiedCsr {
         self.challenge_password.as_deref()
     }
 
-    /// C-10 extensions from the request, before SKI and AKI: basicConstraints, keyUsage,
-    /// extendedKeyUsage, subjectAltName.
-    pub(super) fn issued_extensions(&self, allow_ca: bool) -> Result<Vec<Extension>, IssueError> {
+    /// The requested extendedKeyUsage: its critical flag and its purposes, if any.
+    #[must_use]
+    pub fn extended_key_usage(&self) -> Option<(bool, &[ObjectIdentifier])> {
+        self.requested
+            .extended_key_usage
+            .as_ref()
+            .map(|(critical, eku)| (*critical, eku.0.as_slice()))
+    }
+
+    /// C-10 (amended): where the request is outside `policy`. `renewal_signer` is the signer
+    /// certificate when it is a renewal credential (C-8): its subject and subjectAltNames
+    /// must then be the request's, unless the policy lets renewals change names.
+    #[must_use]
+    pub fn violations(
+        &self,
+        policy: &IssuancePolicy,
+        renewal_signer: Option<&Certificate>,
+    ) -> Vec<Violation> {
+        let mut out = self.requested.violations(policy, self.key_bits);
+        if let Some(signer) = renewal_signer
+            && !policy.renewal_may_change_names
+        {
+            let tbs = signer.tbs_certificate();
+            let same_subject = scep_proto::names_match(tbs.subject(), self.subject());
+            let signer_san = tbs
+                .extensions()
+                .and_then(|exts| exts.iter().find(|e| e.extn_id == SubjectAltName::OID))
+                .and_then(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok());
+            if !same_subject || !same_names(signer_san.as_ref(), self.subject_alt_name()) {
+                out.push(Violation::RenewalChangesNames);
+            }
+        }
+        out
+    }
+
+    /// C-10 extensions from the request as `policy` allows them, before SKI and AKI:
+    /// basicConstraints, keyUsage, extendedKeyUsage (only allowed purposes; critical only if
+    /// requested and allowed), subjectAltName (only allowed types).
+    pub(super) fn issued_extensions(
+        &self,
+        allow_ca: bool,
+        policy: &IssuancePolicy,
+    ) -> Result<Vec<Extension>, IssueError> {
         let requested = &self.requested;
         let is_ca = allow_ca && self.requests_ca();
         let basic = BasicConstraints {
@@ -218,12 +259,149 @@ impl VerifiedCsr {
             extension(&KeyUsage(usages), true)?,
         ];
         if let Some((critical, eku)) = &requested.extended_key_usage {
-            out.push(extension(eku, *critical)?);
+            let allowed: Vec<ObjectIdentifier> = eku
+                .0
+                .iter()
+                .filter(|oid| {
+                    KeyPurpose::from_oid(oid)
+                        .is_some_and(|p| policy.extended_key_usages.contains(p))
+                })
+                .copied()
+                .collect();
+            if !allowed.is_empty() {
+                out.push(extension(
+                    &ExtendedKeyUsage(allowed),
+                    *critical && policy.critical_eku,
+                )?);
+            }
         }
-        if let Some(san) = &requested.subject_alt_name {
-            out.push(extension(san, self.subject().is_empty())?);
+        let names: Vec<GeneralName> = requested
+            .subject_alt_name
+            .iter()
+            .flat_map(|san| san.0.iter())
+            .filter(|n| policy.san_types.contains(SanType::of(n)))
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            if self.subject().is_empty() {
+                return Err(IssueError::EmptySubject);
+            }
+        } else {
+            out.push(extension(
+                &SubjectAltName(names),
+                self.subject().is_empty(),
+            )?);
         }
         Ok(out)
+    }
+}
+
+impl Requested {
+    /// C-10: the requested extensions against `policy`, and the key size.
+    fn violations(&self, policy: &IssuancePolicy, key_bits: u32) -> Vec<Violation> {
+        let mut out = Vec::new();
+        if !(policy.min_key_bits..=policy.max_key_bits).contains(&key_bits) {
+            out.push(Violation::KeySize(key_bits));
+        }
+        if let Some((critical, eku)) = &self.extended_key_usage {
+            for oid in &eku.0 {
+                match KeyPurpose::from_oid(oid) {
+                    Some(p) if policy.extended_key_usages.contains(p) => {}
+                    Some(p) => out.push(Violation::ExtendedKeyUsage(p)),
+                    None => out.push(Violation::UnknownExtendedKeyUsage(*oid)),
+                }
+            }
+            if *critical && !policy.critical_eku {
+                out.push(Violation::CriticalExtendedKeyUsage);
+            }
+        }
+        let mut types = BTreeSet::new();
+        for name in self.subject_alt_name.iter().flat_map(|san| san.0.iter()) {
+            let t = SanType::of(name);
+            if !policy.san_types.contains(t) && types.insert(t) {
+                out.push(Violation::SanType(t));
+            }
+        }
+        out
+    }
+}
+
+/// Whether two subjectAltNames hold the same names (order and duplicates ignored).
+fn same_names(a: Option<&SubjectAltName>, b: Option<&SubjectAltName>) -> bool {
+    let set = |san: Option<&SubjectAltName>| -> BTreeSet<Vec<u8>> {
+        san.iter()
+            .flat_map(|s| s.0.iter())
+            .filter_map(|n| n.to_der().ok())
+            .collect()
+    };
+    set(a) == set(b)
+}
+
+/// What the administrator sees of a stored request (C-14), decoded without checking its
+/// signature again (it was checked on arrival; no RSA work while listing).
+pub(crate) struct CsrSummary {
+    pub(crate) subject: String,
+    pub(crate) key_bits: u32,
+    pub(crate) subject_alt_names: Vec<String>,
+    pub(crate) extended_key_usages: Vec<String>,
+}
+
+impl CsrSummary {
+    pub(crate) fn of(der: &[u8]) -> Option<Self> {
+        let request = CertReq::from_der(der).ok()?;
+        let (_, key_bits) = rsa_public_key(&request.info.public_key).ok()?;
+        let requested = requested_extensions(&request).ok()?;
+        Some(Self {
+            subject: request.info.subject.to_string(),
+            key_bits,
+            subject_alt_names: requested
+                .subject_alt_name
+                .iter()
+                .flat_map(|san| san.0.iter())
+                .map(general_name_text)
+                .collect(),
+            extended_key_usages: requested
+                .extended_key_usage
+                .iter()
+                .flat_map(|(_, eku)| eku.0.iter())
+                .map(|oid| {
+                    KeyPurpose::from_oid(oid)
+                        .map_or_else(|| oid.to_string(), |p| p.name().to_owned())
+                })
+                .collect(),
+        })
+    }
+
+    /// The violations of a stored request, for the listing.
+    pub(crate) fn violations(der: &[u8], policy: &IssuancePolicy) -> Vec<Violation> {
+        let Ok(request) = CertReq::from_der(der) else {
+            return Vec::new();
+        };
+        let bits = rsa_public_key(&request.info.public_key).map_or(0, |(_, b)| b);
+        requested_extensions(&request)
+            .map(|r| r.violations(policy, bits))
+            .unwrap_or_default()
+    }
+}
+
+/// A GeneralName as `type:value` text (`dns:www.example`, `ip:192.0.2.1`, …).
+fn general_name_text(name: &GeneralName) -> String {
+    let t = SanType::of(name);
+    match name {
+        GeneralName::DnsName(s) => format!("{t}:{s}"),
+        GeneralName::Rfc822Name(s) => format!("{t}:{s}"),
+        GeneralName::UniformResourceIdentifier(s) => format!("{t}:{s}"),
+        GeneralName::DirectoryName(n) => format!("{t}:{n}"),
+        GeneralName::RegisteredId(oid) => format!("{t}:{oid}"),
+        GeneralName::IpAddress(ip) => match ip.as_bytes() {
+            [a, b, c, d] => format!("{t}:{a}.{b}.{c}.{d}"),
+            bytes => match <[u8; 16]>::try_from(bytes) {
+                Ok(v6) => format!("{t}:{}", std::net::Ipv6Addr::from(v6)),
+                Err(_) => format!("{t}:?"),
+            },
+        },
+        GeneralName::OtherName(o) => format!("{t}:{}", o.type_id),
+        GeneralName::EdiPartyName(_) => format!("{t}:?"),
     }
 }
 

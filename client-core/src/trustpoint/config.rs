@@ -63,6 +63,8 @@ pub struct TrustpointConfig {
     pub subject: String,
     /// The challengePassword put in the CSR.
     pub challenge_password: Option<String>,
+    /// subjectAltName entries requested in the CSR (the CA decides what it copies).
+    pub subject_alt_names: Vec<crate::san::SubjectAltName>,
     /// Expected CA fingerprint (MD5, SHA-1 or SHA-256 by length; spaces, colons and case
     /// ignored); `None`: the host approves the CA (`approve_ca`).
     pub ca_fingerprint: Option<String>,
@@ -94,6 +96,7 @@ impl core::fmt::Debug for TrustpointConfig {
                 "challenge_password",
                 &self.challenge_password.as_ref().map(|_| "<set>"),
             )
+            .field("subject_alt_names", &self.subject_alt_names)
             .field("ca_fingerprint", &self.ca_fingerprint)
             .field("renewal_message", &self.renewal_message)
             .field("legacy_algorithms", &self.legacy_algorithms)
@@ -114,6 +117,7 @@ impl Default for TrustpointConfig {
             retry_count: 999,
             subject: String::new(),
             challenge_password: None,
+            subject_alt_names: Vec::new(),
             ca_fingerprint: None,
             renewal_message: RenewalMessage::PkcsReq,
             legacy_algorithms: false,
@@ -146,6 +150,9 @@ pub enum ConfigError {
     /// The jitter window is longer than 30 days.
     #[error("jitter window must be at most 30 days")]
     Jitter,
+    /// A subjectAltName entry is not usable.
+    #[error(transparent)]
+    SubjectAltName(#[from] crate::san::SanError),
 }
 
 impl TrustpointConfig {
@@ -167,6 +174,9 @@ impl TrustpointConfig {
         }
         if self.jitter.as_secs() > Duration::from_days(30).as_secs() {
             return Err(ConfigError::Jitter);
+        }
+        for san in &self.subject_alt_names {
+            san.validate()?;
         }
         Ok(())
     }

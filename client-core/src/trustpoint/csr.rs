@@ -1,5 +1,5 @@
 //! The PKCS #10 request a trustpoint sends (K-5): subject, public key, optional
-//! challengePassword, extensionRequest (keyUsage), signed with SHA-256 and RSA PKCS #1 v1.5.
+//! challengePassword, extensionRequest (keyUsage, subjectAltName), signed with SHA-256 and RSA PKCS #1 v1.5.
 
 use der::Encode;
 use der::asn1::{Any, BitString, OctetString, SetOfVec, Utf8StringRef};
@@ -25,11 +25,13 @@ pub(crate) fn spki_der(key: &PrivateKey) -> Result<Vec<u8>, CsrError> {
         .map_err(|_| CsrError)
 }
 
-/// DER of a PKCS #10 request for `subject` over `key`, with `challenge` if given.
+/// DER of a PKCS #10 request for `subject` over `key`, with `challenge` and the
+/// subjectAltName entries `sans` if given.
 pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
     subject: &Name,
     key: &PrivateKey,
     challenge: Option<&str>,
+    sans: &[crate::san::SubjectAltName],
     rng: &mut R,
 ) -> Result<Vec<u8>, CsrError> {
     let public_key = key.public_key_info().map_err(|_| CsrError)?;
@@ -54,7 +56,9 @@ pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
         extn_value: OctetString::new(usage.to_der().map_err(|_| CsrError)?)
             .map_err(|_| CsrError)?,
     };
-    let req_attr = Attribute::try_from(ExtensionReq(vec![ext])).map_err(|_| CsrError)?;
+    let mut extensions = vec![ext];
+    extensions.extend(crate::san::extension(sans).map_err(|_| CsrError)?);
+    let req_attr = Attribute::try_from(ExtensionReq(extensions)).map_err(|_| CsrError)?;
     attributes.insert(req_attr).map_err(|_| CsrError)?;
     let info = CertReqInfo {
         version: Version::V1,

@@ -1,15 +1,17 @@
 //! The trustpoint's byte form (issue 5, point 3).
 //!
-//! Format, version 2 — a length-prefixed binary record, integers big-endian (version 1, read
-//! too, lacks the jitter window and gets the default):
+//! Format, version 3 — a length-prefixed binary record, integers big-endian (versions 1 and
+//! 2, read too, lack the subjectAltName list (none); version 1 also the jitter window, which
+//! gets the default):
 //!
 //! ```text
-//! magic "SCEPTP" | version u8 = 2 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
+//! magic "SCEPTP" | version u8 = 3 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
 //!          EncryptedPrivateKeyInfo: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC)
 //! config   name str | path str | auto_enroll opt(percent u8, regenerate u8)
 //!          | retry_period_secs u64 | retry_count u32 | subject str | challenge opt(str)
 //!          | fingerprint opt(str) | renewal_message u8 | legacy u8 | key_bits u32 | backoff u8
-//!          | jitter_secs u64 (version 2)
+//!          | jitter_secs u64 (version 2) | san count u32, then count × str
+//!          (`dns:…`, `ip:…`, `email:…`; version 3)
 //! authoritative u8
 //! chain    opt(ca cert | ra_encrypt opt(cert) | ra_sign opt(cert))
 //! caps     str (GetCACaps text)
@@ -38,7 +40,7 @@ use super::{
 };
 
 const MAGIC: &[u8; 6] = b"SCEPTP";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 /// Why bytes could not be restored or produced.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -364,6 +366,13 @@ fn put_config(w: &mut W<'_>, c: &TrustpointConfig) -> Result<(), PersistError> {
         Backoff::Doubling => 1,
     });
     w.u64(c.jitter.as_secs());
+    w.u32(
+        u32::try_from(c.subject_alt_names.len())
+            .map_err(|_| PersistError::Encode("subjectAltName"))?,
+    );
+    for san in &c.subject_alt_names {
+        w.str(&san.to_string())?;
+    }
     Ok(())
 }
 
@@ -402,6 +411,16 @@ fn get_config(r: &mut R<'_>, version: u8) -> Result<TrustpointConfig, PersistErr
     } else {
         TrustpointConfig::default().jitter
     };
+    let mut subject_alt_names = Vec::new();
+    if version >= 3 {
+        for _ in 0..r.u32("subjectAltName count")? {
+            subject_alt_names.push(
+                r.str("subjectAltName")?
+                    .parse()
+                    .map_err(|_| PersistError::Corrupt("subjectAltName"))?,
+            );
+        }
+    }
     Ok(TrustpointConfig {
         name,
         path,
@@ -410,6 +429,7 @@ fn get_config(r: &mut R<'_>, version: u8) -> Result<TrustpointConfig, PersistErr
         retry_count,
         subject,
         challenge_password,
+        subject_alt_names,
         ca_fingerprint,
         renewal_message,
         legacy_algorithms,
@@ -434,7 +454,7 @@ fn get_chain(r: &mut R<'_>) -> Result<CaChain, PersistError> {
 }
 
 impl Trustpoint {
-    /// The whole trustpoint as bytes (format in this module's docs, version 2): configuration,
+    /// The whole trustpoint as bytes (format in this module's docs, version 3): configuration,
     /// keys, certificates active and rollover, capabilities, the transaction under way and the
     /// armed timers. Undrained events are not included.
     ///

@@ -53,6 +53,7 @@ impl Trustpoint {
             &self.subject,
             &request_key,
             self.config.challenge_password.as_deref(),
+            &self.config.subject_alt_names,
             rng,
         )
         .map_err(|_| RequestFailure::Csr)?;

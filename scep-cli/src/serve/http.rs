@@ -169,11 +169,9 @@ async fn scep(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
+    // Issued certificates are counted from the CA's audit record (observe::Audit).
     app.metrics
         .request(exchange.metric_operation(), &exchange.outcome, seconds);
-    if exchange.issued() {
-        app.metrics.issued(1);
-    }
     tracing::info!(
         peer = %peer,
         operation = exchange.operation,

@@ -56,7 +56,7 @@ impl Metrics {
         );
         registry.register(
             "certificates_issued",
-            "Certificates issued: SUCCESS answers to PKCSReq/RenewalReq plus admin grants",
+            "Certificates issued: by requests (from the CA's audit records, retransmissions not counted) plus admin grants",
             issued.clone(),
         );
         registry.register(
@@ -113,6 +113,11 @@ impl Metrics {
     /// Counts `n` issued certificates.
     pub(crate) fn issued(&self, n: u64) {
         self.issued.inc_by(n);
+    }
+
+    /// The issued-certificates counter (shared with the CA's audit host).
+    pub(crate) fn issued_counter(&self) -> Counter {
+        self.issued.clone()
     }
 
     /// The open-connections gauge.

@@ -1,0 +1,597 @@
+//! What a decrypted request asks for: enrolment (C-8 … C-12), CertPoll (C-13), GetCert (S-35),
+//! and the issuance itself (C-10, C-18, C-20).
+
+use std::sync::Arc;
+
+use der::{Decode, Encode};
+use pki_timers::{Instant, Validity};
+use rand::CryptoRng;
+use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
+use x509_cert::request::CertReq;
+
+use super::error::{CaError, Failure};
+use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
+use super::{Ca, GrantMode, SignerClass, Snapshot};
+use crate::DatabaseLevel;
+use crate::host::{RequestView, Requester, Review, ReviewStage, SignerKind};
+use crate::issue::{
+    IdentityParams, VerifiedCsr, certificate_serial, identity_certificate, identity_validity,
+    rollover_identity_validity_for,
+};
+use crate::policy::{IssuancePolicy, Violation};
+use crate::storage::{RecordKey, Store};
+
+/// What the grant decision (C-9) produced, under the lock.
+enum Decision {
+    Pending(String),
+    Failure(Failure),
+    Redeliver(Vec<u8>),
+    Issue {
+        id: u64,
+        serial: u64,
+        validity: Validity,
+        reason: &'static str,
+    },
+}
+
+/// What an enrolment asks, for the grant decision (C-9, C-12).
+struct Asked<'a> {
+    csr: &'a VerifiedCsr,
+    tid: &'a str,
+    /// DER of the signer's IssuerAndSerialNumber.
+    sid: Vec<u8>,
+    /// The signer's subjectPublicKey.
+    signer_key: Vec<u8>,
+    /// The signer's class and subject, for the record.
+    signer: (SignerKind, String),
+    /// The signer's validity if it is a renewal credential (C-8), revocation applied.
+    credential: Option<Validity>,
+    to_rollover: bool,
+    /// Where the request is outside the policy (C-10).
+    violations: Vec<Violation>,
+    /// The policy it is issued under (the host may have narrowed it).
+    policy: IssuancePolicy,
+}
+
+/// Violations as one line of text.
+pub(crate) fn list(violations: &[Violation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The signer as the host sees it (C-8 class, subject, key fingerprint).
+pub(crate) fn requester(signer: &Certificate, class: SignerClass) -> Requester {
+    Requester {
+        kind: match class {
+            SignerClass::SelfSigned => SignerKind::SelfSigned,
+            SignerClass::Credential { serial, .. } => SignerKind::Credential { serial },
+            SignerClass::Untrusted => SignerKind::Untrusted,
+        },
+        subject: signer.tbs_certificate().subject().to_string(),
+        key_fingerprint: key_fingerprint(&cert_key(signer)),
+    }
+}
+
+/// SHA-256 of a subjectPublicKey, lowercase hex.
+pub(crate) fn key_fingerprint(key: &[u8]) -> String {
+    super::records::hex(&scep_proto::DigestAlg::Sha256.digest(key))
+}
+
+/// The subjectPublicKey bits of a certificate: the requester's key (C-12, C-13).
+pub(crate) fn cert_key(cert: &Certificate) -> Vec<u8> {
+    cert.tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes()
+        .to_vec()
+}
+
+/// The subjectPublicKey bits of a stored CSR.
+fn csr_key(csr_der: &[u8]) -> Option<Vec<u8>> {
+    CertReq::from_der(csr_der)
+        .ok()
+        .map(|r| r.info.public_key.subject_public_key.raw_bytes().to_vec())
+}
+
+/// C-12/C-13 (amended): whether `key` is the key of the entry's signer or of its CSR.
+fn bound_to(entry: &Entry, key: &[u8]) -> bool {
+    entry.signer_key.as_deref() == Some(key) || csr_key(&entry.csr).as_deref() == Some(key)
+}
+
+/// A request past C-6: outer signature verified, envelope decrypted, messageData parsed.
+pub(crate) struct Opened<'a> {
+    /// The transactionID.
+    pub(crate) tid: &'a str,
+    /// The signer certificate (the recipient of a SUCCESS envelope).
+    pub(crate) signer: &'a Certificate,
+    /// How the CA sees the signer (C-8), revocation applied.
+    pub(crate) class: SignerClass,
+    /// Addressed to the rollover CA (C-6).
+    pub(crate) to_rollover: bool,
+}
+
+/// What a successful pipeline step hands back.
+pub(crate) enum Delivery {
+    /// PENDING, and why.
+    Pending(String),
+    /// SUCCESS with a certificate (DER); `newly_issued` by this request; why.
+    Cert {
+        der: Vec<u8>,
+        newly_issued: bool,
+        reason: String,
+    },
+    /// SUCCESS with the CRL.
+    Crl,
+}
+
+impl<S: Store> Ca<S> {
+    /// C-8 and C-9 step 1 from the signer certificate alone (C-6: decided before decrypting):
+    /// the signer's class, with a revoked credential demoted to untrusted.
+    pub(crate) fn signer_class(
+        &self,
+        snap: &Snapshot,
+        signer: &Certificate,
+        now: Instant,
+    ) -> SignerClass {
+        match classify(signer, &snap.active, &self.profile(), now) {
+            SignerClass::Credential { serial, .. } if self.lock().revoked.contains_key(&serial) => {
+                SignerClass::Untrusted
+            }
+            class => class,
+        }
+    }
+
+    /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12.
+    pub(crate) fn enroll<R: CryptoRng + ?Sized>(
+        &self,
+        snap: &Snapshot,
+        request: &Opened<'_>,
+        csr: &VerifiedCsr,
+        renewal: bool,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<Delivery, Failure> {
+        if self.config.grant == GrantMode::None {
+            return Err(Failure::GrantNone);
+        }
+        let to_rollover = request.to_rollover;
+        let class = request.class;
+        let sid = signer_id(request.signer);
+        let tid = request.tid.to_owned();
+        let issuer = if to_rollover {
+            snap.rollover
+                .clone()
+                .unwrap_or_else(|| Arc::clone(&snap.active))
+        } else {
+            Arc::clone(&snap.active)
+        };
+        // C-10 (amended): the policy, then the host's review, without the lock.
+        let renewal_signer =
+            matches!(class, SignerClass::Credential { .. }).then_some(request.signer);
+        let violations = csr.violations(&self.config.policy, renewal_signer);
+        let requester = requester(request.signer, class);
+        let policy = self.review(&RequestView {
+            stage: ReviewStage::Arrival,
+            transaction_id: request.tid,
+            renewal,
+            to_rollover,
+            requester: &requester,
+            csr,
+            violations: &violations,
+        })?;
+        let decision = {
+            let mut inner = self.lock();
+            let credential = match class {
+                SignerClass::Credential { serial, validity }
+                    if !inner.revoked.contains_key(&serial) =>
+                {
+                    Some(validity)
+                }
+                _ => None,
+            };
+            if renewal && credential.is_none() {
+                return Err(Failure::RenewalNotAuthorized);
+            }
+            let asked = Asked {
+                csr,
+                tid: &tid,
+                sid,
+                signer_key: cert_key(request.signer),
+                signer: (requester.kind, requester.subject.clone()),
+                credential,
+                to_rollover,
+                violations,
+                policy,
+            };
+            self.decide(&mut inner, asked, &issuer, now)
+        };
+        match decision {
+            Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
+            Decision::Failure(f) => Err(f),
+            Decision::Redeliver(der) => Ok(Delivery::Cert {
+                der,
+                newly_issued: false,
+                reason: "retransmission: the certificate issued earlier".to_owned(),
+            }),
+            Decision::Issue {
+                id,
+                serial,
+                validity,
+                reason,
+            } => self
+                .issue(id, serial, validity, &issuer, csr, false, &policy, rng)
+                .map(|der| Delivery::Cert {
+                    der,
+                    newly_issued: true,
+                    reason: reason.to_owned(),
+                }),
+        }
+    }
+
+    /// C-10 (amended): the host's review of a request; the policy to issue it under.
+    pub(crate) fn review(&self, view: &RequestView<'_>) -> Result<IssuancePolicy, Failure> {
+        let policy = self.config.policy;
+        let Some(host) = &self.host else {
+            return Ok(policy);
+        };
+        match host.review(view) {
+            Review::Reject(reason) => Err(Failure::HostRejected(reason)),
+            Review::Narrow(n) => Ok(policy.narrowed(&n)),
+            _ => Ok(policy),
+        }
+    }
+
+    /// C-9 steps 2 … 7 and C-12, under the lock.
+    fn decide(
+        &self,
+        inner: &mut super::state::Inner,
+        asked: Asked<'_>,
+        issuer: &Generation,
+        now: Instant,
+    ) -> Decision {
+        let Asked {
+            csr,
+            tid,
+            sid,
+            signer_key,
+            signer,
+            credential,
+            to_rollover,
+            violations,
+            policy,
+        } = asked;
+        // C-12: duplicates by transactionID, only for the requester the entry is bound to
+        // (amended): transactionIDs are public.
+        if let Some(old) = inner.find_transaction(tid) {
+            if !bound_to(old, &signer_key) {
+                return Decision::Failure(Failure::TransactionTaken);
+            }
+            if old.signer_id == sid {
+                return match &old.state {
+                    EntryState::Pending | EntryState::Issuing => {
+                        Decision::Pending("retransmission: still pending".to_owned())
+                    }
+                    EntryState::Issued { cert, .. } => Decision::Redeliver(cert.clone()),
+                    EntryState::Rejected => Decision::Failure(Failure::Rejected),
+                };
+            }
+            // A different signer reuses the ID (key-derived IDs): a new transaction, only for
+            // the same CSR key (amended).
+            if csr_key(&old.csr).as_deref()
+                != Some(csr.public_key_info().subject_public_key.raw_bytes())
+            {
+                return Decision::Failure(Failure::TransactionTaken);
+            }
+            let old_id = old.id;
+            if self.store.remove(&RecordKey::Request(old_id)).is_err() {
+                return Decision::Failure(Failure::Storage);
+            }
+            inner.requests.remove(&old_id);
+        }
+        // C-10 (amended): a request outside the policy is never granted automatically.
+        let clean = violations.is_empty();
+        // Step 3: a one-time password, consumed once.
+        let mut granted = None;
+        if let Some(password) = csr.challenge_password().filter(|_| clean)
+            && let Some(id) = inner.otps.find(password, now)
+        {
+            if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
+                return Decision::Failure(Failure::Storage);
+            }
+            inner.otps.remove(id);
+            granted = Some("granted: one-time password");
+        }
+        // Step 4: authorized auto-grant of renewals (keeping their names, C-10). Step 5
+        // (grant_auto_rollover) is not implemented. Step 6: Auto (RaAuto without RAs never
+        // grants).
+        if granted.is_none() && clean && self.config.grant_auto_trustpoint && credential.is_some() {
+            granted = Some("granted: renewal credential (grant_auto_trustpoint)");
+        }
+        if granted.is_none() && self.config.grant == GrantMode::Auto {
+            if !clean {
+                return Decision::Failure(Failure::OutsidePolicy(violations));
+            }
+            granted = Some("granted: grant auto");
+        }
+        let validity = if granted.is_some() {
+            match issued_validity(&self.config, issuer, to_rollover, credential, &policy, now) {
+                Ok(v) => Some(v),
+                Err(f) => return Decision::Failure(f),
+            }
+        } else {
+            None
+        };
+        // The table is capped: a full table answers 503 (nothing signed, nothing stored).
+        if inner.requests.len() >= self.config.max_requests {
+            return Decision::Failure(Failure::TableFull);
+        }
+        let Ok(id) = self.alloc_request_id(inner) else {
+            return Decision::Failure(Failure::Storage);
+        };
+        let mut entry = Entry {
+            id,
+            transaction_id: tid.to_owned(),
+            created: now,
+            state: EntryState::Pending,
+            signer_id: sid,
+            signer_key: Some(signer_key),
+            signer: Some(signer),
+            renames: violations.contains(&Violation::RenewalChangesNames),
+            csr: csr.as_der().to_vec(),
+            to_rollover,
+            signer_validity: credential,
+        };
+        match (validity, granted) {
+            (Some(validity), Some(reason)) => {
+                let Ok(serial) = self.alloc_serial(inner) else {
+                    return Decision::Failure(Failure::Storage);
+                };
+                entry.state = EntryState::Issuing;
+                inner.requests.insert(id, entry);
+                Decision::Issue {
+                    id,
+                    serial,
+                    validity,
+                    reason,
+                }
+            }
+            _ => {
+                // Step 7: pending.
+                if self.put_entry(&entry).is_err() {
+                    return Decision::Failure(Failure::Storage);
+                }
+                inner.requests.insert(id, entry);
+                Decision::Pending(if clean {
+                    "pending: waiting for an administrator".to_owned()
+                } else {
+                    format!(
+                        "pending: waiting for an administrator; outside the issuance policy: {}",
+                        list(&violations)
+                    )
+                })
+            }
+        }
+    }
+
+    /// C-10: signs outside the lock, then records durably before the certificate is
+    /// returned (C-20). On failure an entry that was `persisted` as pending goes back to
+    /// pending; an auto-granted one (never stored) is forgotten.
+    #[allow(clippy::too_many_arguments)] // grant and auto-grant share it; all are needed
+    pub(crate) fn issue<R: CryptoRng + ?Sized>(
+        &self,
+        id: u64,
+        serial: u64,
+        validity: Validity,
+        issuer: &Generation,
+        csr: &VerifiedCsr,
+        persisted: bool,
+        policy: &IssuancePolicy,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Failure> {
+        let mut params = IdentityParams::new(serial, validity);
+        params.signature = self.signature();
+        params.policy = *policy;
+        let signed = identity_certificate(&issuer.ca, csr, &params, rng);
+        let mut inner = self.lock();
+        let cert = match signed.and_then(|c| c.to_der().map_err(crate::issue::IssueError::Encoding))
+        {
+            Ok(der) => der,
+            Err(e) => {
+                forget_or_restore(&mut inner, id, persisted);
+                return Err(Failure::Csr(e));
+            }
+        };
+        let Some(entry) = inner.requests.get(&id).cloned() else {
+            return Err(Failure::Storage);
+        };
+        let mut issued = entry.clone();
+        issued.state = EntryState::Issued {
+            serial,
+            cert: cert.clone(),
+        };
+        let stored = self
+            .record_issued(serial, csr, validity, &cert)
+            .and_then(|()| self.put_entry(&issued));
+        match stored {
+            Ok(()) => {
+                inner.requests.insert(id, issued);
+                Ok(cert)
+            }
+            Err(_) => {
+                forget_or_restore(&mut inner, id, persisted);
+                Err(Failure::Storage)
+            }
+        }
+    }
+
+    /// C-18: the Names and Complete records of an issued certificate.
+    fn record_issued(
+        &self,
+        serial: u64,
+        csr: &VerifiedCsr,
+        validity: Validity,
+        der: &[u8],
+    ) -> Result<(), CaError> {
+        if self.config.database_level >= DatabaseLevel::Names {
+            self.store
+                .put(
+                    &RecordKey::IssuedName(serial),
+                    &encode_issued_name(&csr.subject().to_string(), validity.not_after()),
+                )
+                .map_err(CaError::storage)?;
+        }
+        if self.config.database_level >= DatabaseLevel::Complete {
+            self.store
+                .put(&RecordKey::IssuedCert(serial), der)
+                .map_err(CaError::storage)?;
+        }
+        Ok(())
+    }
+
+    /// C-13: CertPoll by transactionID.
+    pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
+        let tid = request.tid;
+        let mut inner = self.lock();
+        let Some(entry) = inner.find_transaction(tid).cloned() else {
+            return Err(Failure::UnknownTransaction);
+        };
+        // C-13 (amended): only the requester learns anything, and nothing is consumed by
+        // anyone else.
+        if !bound_to(&entry, &cert_key(request.signer)) {
+            return Err(Failure::UnknownTransaction);
+        }
+        match entry.state {
+            EntryState::Pending | EntryState::Issuing => {
+                Ok(Delivery::Pending("CertPoll: still pending".to_owned()))
+            }
+            EntryState::Issued { cert, .. } => Ok(Delivery::Cert {
+                der: cert,
+                newly_issued: false,
+                reason: "CertPoll: issued".to_owned(),
+            }),
+            EntryState::Rejected => {
+                // Told once, then forgotten (a failed delete only keeps it for the purge).
+                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
+                    inner.requests.remove(&entry.id);
+                }
+                Err(Failure::Rejected)
+            }
+        }
+    }
+
+    /// S-35: GetCert at database level Complete.
+    pub(crate) fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
+        if self.config.database_level < DatabaseLevel::Complete {
+            return Err(Failure::UnknownTransaction);
+        }
+        // C-6: the IssuerAndSerialNumber is malleable plaintext; a miss looks like any
+        // envelope that did not open.
+        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::Opaque)?;
+        let der = self
+            .store
+            .get(&RecordKey::IssuedCert(serial))
+            .map_err(|_| Failure::Storage)?
+            .ok_or(Failure::Opaque)?;
+        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
+        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
+            return Err(Failure::Opaque);
+        }
+        Ok(Delivery::Cert {
+            der,
+            newly_issued: false,
+            reason: "GetCert".to_owned(),
+        })
+    }
+}
+
+fn forget_or_restore(inner: &mut super::state::Inner, id: u64, persisted: bool) {
+    if persisted {
+        if let Some(e) = inner.requests.get_mut(&id) {
+            e.state = EntryState::Pending;
+        }
+    } else {
+        inner.requests.remove(&id);
+    }
+}
+
+/// T-7, or C-11 for a request addressed to the rollover CA, at the grant instant.
+pub(crate) fn issued_validity(
+    config: &super::CaConfig,
+    issuer: &Generation,
+    to_rollover: bool,
+    signer: Option<Validity>,
+    policy: &IssuancePolicy,
+    now: Instant,
+) -> Result<Validity, Failure> {
+    let validity = if to_rollover {
+        rollover_identity_validity_for(
+            now,
+            &issuer.ca,
+            config.lifetime_certificate,
+            signer,
+            config.rollover_id_validity,
+        )
+    } else {
+        identity_validity(now, &issuer.ca, config.lifetime_certificate)
+    }
+    .map_err(Failure::Csr)?;
+    // C-10 (amended): the policy's maximum validity.
+    match policy.max_validity {
+        Some(max) if validity.span() > max => {
+            // Cannot overflow: nb + max < na.
+            Ok(Validity::starting_at(validity.not_before(), max).unwrap_or(validity))
+        }
+        _ => Ok(validity),
+    }
+}
+
+fn serial_u64(bytes: &[u8]) -> Option<u64> {
+    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+    if trimmed.len() > 8 {
+        return None;
+    }
+    Some(
+        trimmed
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
+}
+
+/// C-8: self-signed, a renewal credential of the active CA (chain-verified under `profile` and
+/// in force; revocation is checked by the caller under the lock), or untrusted.
+pub(crate) fn classify(
+    cert: &Certificate,
+    active: &Generation,
+    profile: &Profile,
+    now: Instant,
+) -> SignerClass {
+    let tbs = cert.tbs_certificate();
+    let signed_by_active = || {
+        active
+            .ca
+            .key()
+            .public_key()
+            .verify_certificate(cert, profile)
+            .is_ok()
+    };
+    if !scep_proto::names_match(tbs.issuer(), active.ca.subject()) || !signed_by_active() {
+        return if scep_proto::names_match(tbs.issuer(), tbs.subject()) {
+            SignerClass::SelfSigned
+        } else {
+            SignerClass::Untrusted
+        };
+    }
+    let v = CertValidity::of(cert);
+    match (
+        Validity::from_unix(v.not_before, v.not_after),
+        certificate_serial(cert),
+    ) {
+        (Ok(validity), Ok(serial)) if validity.contains(now) => {
+            SignerClass::Credential { serial, validity }
+        }
+        _ => SignerClass::Untrusted,
+    }
+}
