@@ -193,3 +193,16 @@ fn k02_ca_certificate_with_a_flipped_modulus_nibble_is_refused_before_any_pkiope
 fn hex_of(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// K-2: a self-signed certificate of the man in the middle placed first in a CA+RA answer
+/// does not displace the CA pinned by fingerprint (the CA is the certificate with the
+/// configured fingerprint); it is ignored like any other stranger.
+#[test]
+fn k02_rogue_self_signed_certificate_first_does_not_displace_the_pinned_ca() {
+    let mut r = rng(206);
+    let mut ca = TestCa::new(T0, 730);
+    let (rogue, _) = mallory(&mut r);
+    let bag = vec![rogue.clone(), ca.active.cert.clone()];
+    let active = ca.active.cert.clone();
+    enrol_behind_bag(&mut ca, bag, &[rogue], &active, T0 + 60);
+}

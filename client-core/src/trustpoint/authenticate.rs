@@ -27,7 +27,8 @@ impl Trustpoint {
             .unwrap_or(CaCerts::CONTENT_TYPE_CA);
         let (ca, others) = match CaCerts::from_der(ct, &r.body) {
             Ok(CaCerts::Single(c)) => (*c, Vec::new()),
-            Ok(CaCerts::Chain(certs)) => split_chain(certs).ok_or(AuthFailure::NoCaCertificate)?,
+            Ok(CaCerts::Chain(certs)) => split_chain(certs, self.config.ca_fingerprint.as_deref())
+                .ok_or(AuthFailure::NoCaCertificate)?,
             Err(e) => return Err(AuthFailure::Undecodable(e)),
         };
         let profile = self.profile();

@@ -1,11 +1,13 @@
 //! Certificate helpers of the trustpoint: validity as timer inputs, keyUsage, and the K-2
 //! judgement of a GetCACert answer (which certificate is the CA, which may act as its RA).
 
+use der::Encode;
 use pki_timers::{Instant, Validity};
 use scep_proto::{CertValidity, Certificate, Profile, PublicKey, names_match};
 use x509_cert::ext::pkix::KeyUsage;
 
 use super::AuthFailure;
+use super::fingerprint::fingerprint_matches;
 use super::state::CaChain;
 
 /// notBefore/notAfter of a certificate as timer inputs.
@@ -26,18 +28,29 @@ pub(super) fn key_usage(cert: &Certificate) -> Option<KeyUsage> {
         .map(|(_, ku)| ku)
 }
 
-/// K-2: the CA certificate of a GetCACert answer — the self-signed one, else the issuer of
-/// another — and the other certificates, not yet judged.
-pub(super) fn split_chain(certs: Vec<Certificate>) -> Option<(Certificate, Vec<Certificate>)> {
+/// K-2: the CA certificate of a GetCACert answer — the one with the configured fingerprint if
+/// there is one (a stranger placed first does not displace it), else the self-signed one, else
+/// the issuer of another — and the other certificates, not yet judged.
+pub(super) fn split_chain(
+    certs: Vec<Certificate>,
+    fingerprint: Option<&str>,
+) -> Option<(Certificate, Vec<Certificate>)> {
     let is_self_signed =
         |c: &Certificate| names_match(c.tbs_certificate().issuer(), c.tbs_certificate().subject());
-    let ca_pos = certs.iter().position(is_self_signed).or_else(|| {
-        certs.iter().position(|c| {
-            certs
-                .iter()
-                .any(|o| names_match(o.tbs_certificate().issuer(), c.tbs_certificate().subject()))
-        })
-    })?;
+    let pinned = fingerprint.and_then(|fp| {
+        certs
+            .iter()
+            .position(|c| c.to_der().is_ok_and(|der| fingerprint_matches(fp, &der)))
+    });
+    let ca_pos = pinned
+        .or_else(|| certs.iter().position(is_self_signed))
+        .or_else(|| {
+            certs.iter().position(|c| {
+                certs.iter().any(|o| {
+                    names_match(o.tbs_certificate().issuer(), c.tbs_certificate().subject())
+                })
+            })
+        })?;
     let mut certs = certs;
     if ca_pos >= certs.len() {
         return None;
