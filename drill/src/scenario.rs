@@ -203,6 +203,7 @@ impl From<lexopt::Error> for UsageError {
 /// The `--help` text.
 pub const HELP: &str = "\
 Usage: drill [OPTIONS]
+       drill fuzz (--seconds <N> | --scenarios <N>) [--seed <S>]   (see drill fuzz --help)
 
 Runs a SCEP CA (ca-core) and a fleet of trustpoints (client-core) through CA generations in
 virtual time, in process, and checks that every client always holds a valid certificate
