@@ -1265,7 +1265,8 @@ impl Trustpoint {
                     config: self.retry,
                     issuing_not_after: not_after(&txn.ca),
                 };
-                match schedule.attempt_at(attempt) {
+                let (attempt, next) = schedule.next_after(attempt, now);
+                match next {
                     Step::At(at) => {
                         txn.poll = Some((pending_at, attempt));
                         self.state = State::Pending { txn: Box::new(txn) };

@@ -17,7 +17,7 @@ mod oracle;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use self::generate::scenario;
-pub use self::oracle::{problems, requests_per_hour_bound};
+pub use self::oracle::{REQUESTS_PER_INSTANT_BOUND, problems, requests_per_hour_bound};
 use crate::engine::{Options, run_with};
 use crate::scenario::Scenario;
 

@@ -220,6 +220,8 @@ pub struct Report {
     /// The most requests one client sent in one hour (reaching the CA or lost to an outage):
     /// (client, hour index since the CA's creation, requests); the first such client.
     pub busiest_client_hour: Option<(usize, u64, u64)>,
+    /// The most requests one client sent at one instant: (client, instant, requests).
+    pub busiest_client_instant: Option<(usize, Instant, u64)>,
     gaps_shown: usize,
 }
 
@@ -245,6 +247,7 @@ impl Report {
             lapse_predictions: Vec::new(),
             ca_status: String::new(),
             busiest_client_hour: None,
+            busiest_client_instant: None,
             gaps_shown: s.gaps_shown,
         }
     }

@@ -224,3 +224,25 @@ fn fuzz_command_last_line_and_exit_status() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// T-10 amended: a client whose clock is lost for 15 days while its request is pending (P
+/// 1 min, grant after 20 days) used to send every missed poll (+16 min … +11.4 d) at the
+/// second its clock came back; now it skips them and polls at the next scheduled attempt.
+#[test]
+fn fuzz_t10_late_polls_after_a_clock_loss_are_skipped_not_fired_at_once() {
+    let (s, r) = agrees(
+        "--seed 5 --generations 1 --ca-lifetime 730d --cert-lifetime 365d \
+         --request-lifetime 1000h --overlap 90d --grant-delay 20d --group 1:p80 \
+         --join-window 0s --retry-period 1m --retry-count 999 --outage none \
+         --reboot-share 0 --clock-loss 100@10m+15d --listing none --key-pool 4",
+    );
+    let (_, _, n) = r.busiest_client_instant.unwrap();
+    assert!(n <= 3, "{n} requests at one instant\n{}", r.render(s.start));
+    assert_eq!(
+        r.granted,
+        1 + r.renewals + r.shadows,
+        "{}",
+        r.render(s.start)
+    );
+    assert!(r.gaps.is_empty());
+}

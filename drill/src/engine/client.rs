@@ -163,6 +163,8 @@ pub(crate) struct ClientSim {
     hour: (u64, u64),
     /// The hour in which it sent the most requests: (hour index, count).
     pub(crate) busiest_hour: (u64, u64),
+    /// The instant at which it sent the most requests, and how many.
+    pub(crate) busiest_instant: (Instant, u32),
 }
 
 /// The read-only things a client step needs.
@@ -209,6 +211,7 @@ impl ClientSim {
             log: traced.then(Log::default),
             hour: (0, 0),
             busiest_hour: (0, 0),
+            busiest_instant: (s.start, 0),
         }
     }
 
@@ -416,6 +419,9 @@ impl ClientSim {
                 return Ok(None);
             };
             self.exchanges = self.exchanges.saturating_add(1);
+            if self.exchanges > self.busiest_instant.1 {
+                self.busiest_instant = (now, self.exchanges);
+            }
             if self.exchanges > MAX_EXCHANGES_PER_INSTANT {
                 return Err(DrillError::Livelock {
                     client: self.index,

@@ -14,6 +14,11 @@ pub fn requests_per_hour_bound(s: &Scenario) -> u64 {
     2 * (3_600_u64.div_ceil(p) + 1) + 12
 }
 
+/// The most requests a client may send at one instant: a retry (POLL, CONNECT RETRY) is at
+/// least P after the one before, so one of them, plus what an instant may legitimately hold
+/// (authentication and caps, GetNextCACert and the SHADOW request, a reboot's resend).
+pub const REQUESTS_PER_INSTANT_BOUND: u64 = 8;
+
 /// Windows `[from, to)` in which a fault kept clients from renewing: CA outages and clock
 /// losses.
 fn fault_windows(s: &Scenario) -> Vec<(Instant, Instant)> {
@@ -135,6 +140,14 @@ pub fn problems(s: &Scenario, report: &Report) -> Vec<String> {
         out.push(format!(
             "GetNextCACert 404s no finding predicted, clients {:?}",
             report.unpredicted_404
+        ));
+    }
+    if let Some((client, at, n)) = report.busiest_client_instant
+        && n > REQUESTS_PER_INSTANT_BOUND
+    {
+        out.push(format!(
+            "retry storm: client {client} sent {n} requests at {at} (at most \
+             {REQUESTS_PER_INSTANT_BOUND} at one instant)"
         ));
     }
     let bound = requests_per_hour_bound(s);
