@@ -8,7 +8,7 @@
 //! - every failing instant the checker predicts is observed at that instant;
 //! - the same seed gives the same report (every eighth scenario runs again on two threads);
 //! - no panic, no internal error, and no client sends more requests in an hour than its
-//!   retry settings allow.
+//!   retry settings allow, nor more than [`REQUESTS_PER_INSTANT_BOUND`] at one instant.
 
 mod cmdline;
 mod generate;
