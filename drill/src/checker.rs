@@ -27,6 +27,7 @@ pub(crate) fn judge(
     ca.manual_grant = matches!(s.grant, Grant::Manual { .. });
     ca.authoritative_time = true;
     ca.created_at = Some(s.start);
+    ca.rollover_identity = ca_core::CaConfig::default().rollover_id_validity;
     let fleet: Vec<ClientTimerConfig> = clients
         .iter()
         .enumerate()
@@ -44,6 +45,7 @@ pub(crate) fn judge(
         })
         .collect();
     let mut options = CheckOptions::default();
+    options.generations = s.generations;
     if let Grant::Manual { delay } = s.grant {
         options.expected_grant_delay = delay;
     }
@@ -55,6 +57,24 @@ pub(crate) fn judge(
         )
     }) || s.rollover_cancel.is_some();
     for f in &findings {
+        let lapse = match f.detail {
+            Detail::RenewalAtExpiry { first_lapse } | Detail::GrantTooLate { first_lapse, .. } => {
+                first_lapse
+            }
+            _ => None,
+        };
+        if let (Node::Client(i), Some(at)) = (f.node, lapse) {
+            report.lapse_predictions.push(Prediction {
+                client: i,
+                predicted: at,
+                observed: report
+                    .gaps
+                    .iter()
+                    .filter(|g| g.client == i)
+                    .map(|g| g.start)
+                    .min(),
+            });
+        }
         if let (
             Node::Client(i),
             Detail::ShadowBeforeRollover {
@@ -75,6 +95,13 @@ pub(crate) fn judge(
             .iter()
             .enumerate()
             .filter(|(i, c)| c.2.is_some() && !report.predictions.iter().any(|p| p.client == *i))
+            // After a predicted lapse (H-12, H-13) the chain is no longer the simulated one.
+            .filter(|(i, c)| {
+                !report
+                    .lapse_predictions
+                    .iter()
+                    .any(|p| p.client == *i && c.2.is_some_and(|at| p.predicted <= at))
+            })
             .map(|(i, _)| i)
             .collect();
     }

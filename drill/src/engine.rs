@@ -19,6 +19,7 @@ mod admin;
 mod client;
 mod coverage;
 mod finish;
+mod names;
 mod pool;
 
 use std::cmp::Reverse;

@@ -15,6 +15,7 @@ mod checker;
 mod cli;
 mod engine;
 mod export;
+pub mod fuzz;
 mod keys;
 mod picture;
 mod report;

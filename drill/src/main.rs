@@ -6,6 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "fuzz") {
+        return fuzz();
+    }
     let command = match drill::Command::from_args(std::env::args_os().skip(1)) {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -43,6 +46,36 @@ fn main() -> ExitCode {
     let report = &run.report;
     print!("{}", report.render(command.scenario.start));
     if report.exit_code() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `drill fuzz`: prints each disagreement with the command line that reproduces it, then the
+/// summary line last.
+fn fuzz() -> ExitCode {
+    let (seed, budget) = match drill::fuzz::parse_args(std::env::args_os().skip(2)) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            print!("{}", drill::fuzz::FUZZ_HELP);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("drill fuzz: {e}\n(see drill fuzz --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let summary = drill::fuzz::fuzz(seed, budget, &mut |d| {
+        println!("disagreement:");
+        for p in &d.problems {
+            println!("  {p}");
+        }
+        println!("  reproduce: {}", d.command_line());
+        let _ = std::io::stdout().flush();
+    });
+    println!("{}", summary.last_line());
+    if summary.disagreements.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

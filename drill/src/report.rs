@@ -212,8 +212,16 @@ pub struct Report {
     pub predictions: Vec<Prediction>,
     /// Clients whose GetNextCACert got a 404 although no finding predicted it.
     pub unpredicted_404: Vec<usize>,
+    /// The H-12 and H-13 predictions of the instant a client's certificate lapses, and the
+    /// start of the client's first gap.
+    pub lapse_predictions: Vec<Prediction>,
     /// The CA's status report at the end (C-28).
     pub ca_status: String,
+    /// The most requests one client sent in one hour (reaching the CA or lost to an outage):
+    /// (client, hour index since the CA's creation, requests); the first such client.
+    pub busiest_client_hour: Option<(usize, u64, u64)>,
+    /// The most requests one client sent at one instant: (client, instant, requests).
+    pub busiest_client_instant: Option<(usize, Instant, u64)>,
     gaps_shown: usize,
 }
 
@@ -236,7 +244,10 @@ impl Report {
             findings: Vec::new(),
             predictions: Vec::new(),
             unpredicted_404: Vec::new(),
+            lapse_predictions: Vec::new(),
             ca_status: String::new(),
+            busiest_client_hour: None,
+            busiest_client_instant: None,
             gaps_shown: s.gaps_shown,
         }
     }
@@ -255,10 +266,12 @@ impl Report {
             .all(|f| f.severity() < pki_timers::Severity::Error)
     }
 
-    /// Every H-1 prediction came true and no SHADOW failed unpredicted.
+    /// Every H-1, H-12 and H-13 prediction came true and no SHADOW failed unpredicted.
     #[must_use]
     pub fn predictions_agree(&self) -> bool {
-        self.predictions.iter().all(Prediction::agrees) && self.unpredicted_404.is_empty()
+        self.predictions.iter().all(Prediction::agrees)
+            && self.lapse_predictions.iter().all(Prediction::agrees)
+            && self.unpredicted_404.is_empty()
     }
 
     /// The process exit status: 0 only when the checker calls the configuration safe and no
@@ -351,6 +364,28 @@ impl Report {
                 let _ = writeln!(
                     o,
                     "  client {}: predicted {}, observed {seen}",
+                    p.client, p.predicted
+                );
+            }
+        }
+        if !self.lapse_predictions.is_empty() {
+            let agree = self.lapse_predictions.iter().filter(|p| p.agrees()).count();
+            let _ = writeln!(
+                o,
+                "H-12/H-13 prediction vs drill: {} clients with a predicted lapse, {agree} \
+                 whose first gap starts at the predicted second",
+                self.lapse_predictions.len()
+            );
+            for p in self
+                .lapse_predictions
+                .iter()
+                .filter(|p| !p.agrees())
+                .take(5)
+            {
+                let seen = p.observed.map_or("no gap".to_owned(), |t| t.to_string());
+                let _ = writeln!(
+                    o,
+                    "  client {}: predicted {}, first gap {seen}",
                     p.client, p.predicted
                 );
             }

@@ -203,6 +203,7 @@ impl From<lexopt::Error> for UsageError {
 /// The `--help` text.
 pub const HELP: &str = "\
 Usage: drill [OPTIONS]
+       drill fuzz (--seconds <N> | --scenarios <N>) [--seed <S>]   (see drill fuzz --help)
 
 Runs a SCEP CA (ca-core) and a fleet of trustpoints (client-core) through CA generations in
 virtual time, in process, and checks that every client always holds a valid certificate
@@ -239,7 +240,7 @@ Options:
   --clock-loss <PCT@AT+DUR>  clients without authoritative time in a window; repeatable
   --rollover-cancel <AT>     the administrator cancels the rollover (C-24)
   --manual-rollover <AT>     the administrator generates a rollover (C-23)
-  --listing <AT>             print the CA's and client 0's timers; repeatable
+  --listing <AT|none>        print the CA's and client 0's timers; repeatable
                                                              [default: 5m42s and 729d]
   --key-bits <N>             RSA size of every key                        [default: 1024]
   --key-pool <N>             distinct pre-generated client keys           [default: 64]
@@ -374,8 +375,13 @@ impl Scenario {
                     s.manual_rollover = Some(duration_flag(&mut parser, "manual-rollover")?);
                 }
                 Long("listing") => {
-                    let d = duration_flag(&mut parser, "listing")?;
-                    listings.get_or_insert_with(Vec::new).push(d);
+                    let text = parser.value()?.string()?;
+                    let list = listings.get_or_insert_with(Vec::new);
+                    if text != "none" {
+                        list.push(
+                            parse_duration(&text).ok_or_else(|| bad_value("listing", &text))?,
+                        );
+                    }
                 }
                 Long("key-bits") => s.key_bits = parser.value()?.parse()?,
                 Long("key-pool") => s.key_pool = parser.value()?.parse()?,

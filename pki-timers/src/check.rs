@@ -1,13 +1,17 @@
 //! The configuration checker: timer-dependency hazards between one CA and its clients
-//! (SPEC §5, H-1 … H-11).
+//! (SPEC §5, H-1 … H-13).
+
+mod display;
+mod simulate;
 
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::chain::{ChainParams, RenewalChain};
+use self::simulate::{Break, first_break, granting, pickup};
 use crate::error::LifetimeKind;
-use crate::shadow::{Overlap, shadow_generation_at};
-use crate::time::{Duration, Instant, Percent, Validity};
+use crate::rollover::RolloverIdentityPolicy;
+use crate::shadow::Overlap;
+use crate::time::{Duration, Instant, Percent};
 
 /// The CA side of a deployment, as far as timers go. Start from `Default` (IOS defaults).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +33,8 @@ pub struct CaTimerConfig {
     pub authoritative_time: bool,
     /// When the CA certificate starts, to simulate concrete enrolment chains (H-1).
     pub created_at: Option<Instant>,
+    /// How long rollover identity certificates last (C-11), for chains that cross a rollover.
+    pub rollover_identity: RolloverIdentityPolicy,
 }
 
 impl Default for CaTimerConfig {
@@ -42,6 +48,7 @@ impl Default for CaTimerConfig {
             manual_grant: true,
             authoritative_time: true,
             created_at: None,
+            rollover_identity: RolloverIdentityPolicy::Balance,
         }
     }
 }
@@ -80,14 +87,20 @@ impl Default for ClientTimerConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CheckOptions {
-    /// How long an administrator is expected to take to grant a request (H-7; default 24 h).
+    /// How long an administrator is expected to take to grant a request (H-7, H-13; default
+    /// 24 h).
     pub expected_grant_delay: Duration,
+    /// CA generations over which concrete chains are simulated (H-1, H-12, H-13; default 1):
+    /// the first failing instant is looked for from the client's enrolment until the end of
+    /// generation `generations` of the CA.
+    pub generations: u32,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
         Self {
             expected_grant_delay: Duration::from_hours(24),
+            generations: 1,
         }
     }
 }
@@ -139,6 +152,10 @@ pub enum Hazard {
     CrlLifetime,
     /// H-11: a lifetime outside its range.
     LifetimeOutOfRange,
+    /// H-12: auto-enroll 100 %: the SHADOW fires at the CA's expiry and can never succeed.
+    RenewalAtExpiry,
+    /// H-13: a manual grant is picked up too late, or never.
+    GrantTooLate,
 }
 
 impl Hazard {
@@ -157,6 +174,8 @@ impl Hazard {
             Self::NoAuthoritativeTime => "H-9",
             Self::CrlLifetime => "H-10",
             Self::LifetimeOutOfRange => "H-11",
+            Self::RenewalAtExpiry => "H-12",
+            Self::GrantTooLate => "H-13",
         }
     }
 
@@ -168,7 +187,9 @@ impl Hazard {
             | Self::CaOnlyShadowBeforeRollover
             | Self::NoRollover
             | Self::NoAuthoritativeTime
-            | Self::LifetimeOutOfRange => Severity::Error,
+            | Self::LifetimeOutOfRange
+            | Self::RenewalAtExpiry
+            | Self::GrantTooLate => Severity::Error,
             Self::OverlapTooLong
             | Self::Percentage
             | Self::ManualGrantPickup
@@ -217,6 +238,18 @@ pub enum PercentIssue {
     AtExpiry,
     /// The lead time `(100 − p) · L_cert / 100` is under 180 s.
     ShortLead,
+}
+
+/// Why a manual grant comes too late (H-13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantIssue {
+    /// The polls are exhausted (retry N) before the grant.
+    PollsExhausted,
+    /// The request is purged (L_req) before the poll that would pick the grant up.
+    Purged,
+    /// The poll that picks the grant up comes at or after the expiry of the certificate
+    /// being renewed.
+    AfterExpiry,
 }
 
 /// What triggers a finding, with the instant or amount involved.
@@ -300,6 +333,26 @@ pub enum Detail {
         /// Its value.
         value: Duration,
     },
+    /// H-12: `p = 100`.
+    RenewalAtExpiry {
+        /// The simulated chain's first SHADOW: the instant its certificate lapses (the CA's
+        /// expiry), when the CA start and the client's enrolment instant are known.
+        first_lapse: Option<Instant>,
+    },
+    /// H-13: the first poll at or after the grant comes too late, or never.
+    GrantTooLate {
+        /// The expected administrator delay.
+        grant_delay: Duration,
+        /// The first poll at or after it, from the PENDING answer (T-10); `None`: the polls
+        /// are exhausted before.
+        pickup: Option<Duration>,
+        /// Why it is too late.
+        issue: GrantIssue,
+        /// The simulated chain's first certificate that lapses before its renewal is picked
+        /// up: its notAfter; when no request is ever picked up (polls exhausted, request
+        /// purged), the enrolment instant: the client never holds a certificate.
+        first_lapse: Option<Instant>,
+    },
 }
 
 /// One hazard found in a deployment.
@@ -321,127 +374,6 @@ impl Finding {
     }
 }
 
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {}: ",
-            self.severity(),
-            self.hazard.id(),
-            self.node
-        )?;
-        match self.detail {
-            Detail::ShadowBeforeRollover {
-                percent,
-                shadow_lead,
-                overlap,
-                first_failing,
-            } => {
-                write!(
-                    f,
-                    "auto-enroll {percent} starts a SHADOW up to {shadow_lead} before CA expiry, \
-                     earlier than the {overlap} auto-rollover overlap: GetNextCACert finds no rollover"
-                )?;
-                if let Some(s) = first_failing {
-                    write!(
-                        f,
-                        "; first failing SHADOW: certificate #{} at {}, before the rollover is generated at {}",
-                        s.link, s.at, s.rollover_generated_at
-                    )?;
-                }
-                Ok(())
-            }
-            Detail::CaOnlyShadowBeforeRollover {
-                shadow_lead,
-                overlap,
-            } => write!(
-                f,
-                "CA-only SHADOW at 90% of the CA lifetime ({shadow_lead} before expiry) comes before the \
-                 {overlap} auto-rollover overlap"
-            ),
-            Detail::NoRollover { affected_clients } => write!(
-                f,
-                "no auto-rollover, yet {affected_clients} client(s) depend on GetNextCACert: every SHADOW \
-                 fails and retries every P until a manual rollover"
-            ),
-            Detail::OverlapTooLong {
-                overlap,
-                ca_lifetime,
-            } => write!(
-                f,
-                "overlap {overlap} is not shorter than the CA lifetime {ca_lifetime}: the rollover is \
-                 generated as soon as the CA exists"
-            ),
-            Detail::Percentage {
-                percent,
-                lead,
-                issue,
-            } => match issue {
-                PercentIssue::Low => write!(
-                    f,
-                    "auto-enroll {percent} renews almost at once (lead {lead})"
-                ),
-                PercentIssue::AtExpiry => {
-                    write!(
-                        f,
-                        "auto-enroll {percent} renews at expiry: a gap until the new certificate arrives"
-                    )
-                }
-                PercentIssue::ShortLead => {
-                    write!(f, "auto-enroll {percent} leaves only {lead} to renew")
-                }
-            },
-            Detail::EveryRenewalIsShadow {
-                cert_lifetime,
-                ca_lifetime,
-            } => write!(
-                f,
-                "certificate lifetime {cert_lifetime} is not shorter than the CA lifetime {ca_lifetime}: \
-                 every renewal is a SHADOW"
-            ),
-            Detail::ManualGrantPickup {
-                safe_window,
-                expected_grant_delay,
-            } => write!(
-                f,
-                "a manual grant must come within {safe_window} to be picked up before expiry; \
-                 expected delay is {expected_grant_delay}"
-            ),
-            Detail::PollOutlivesRequest {
-                request_lifetime,
-                last_attempt,
-                last_offset,
-            } => write!(
-                f,
-                "polls continue after the request is purged {request_lifetime} after it was made; the \
-                 last poll inside that is {} at {last_offset}, later ones get badCertId and stop the client",
-                Attempt(last_attempt)
-            ),
-            Detail::NoAuthoritativeTime => {
-                f.write_str("clock not authoritative: no PKI timer runs")
-            }
-            Detail::CrlLifetime { lifetime } => {
-                write!(f, "CRL lifetime {lifetime} is outside 1-336 h")
-            }
-            Detail::LifetimeOutOfRange { kind, value } => {
-                let (min, max) = kind.range();
-                write!(f, "{kind:?} lifetime {value} is outside {min} - {max}")
-            }
-        }
-    }
-}
-
-struct Attempt(u32);
-
-impl fmt::Display for Attempt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("the first poll"),
-            k => write!(f, "retry {k}"),
-        }
-    }
-}
-
 /// Checks a deployment: one CA and its clients (indexed in findings by their position in
 /// `clients`). Findings come in hazard order, CA before clients.
 #[must_use]
@@ -458,6 +390,7 @@ pub fn check(
             detail,
         })
     };
+    let grant_of = |client: &ClientTimerConfig| granting(ca, client, options.expected_grant_delay);
     let longest_clamped = if ca.cert_lifetime < ca.ca_lifetime {
         ca.cert_lifetime
     } else {
@@ -469,11 +402,15 @@ pub fn check(
             if let Some(p) = client.auto_enroll
                 && shadow_outruns_rollover(p, longest_clamped, overlap)
             {
+                let grant = grant_of(client);
                 let detail = Detail::ShadowBeforeRollover {
                     percent: p,
                     shadow_lead: longest_clamped.percent_remainder(p),
                     overlap: overlap.duration(),
-                    first_failing: simulate_first_failing_shadow(ca, client, p, overlap),
+                    first_failing: match first_break(ca, client, p, grant, options.generations) {
+                        Some(Break::Shadow(s)) => Some(s),
+                        _ => None,
+                    },
                 };
                 push(Hazard::ShadowBeforeRollover, Node::Client(i), detail);
             }
@@ -628,7 +565,81 @@ pub fn check(
             push(Hazard::LifetimeOutOfRange, Node::Client(i), detail);
         }
     }
+
+    for (i, client) in clients.iter().enumerate() {
+        if client.auto_enroll == Some(Percent::FULL) {
+            let grant = grant_of(client);
+            let first_lapse =
+                match first_break(ca, client, Percent::FULL, grant, options.generations) {
+                    Some(Break::AtExpiry(at)) => Some(at),
+                    _ => None,
+                };
+            let detail = Detail::RenewalAtExpiry { first_lapse };
+            push(Hazard::RenewalAtExpiry, Node::Client(i), detail);
+        }
+    }
+
+    if ca.manual_grant {
+        for (i, client) in clients.iter().enumerate() {
+            let Some(p) = client.auto_enroll else {
+                continue;
+            };
+            if let Some(detail) = grant_too_late(ca, client, p, options) {
+                push(Hazard::GrantTooLate, Node::Client(i), detail);
+            }
+        }
+    }
     out
+}
+
+/// H-13: with manual grant, the first poll at or after the expected grant delay (T-10) must
+/// come before the request is purged (L_req) and before the certificate being renewed
+/// expires: for an unclamped certificate that leaves `L_cert − floor(L_cert · p / 100)`, for
+/// the concrete chain (when the CA start and the enrolment instant are known) each link's own
+/// time to its notAfter.
+fn grant_too_late(
+    ca: &CaTimerConfig,
+    client: &ClientTimerConfig,
+    p: Percent,
+    options: &CheckOptions,
+) -> Option<Detail> {
+    let delay = options.expected_grant_delay;
+    let pickup = pickup(client, delay);
+    let lead = ca.cert_lifetime.saturating_sub(ca.cert_lifetime.percent(p));
+    let generic = match pickup {
+        None => Some(GrantIssue::PollsExhausted),
+        Some(t) if t >= ca.request_lifetime => Some(GrantIssue::Purged),
+        Some(t) if t >= lead => Some(GrantIssue::AfterExpiry),
+        Some(_) => None,
+    };
+    let first_lapse = match (generic, pickup) {
+        // No request is ever picked up: the client never holds a certificate from the
+        // instant it tries to enrol.
+        (Some(GrantIssue::PollsExhausted | GrantIssue::Purged), _) => {
+            ca.created_at.and(client.enrolled_at)
+        }
+        _ => match first_break(
+            ca,
+            client,
+            p,
+            granting(ca, client, delay),
+            options.generations,
+        ) {
+            Some(Break::LateGrant(at)) => Some(at),
+            _ => None,
+        },
+    };
+    let issue = match (generic, first_lapse) {
+        (Some(issue), _) => issue,
+        (None, Some(_)) => GrantIssue::AfterExpiry,
+        (None, None) => return None,
+    };
+    Some(Detail::GrantTooLate {
+        grant_delay: delay,
+        pickup,
+        issue,
+        first_lapse,
+    })
 }
 
 /// H-1's rule, exact: `(100 − p) · D / 100 > O`  <=>  `(100 − p) · D > 100 · O`.
@@ -639,30 +650,6 @@ pub fn check(
 pub fn shadow_outruns_rollover(p: Percent, longest_clamped: Duration, overlap: Overlap) -> bool {
     let lead = (longest_clamped.as_secs() as u128).saturating_mul(u128::from(p.remainder()));
     lead > (overlap.duration().as_secs() as u128).saturating_mul(100)
-}
-
-/// Runs the client's T-18 chain under the CA's first generation and returns its SHADOW if it
-/// fires before the rollover is generated.
-fn simulate_first_failing_shadow(
-    ca: &CaTimerConfig,
-    client: &ClientTimerConfig,
-    p: Percent,
-    overlap: Overlap,
-) -> Option<FailingShadow> {
-    let ca_validity = Validity::starting_at(ca.created_at?, ca.ca_lifetime).ok()?;
-    let params = ChainParams {
-        ca: ca_validity,
-        cert_lifetime: ca.cert_lifetime,
-        percent: p,
-        enrolled_at: client.enrolled_at?,
-    };
-    let shadow = RenewalChain::new(params).ok()?.shadow()?;
-    let generated = shadow_generation_at(ca_validity, overlap);
-    (shadow.fires < generated).then_some(FailingShadow {
-        link: shadow.number,
-        at: shadow.fires,
-        rollover_generated_at: generated,
-    })
 }
 
 /// H-8: `P · 2^N > L_req` (N = 0 is unlimited); reports the last poll inside L_req.

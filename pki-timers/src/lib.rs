@@ -27,8 +27,8 @@ mod time;
 pub use ca::{CaTimer, CaTimerInputs, CrlWindow, ca_timers, crl_window, purge_at};
 pub use chain::{ChainLink, ChainParams, RenewalChain};
 pub use check::{
-    CaTimerConfig, CheckOptions, ClientTimerConfig, Detail, FailingShadow, Finding, Hazard, Node,
-    PercentIssue, Severity, check, shadow_outruns_rollover,
+    CaTimerConfig, CheckOptions, ClientTimerConfig, Detail, FailingShadow, Finding, GrantIssue,
+    Hazard, Node, PercentIssue, Severity, check, shadow_outruns_rollover,
 };
 pub use error::{LifetimeKind, TimerError};
 pub use listing::{ClientTimer, Remaining, TimerListing};

@@ -90,6 +90,23 @@ impl PollSchedule {
         }
     }
 
+    /// The first attempt from `attempt` on that is due after `now`, with its number (T-10
+    /// amended): after a long outage or a clock jump the attempts already in the past are
+    /// skipped (they count against N) instead of all firing at once.
+    #[must_use]
+    pub const fn next_after(&self, attempt: u32, now: Instant) -> (u32, Step) {
+        let mut k = attempt;
+        loop {
+            match self.attempt_at(k) {
+                Step::At(at) if at.unix() <= now.unix() => match k.checked_add(1) {
+                    Some(next) => k = next,
+                    None => return (k, Step::Exhausted),
+                },
+                step => return (k, step),
+            }
+        }
+    }
+
     /// Every poll instant in order, ending where the schedule is exhausted.
     pub fn instants(&self) -> impl Iterator<Item = Instant> + '_ {
         (0..=u32::MAX).map_while(|k| match self.attempt_at(k) {

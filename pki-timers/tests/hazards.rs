@@ -184,12 +184,19 @@ fn h06_every_renewal_is_a_shadow() {
 fn h07_manual_grant_pickup_window() {
     let mut ca = seed_ca();
     ca.manual_grant = true;
+    // N = 12 polls reach 4096 min (68 h), past the 24 h grant (N = 10 stops at 17 h: H-13).
+    let mut c = client(Some(80));
+    c.retry_count = 12;
     // 365 d at 80 %: 36.5 d to grant. Safe.
-    assert!(check(&ca, &[client(Some(80))], &CheckOptions::default()).is_empty());
-    // 2 d at 80 %: 4.8 h, under the 24 h default.
+    assert!(check(&ca, &[c], &CheckOptions::default()).is_empty());
+    // 2 d at 80 %: 4.8 h, under the 24 h default; the grant is picked up after 68 h, after
+    // the certificate expired (H-13).
     ca.cert_lifetime = Duration::from_days(2);
-    let findings = check(&ca, &[client(Some(80))], &CheckOptions::default());
-    assert_eq!(hazards(&findings), [("H-7", Node::Client(0))]);
+    let findings = check(&ca, &[c], &CheckOptions::default());
+    assert_eq!(
+        hazards(&findings),
+        [("H-7", Node::Client(0)), ("H-13", Node::Client(0))]
+    );
     assert_eq!(
         findings[0].detail,
         Detail::ManualGrantPickup {
@@ -199,7 +206,7 @@ fn h07_manual_grant_pickup_window() {
     );
     let mut quick = CheckOptions::default();
     quick.expected_grant_delay = Duration::from_hours(4);
-    assert!(check(&ca, &[client(Some(80))], &quick).is_empty());
+    assert!(check(&ca, &[c], &quick).is_empty());
 }
 
 #[test]
@@ -303,4 +310,145 @@ fn h11_lifetimes_out_of_range() {
         .to_string(),
         "enrollment retry period 1:01:00 is outside 0:01:00 - 1:00:00"
     );
+}
+
+/// H-12 (fuzz counterexample): auto-enroll 100 % fires its SHADOW at the CA's expiry, when
+/// the CA has switched already; an error, with the instant the chain's certificate lapses.
+#[test]
+fn h12_p100_shadow_at_ca_expiry_is_an_error_with_the_lapse_instant() {
+    // The lapse is at the end of the first generation: simulate two.
+    let mut two = CheckOptions::default();
+    two.generations = 2;
+    let findings = check(&seed_ca(), &[client(Some(100))], &two);
+    let f = findings
+        .iter()
+        .find(|f| f.hazard == Hazard::RenewalAtExpiry)
+        .expect("H-12");
+    assert_eq!(f.hazard.id(), "H-12");
+    assert_eq!(f.severity(), Severity::Error);
+    assert_eq!(
+        f.detail,
+        Detail::RenewalAtExpiry {
+            first_lapse: Some(t("2017-10-08T12:14:16Z"))
+        }
+    );
+    assert!(
+        f.to_string()
+            .contains("first lapse at 2017-10-08T12:14:16Z")
+    );
+    // Over one generation the lapse is the run's end: an error still, without an instant.
+    let findings = check(&seed_ca(), &[client(Some(100))], &CheckOptions::default());
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.detail == Detail::RenewalAtExpiry { first_lapse: None })
+    );
+    // p = 99 is not H-12.
+    let findings = check(&seed_ca(), &[client(Some(99))], &CheckOptions::default());
+    assert!(!findings.iter().any(|f| f.hazard == Hazard::RenewalAtExpiry));
+}
+
+fn manual(delay_h: u64, request_h: u64) -> (CaTimerConfig, CheckOptions) {
+    let mut ca = seed_ca();
+    ca.manual_grant = true;
+    ca.request_lifetime = Duration::from_hours(request_h);
+    let mut o = CheckOptions::default();
+    o.expected_grant_delay = Duration::from_hours(delay_h);
+    (ca, o)
+}
+
+fn grant_issue(findings: &[Finding]) -> Option<(GrantIssue, Option<Instant>)> {
+    findings.iter().find_map(|f| match f.detail {
+        Detail::GrantTooLate {
+            issue, first_lapse, ..
+        } => Some((issue, first_lapse)),
+        _ => None,
+    })
+}
+
+/// H-13 (fuzz counterexamples): the grant comes after the request is purged, or after the
+/// last poll: no request is ever picked up and the client never enrols (lapse = enrolment).
+#[test]
+fn h13_grant_after_purge_or_after_the_last_poll_never_enrols() {
+    let mut c = client(Some(80));
+    c.retry_count = 999;
+    // Grant after 200 h, request purged after 168 h.
+    let (ca, o) = manual(200, 168);
+    let findings = check(&ca, &[c], &o);
+    assert_eq!(
+        grant_issue(&findings),
+        Some((GrantIssue::Purged, Some(t("2015-10-09T12:20:00Z"))))
+    );
+    // Grant after 100 h: picked up by the poll at 136.5 h, inside 168 h: fine; inside 120 h not.
+    let (ca, o) = manual(100, 168);
+    assert_eq!(grant_issue(&check(&ca, &[c], &o)), None);
+    let (ca, o) = manual(100, 120);
+    assert_eq!(
+        grant_issue(&check(&ca, &[c], &o)).unwrap().0,
+        GrantIssue::Purged
+    );
+    // N = 10: the last poll is at 1024 min, before a 24 h grant.
+    c.retry_count = 10;
+    let (ca, o) = manual(24, 168);
+    let findings = check(&ca, &[c], &o);
+    assert_eq!(
+        grant_issue(&findings).unwrap().0,
+        GrantIssue::PollsExhausted
+    );
+    let f = findings
+        .iter()
+        .find(|f| f.hazard == Hazard::GrantTooLate)
+        .unwrap();
+    assert_eq!((f.hazard.id(), f.severity()), ("H-13", Severity::Error));
+    assert!(f.to_string().contains("never picks it up"), "{f}");
+}
+
+/// H-13: the poll that picks the grant up comes after the certificate being renewed expired.
+/// Generic (unclamped lead) and concrete (the simulated chain, whose links start at the grant:
+/// each renewal is issued `delay` after it fires).
+#[test]
+fn h13_grant_picked_up_after_expiry_names_the_lapse() {
+    let mut c = client(Some(80));
+    c.retry_count = 999;
+    // L_cert 30 d at 80 %: 6 d lead; a 5 d grant is picked up at 8192 min (5.7 d): safe, a
+    // 5 d 20 h grant at 16384 min (11.4 d): too late; the enrolment certificate lapses first.
+    let (mut ca, o) = manual(120, 1000);
+    ca.cert_lifetime = Duration::from_days(30);
+    assert_eq!(grant_issue(&check(&ca, &[c], &o)), None);
+    let (mut ca, o) = manual(140, 1000);
+    ca.cert_lifetime = Duration::from_days(30);
+    assert_eq!(
+        grant_issue(&check(&ca, &[c], &o)),
+        Some((GrantIssue::AfterExpiry, Some(t("2015-11-08T12:20:00Z"))))
+    );
+}
+
+/// H-1 over several generations (fuzz counterexample): a chain that passes the first CA
+/// generation fails its SHADOW in a later one; `CheckOptions::generations` finds it.
+#[test]
+fn h01_first_failing_shadow_in_a_later_generation() {
+    let mut ca = seed_ca();
+    ca.cert_lifetime = Duration::from_days(300);
+    ca.auto_rollover = Some(Overlap::new(100, 0, 0).unwrap());
+    let mut c = client(Some(50));
+    // Enrolled late enough that the first generation's SHADOW comes after the rollover.
+    c.enrolled_at = Some(t("2016-01-17T12:14:16Z"));
+    let first = |generations| {
+        let mut o = CheckOptions::default();
+        o.generations = generations;
+        check(&ca, &[c], &o).iter().find_map(|f| match f.detail {
+            Detail::ShadowBeforeRollover { first_failing, .. } => Some(first_failing),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        first(1),
+        Some(None),
+        "H-1 holds, no concrete failure in generation 1"
+    );
+    let later = first(3)
+        .flatten()
+        .expect("a failing SHADOW in a later generation");
+    assert!(later.at > t("2017-10-08T12:14:16Z"), "{later:?}");
+    assert!(later.at < later.rollover_generated_at);
 }

@@ -326,6 +326,34 @@ fn t10_poll_stops_at_count_and_at_issuing_ca_end() {
     assert_eq!(unlimited.attempt_at(u32::MAX), Step::Exhausted);
 }
 
+/// T-10 amended (fuzz): after an outage or a clock jump the next poll is the first scheduled
+/// attempt still ahead, not every missed one at once; missed attempts count against N.
+#[test]
+fn t10_amended_next_poll_skips_the_attempts_already_past() {
+    let t0 = Instant::from_unix(1_000_000);
+    let s = default_poll(t0, Instant::from_unix(u64::MAX));
+    // On time: the poll of attempt 2 (+4 min) answered PENDING, the next is attempt 3.
+    let on_time = Instant::from_unix(t0.unix() + 240);
+    assert_eq!(
+        s.next_after(3, on_time),
+        (3, Step::At(Instant::from_unix(t0.unix() + 480)))
+    );
+    // Back 15 days later: attempts 3 … 14 (+11.4 d) are past; attempt 15 (+22.8 d) is next.
+    let late = Instant::from_unix(t0.unix() + 15 * 86_400);
+    assert_eq!(
+        s.next_after(3, late),
+        (15, Step::At(Instant::from_unix(t0.unix() + 60 * (1 << 15))))
+    );
+    // An attempt at the very instant is past too (the poll is under way now).
+    assert_eq!(s.next_after(3, Instant::from_unix(t0.unix() + 480)).0, 4);
+    // With N = 10 the skipped attempts use the count up: exhausted.
+    let few = PollSchedule {
+        config: RetryConfig::new(Duration::from_minutes(1), 10).unwrap(),
+        ..s
+    };
+    assert_eq!(few.next_after(3, late), (11, Step::Exhausted));
+}
+
 #[test]
 fn t10_t11_retry_period_range() {
     assert!(RetryConfig::new(Duration::from_secs(59), 1).is_err());

@@ -151,7 +151,9 @@ impl Trustpoint {
                     config: self.retry,
                     issuing_not_after: not_after(&txn.ca),
                 };
-                match schedule.attempt_at(attempt) {
+                // T-10 (amended): after an outage or a clock jump, skip the polls already past.
+                let (attempt, next) = schedule.next_after(attempt, now);
+                match next {
                     Step::At(at) => {
                         txn.poll = Some((pending_at, attempt));
                         self.state = State::Pending { txn: Box::new(txn) };

@@ -16,6 +16,7 @@ use rand::rngs::StdRng;
 use scep_proto::{CertValidity, Certificate, ClientRequest};
 
 use super::coverage::Coverage;
+use super::names::{event_name, is_trouble};
 use crate::DrillError;
 use crate::keys::ClientKeys;
 use crate::report::{Gap, Wave};
@@ -157,6 +158,13 @@ pub(crate) struct ClientSim {
     pub(crate) trouble: Option<String>,
     pub(crate) tally: Tally,
     pub(crate) log: Option<Log>,
+    /// Requests sent (reaching the CA or lost to an outage) in the current hour since the
+    /// CA's creation: (hour index, count).
+    hour: (u64, u64),
+    /// The hour in which it sent the most requests: (hour index, count).
+    pub(crate) busiest_hour: (u64, u64),
+    /// The instant at which it sent the most requests, and how many.
+    pub(crate) busiest_instant: (Instant, u32),
 }
 
 /// The read-only things a client step needs.
@@ -201,6 +209,9 @@ impl ClientSim {
             trouble: None,
             tally: Tally::default(),
             log: traced.then(Log::default),
+            hour: (0, 0),
+            busiest_hour: (0, 0),
+            busiest_instant: (s.start, 0),
         }
     }
 
@@ -408,6 +419,9 @@ impl ClientSim {
                 return Ok(None);
             };
             self.exchanges = self.exchanges.saturating_add(1);
+            if self.exchanges > self.busiest_instant.1 {
+                self.busiest_instant = (now, self.exchanges);
+            }
             if self.exchanges > MAX_EXCHANGES_PER_INSTANT {
                 return Err(DrillError::Livelock {
                     client: self.index,
@@ -415,6 +429,7 @@ impl ClientSim {
                 });
             }
             let operation = operation_of(&request.target);
+            self.count_request(ctx);
             // The device saves its state with the request on the wire (`to_bytes` keeps it as
             // "to be sent"), the CA handles it, and the answer is lost to the reboot.
             if self.reboot_at.is_some_and(|r| r <= now) && operation == "PKIOperation" {
@@ -438,6 +453,19 @@ impl ClientSim {
             }
             self.in_flight = operation;
             return Ok(Some(CaCall::Http(request)));
+        }
+    }
+
+    /// Counts a request sent at `now` in its hour (the retry-storm bound of the fuzzer).
+    fn count_request(&mut self, ctx: &Ctx<'_>) {
+        let hour = self.now.saturating_since(ctx.s.start).as_secs() / 3600;
+        self.hour = if self.hour.0 == hour {
+            (hour, self.hour.1.saturating_add(1))
+        } else {
+            (hour, 1)
+        };
+        if self.hour.1 > self.busiest_hour.1 {
+            self.busiest_hour = self.hour;
         }
     }
 
@@ -644,42 +672,5 @@ pub(crate) fn validity_of(cert: &Certificate) -> (Instant, Instant) {
     (
         Instant::from_unix(v.not_before),
         Instant::from_unix(v.not_after),
-    )
-}
-
-fn event_name(event: &Event) -> &'static str {
-    match event {
-        Event::Authenticated => "Authenticated",
-        Event::CaApprovalNeeded { .. } => "CaApprovalNeeded",
-        Event::AuthenticationFailed { .. } => "AuthenticationFailed",
-        Event::Enrolled => "Enrolled",
-        Event::Renewed => "Renewed",
-        Event::RolloverCaInstalled => "RolloverCaInstalled",
-        Event::RolloverIdentityInstalled => "RolloverIdentityInstalled",
-        Event::RolloverActivated => "RolloverActivated",
-        Event::Pending => "Pending",
-        Event::Rejected { .. } => "Rejected",
-        Event::PollExhausted => "PollExhausted",
-        Event::RetriesExhausted => "RetriesExhausted",
-        Event::IdentityExpiring => "IdentityExpiring",
-        Event::NeedsReauthentication => "NeedsReauthentication",
-        Event::NeedsManualRenewal => "NeedsManualRenewal",
-        Event::LegacyAlgorithmRefused => "LegacyAlgorithmRefused",
-        Event::Warning(_) => "Warning",
-        _ => "other",
-    }
-}
-
-fn is_trouble(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::AuthenticationFailed { .. }
-            | Event::Rejected { .. }
-            | Event::PollExhausted
-            | Event::RetriesExhausted
-            | Event::IdentityExpiring
-            | Event::NeedsReauthentication
-            | Event::NeedsManualRenewal
-            | Event::LegacyAlgorithmRefused
     )
 }

@@ -38,6 +38,14 @@ impl Engine<'_> {
                 self.report.gaps.push(gap);
             }
             enrolled.push((c.first_identity, c.join, c.first_next_ca_404));
+            let (at, n) = c.busiest_instant;
+            if u64::from(n) > self.report.busiest_client_instant.map_or(0, |b| b.2) {
+                self.report.busiest_client_instant = Some((c.index, at, u64::from(n)));
+            }
+            let (hour, count) = c.busiest_hour;
+            if count > self.report.busiest_client_hour.map_or(0, |b| b.2) {
+                self.report.busiest_client_hour = Some((c.index, hour, count));
+            }
         }
         self.report.gaps.sort_by_key(|g| (g.start, g.client, g.end));
         for ((generation, label), wave) in std::mem::take(&mut self.waves) {
