@@ -63,6 +63,10 @@ fn c12_squatter_on_the_victims_key_derived_tid_is_displaced_by_the_victim() {
     assert_eq!(pending.len(), 1, "the squatter's entry is replaced");
     assert_eq!(pending[0].transaction_id, tid);
     assert_eq!(pending[0].subject, "CN=victim");
+    // The squatter learns nothing more about the transaction.
+    let poll = attacker.cert_poll(&ca_der, &tid);
+    let rep = attacker.open_rep(&post(&ca, &poll, T0, &mut rng(5)), &ca_der);
+    assert_eq!(failure(&rep), FailInfo::BadCertId);
     // Granted, the certificate is for the victim's key (SUCCESS on poll).
     ca.grant(RequestSelector::All, T0, &mut rng(3)).unwrap();
     let poll = victim.cert_poll(&ca_der, &tid);
@@ -98,6 +102,34 @@ fn c12_squatter_under_auto_grant_does_not_keep_the_victims_tid() {
     let own = victim.pkcs_req(&ca_der, &victim.csr(), &tid);
     let rep = victim.open_rep(&post(&ca, &own, T0, &mut rng(4)), &ca_der);
     assert_eq!(failure(&rep), FailInfo::BadRequest);
+}
+
+/// micromdm's client: base64 of the first 20 bytes of SHA-256 of the RSAPublicKey DER.
+fn micromdm_tid(client: &Client) -> String {
+    use base64::Engine as _;
+    let bits = client
+        .cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes()
+        .to_vec();
+    base64::engine::general_purpose::STANDARD.encode(&DigestAlg::Sha256.digest(&bits)[..20])
+}
+
+#[test]
+fn c12_squatter_on_a_micromdm_style_tid_is_displaced() {
+    let ca = manual(100, 68);
+    let ca_der = ca.ca_certificate_der();
+    let victim = Client::new(0, "CN=victim");
+    let attacker = Client::new(1, "CN=attacker");
+    let tid = micromdm_tid(&victim);
+    let squat = attacker.pkcs_req(&ca_der, &attacker.csr(), &tid);
+    post(&ca, &squat, T0, &mut rng(1));
+    let own = victim.pkcs_req(&ca_der, &victim.csr(), &tid);
+    let rep = victim.open_rep(&post(&ca, &own, T0, &mut rng(2)), &ca_der);
+    assert!(is_pending(&rep), "victim refused (micromdm tid)");
+    assert_eq!(ca.list_pending()[0].subject, "CN=victim");
 }
 
 #[test]

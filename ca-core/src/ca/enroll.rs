@@ -348,7 +348,11 @@ impl<S: Store> Ca<S> {
         }
         // C-14: a signer that is not a renewal credential holds a few unissued entries at most
         // (the signer key is cleartext: also checked before decrypting, C-6).
-        if credential.is_none() && unissued_of(inner, &signer_key) >= MAX_PENDING_PER_KEY {
+        // A new transaction of the same key in place of its own entry adds nothing.
+        if credential.is_none()
+            && !matches!(replaced, Some((_, false)))
+            && unissued_of(inner, &signer_key) >= MAX_PENDING_PER_KEY
+        {
             return Decision::Failure(Failure::KeyQuota);
         }
         if let Some((old_id, _)) = replaced {

@@ -1,7 +1,7 @@
 //! C-12 (amended): transactionIDs that clients derive from their public key, and that
 //! therefore belong to that key (a squatter cannot keep one from its owner).
 //!
-//! Derivations seen from real peers (`/work/shared/fixtures`): sscep sends the upper-case hex
+//! Derivations seen from real peers (the micromdm-2.1.0 golden captures): sscep sends the upper-case hex
 //! of MD5 of the SubjectPublicKeyInfo DER, strongSwan the upper-case hex of SHA-1 of it,
 //! micromdm's client the base64 of the first 20 bytes of SHA-256 of the RSAPublicKey DER. Our
 //! own client and pyscep send random ones. Besides those, the lower- and upper-case hex of
