@@ -22,6 +22,7 @@ mod pipeline;
 mod records;
 mod state;
 mod status;
+mod tid;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

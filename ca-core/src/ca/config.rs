@@ -97,6 +97,12 @@ pub struct CaConfig {
     /// one more is answered HTTP 503 (nothing signed or stored; a client retries later, and
     /// the retry of a known transaction is still answered). Raise it for fleets that enrol
     /// more than this within `lifetime_enrollment_request`.
+    ///
+    /// C-14: requests signed by a valid certificate of this CA (renewal credentials) are
+    /// admitted even when the table is full (they are bounded by the certificates the CA
+    /// issued), so a flood of self-signed requests cannot lock renewals out. Any other signer
+    /// key holds at most 4 not-yet-issued entries; a further new transaction from that key is
+    /// answered FAILURE badRequest (decided from the cleartext signer, before decrypting).
     pub max_requests: usize,
     /// The longest CSR accepted, in bytes of DER; default 16 KiB, range 512–262 144. A longer
     /// one is answered FAILURE badRequest before its signature is checked or anything is

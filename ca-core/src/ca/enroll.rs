@@ -30,9 +30,15 @@ enum Decision {
         id: u64,
         serial: u64,
         validity: Validity,
-        reason: &'static str,
+        reason: String,
     },
 }
+
+/// C-14: the most not-yet-issued entries (pending or being issued) one signer key that is not
+/// a renewal credential may hold. Beyond it that key is answered FAILURE badRequest, so that a
+/// self-signed flood cannot fill the table (`max_requests`) on its own; renewal credentials
+/// are not limited (there are only as many as the CA issued).
+pub(crate) const MAX_PENDING_PER_KEY: usize = 4;
 
 /// What an enrolment asks, for the grant decision (C-9, C-12).
 struct Asked<'a> {
@@ -101,6 +107,30 @@ fn bound_to(entry: &Entry, key: &[u8]) -> bool {
     entry.signer_key.as_deref() == Some(key) || csr_key(&entry.csr).as_deref() == Some(key)
 }
 
+/// C-12 (amended): whether the not-yet-issued `holder` of `tid` squats it: `tid` is a known
+/// derivation of the new request's CSR key and of none of the holder's keys.
+fn squats(holder: &Entry, tid: &str, csr: &VerifiedCsr) -> bool {
+    !matches!(holder.state, EntryState::Issued { .. })
+        && super::tid::derived_from(tid, csr.public_key_info())
+        && !super::tid::csr_derives(tid, &holder.csr)
+        && !holder
+            .signer_key
+            .as_deref()
+            .is_some_and(|k| super::tid::from_bits(tid, k))
+}
+
+/// C-14: the entries `key` signed that are not issued yet.
+fn unissued_of(inner: &super::state::Inner, key: &[u8]) -> usize {
+    inner
+        .requests
+        .values()
+        .filter(|e| {
+            e.signer_key.as_deref() == Some(key)
+                && matches!(e.state, EntryState::Pending | EntryState::Issuing)
+        })
+        .count()
+}
+
 /// A request past C-6: outer signature verified, envelope decrypted, messageData parsed.
 pub(crate) struct Opened<'a> {
     /// The transactionID.
@@ -142,6 +172,29 @@ impl<S: Store> Ca<S> {
             }
             class => class,
         }
+    }
+
+    /// C-14 before decrypting (C-6: from the cleartext signer and transactionID only): whether
+    /// a signer that is not a renewal credential already holds [`MAX_PENDING_PER_KEY`]
+    /// unissued entries and `tid` is not one of its own (a retransmission is still answered).
+    pub(crate) fn over_key_quota(
+        &self,
+        signer: &Certificate,
+        class: SignerClass,
+        tid: &str,
+    ) -> bool {
+        if matches!(class, SignerClass::Credential { .. }) {
+            return false;
+        }
+        let key = cert_key(signer);
+        let inner = self.lock();
+        if inner
+            .find_transaction(tid)
+            .is_some_and(|e| bound_to(e, &key))
+        {
+            return false;
+        }
+        unissued_of(&inner, &key) >= MAX_PENDING_PER_KEY
     }
 
     /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12.
@@ -226,7 +279,7 @@ impl<S: Store> Ca<S> {
                 .map(|der| Delivery::Cert {
                     der,
                     newly_issued: true,
-                    reason: reason.to_owned(),
+                    reason,
                 }),
         }
     }
@@ -265,11 +318,16 @@ impl<S: Store> Ca<S> {
         } = asked;
         // C-12: duplicates by transactionID, only for the requester the entry is bound to
         // (amended): transactionIDs are public.
+        let mut replaced = None;
         if let Some(old) = inner.find_transaction(tid) {
-            if !bound_to(old, &signer_key) {
+            let bound = bound_to(old, &signer_key);
+            // C-12 (amended): a transactionID derived from the new CSR's key and not from the
+            // holder's belongs to the new requester; a not-yet-issued holder is a squatter.
+            let squatter = !bound && squats(old, tid, csr);
+            if !bound && !squatter {
                 return Decision::Failure(Failure::TransactionTaken);
             }
-            if old.signer_id == sid {
+            if !squatter && old.signer_id == sid {
                 return match &old.state {
                     EntryState::Pending | EntryState::Issuing => {
                         Decision::Pending("retransmission: still pending".to_owned())
@@ -280,17 +338,35 @@ impl<S: Store> Ca<S> {
             }
             // A different signer reuses the ID (key-derived IDs): a new transaction, only for
             // the same CSR key (amended).
-            if csr_key(&old.csr).as_deref()
-                != Some(csr.public_key_info().subject_public_key.raw_bytes())
+            if !squatter
+                && csr_key(&old.csr).as_deref()
+                    != Some(csr.public_key_info().subject_public_key.raw_bytes())
             {
                 return Decision::Failure(Failure::TransactionTaken);
             }
-            let old_id = old.id;
+            replaced = Some((old.id, squatter));
+        }
+        // C-14: a signer that is not a renewal credential holds a few unissued entries at most
+        // (the signer key is cleartext: also checked before decrypting, C-6).
+        // A new transaction of the same key in place of its own entry adds nothing.
+        if credential.is_none()
+            && !matches!(replaced, Some((_, false)))
+            && unissued_of(inner, &signer_key) >= MAX_PENDING_PER_KEY
+        {
+            return Decision::Failure(Failure::KeyQuota);
+        }
+        if let Some((old_id, _)) = replaced {
             if self.store.remove(&RecordKey::Request(old_id)).is_err() {
                 return Decision::Failure(Failure::Storage);
             }
             inner.requests.remove(&old_id);
         }
+        let note = match replaced {
+            Some((old_id, true)) => format!(
+                "replaced request {old_id}, a squatter on this key's transactionID (C-12); "
+            ),
+            _ => String::new(),
+        };
         // C-10 (amended): a request outside the policy is never granted automatically.
         let clean = violations.is_empty();
         // Step 3: a one-time password, consumed once, and only by a signer that holds the
@@ -330,8 +406,9 @@ impl<S: Store> Ca<S> {
         } else {
             None
         };
-        // The table is capped: a full table answers 503 (nothing signed, nothing stored).
-        if inner.requests.len() >= self.config.max_requests {
+        // The table is capped: a full table answers 503 (nothing signed, nothing stored), except
+        // to renewal credentials (C-14: bounded by the certificates the CA issued).
+        if credential.is_none() && inner.requests.len() >= self.config.max_requests {
             return Decision::Failure(Failure::TableFull);
         }
         let Ok(id) = self.alloc_request_id(inner) else {
@@ -361,7 +438,7 @@ impl<S: Store> Ca<S> {
                     id,
                     serial,
                     validity,
-                    reason,
+                    reason: format!("{note}{reason}"),
                 }
             }
             _ => {
@@ -371,10 +448,11 @@ impl<S: Store> Ca<S> {
                 }
                 inner.requests.insert(id, entry);
                 Decision::Pending(if clean {
-                    "pending: waiting for an administrator".to_owned()
+                    format!("{note}pending: waiting for an administrator")
                 } else {
                     format!(
-                        "pending: waiting for an administrator; outside the issuance policy: {}",
+                        "{note}pending: waiting for an administrator; outside the issuance \
+                         policy: {}",
                         list(&violations)
                     )
                 })

@@ -228,6 +228,8 @@ pub(crate) enum Failure {
     CsrTooLarge,
     /// The request table holds `max_requests` entries: try again later.
     TableFull,
+    /// C-14: the signer key already holds `MAX_PENDING_PER_KEY` unissued entries.
+    KeyQuota,
 }
 
 /// The answer a failure gets: a CertRep FAILURE or, when none can be built, an HTTP status.
@@ -262,6 +264,7 @@ impl Failure {
             Self::Storage => "the store failed".to_owned(),
             Self::CsrTooLarge => "CSR over max_csr_bytes".to_owned(),
             Self::TableFull => "request table full (max_requests)".to_owned(),
+            Self::KeyQuota => "too many unissued requests from this signer key".to_owned(),
         }
     }
 
@@ -306,6 +309,10 @@ impl Failure {
             Self::UnsupportedMessage => Answer::Fail(FailInfo::BadRequest, None),
             Self::Storage | Self::TableFull => Answer::Http(ErrorStatus::ServiceUnavailable),
             Self::CsrTooLarge => Answer::Fail(FailInfo::BadRequest, None),
+            Self::KeyQuota => Answer::Fail(
+                FailInfo::BadRequest,
+                Some("too many pending requests from this key"),
+            ),
         }
     }
 }

@@ -214,6 +214,15 @@ impl<S: Store> Ca<S> {
         if let Err(f) = self.allowed_in_clear(operation, class) {
             return self.fail(reply, &f, rng);
         }
+        if matches!(operation, Operation::Enrol { .. })
+            && self.over_key_quota(
+                verified.signer(),
+                class,
+                verified.attributes().transaction_id.as_str(),
+            )
+        {
+            return self.fail(reply, &Failure::KeyQuota, rng);
+        }
         let envelope = match verified.envelope() {
             Ok(Some(env)) => env,
             Ok(None) => return self.fail(reply, &Failure::UnsupportedMessage, rng),
