@@ -107,11 +107,12 @@ fn bound_to(entry: &Entry, key: &[u8]) -> bool {
     entry.signer_key.as_deref() == Some(key) || csr_key(&entry.csr).as_deref() == Some(key)
 }
 
-/// C-12 (amended): whether the not-yet-issued `holder` of `tid` squats it: `tid` is a known
-/// derivation of the new request's CSR key and of none of the holder's keys.
+/// C-12 (amended): whether `holder` squats `tid`: `tid` is a known derivation of the new
+/// request's CSR key and of none of the holder's keys. An issued squatter is displaced too
+/// (under grant auto every squatter is issued at once): its certificate stays recorded by
+/// serial, only the squatter's redelivery by this transactionID goes.
 fn squats(holder: &Entry, tid: &str, csr: &VerifiedCsr) -> bool {
-    !matches!(holder.state, EntryState::Issued { .. })
-        && super::tid::derived_from(tid, csr.public_key_info())
+    super::tid::derived_from(tid, csr.public_key_info())
         && !super::tid::csr_derives(tid, &holder.csr)
         && !holder
             .signer_key
