@@ -176,3 +176,26 @@ fn k10_genuine_signed_rollover_installs_and_activates() {
     assert!(events(&mut tp).contains(&Event::RolloverActivated));
     assert_eq!(tp.ca_cert(), Some(&rollover));
 }
+
+#[test]
+fn k02_k10_rollover_not_valid_at_activation_is_refused() {
+    // Signed set, same subject, later notAfter, intact self-signature, but it only starts
+    // 30 days after the active CA ends: no CA at the activation instant.
+    let (tp, ca, ev) = rollover_with(|ca, r| {
+        let mut p = CaCertParams::new(
+            "CN=Test CA,O=scep-rs".parse().unwrap(),
+            at(T0 + 60 * 86_400),
+        );
+        p.lifetime = Duration::from_days(400);
+        let late = self_signed_ca_certificate(&p, keys()[1].clone(), r)
+            .unwrap()
+            .certificate()
+            .clone();
+        answer(ca, &[late], &[], r)
+    });
+    refused(&tp, &ev);
+    assert!(ev.contains(&Event::Warning(Warning::NextCaCert(
+        NextCaProblem::InvalidRolloverCa(client_core::AuthFailure::CaNotValidNow)
+    ))));
+    assert_eq!(tp.ca_cert(), Some(&ca.active.cert));
+}
