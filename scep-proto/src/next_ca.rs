@@ -5,6 +5,7 @@
 
 use crate::ident::Certificate;
 
+use crate::PublicKey;
 use crate::algorithms::{DigestAlg, Profile};
 use crate::certs_only::CertsOnly;
 use crate::error::{Error, Field, Layer, Result};
@@ -74,21 +75,45 @@ impl NextCaCerts {
         })
     }
 
-    /// The rollover CA certificate a client may accept (S-33): subject equal to the active
-    /// CA's (S-41) and a later notAfter; searched in the inner set, or the outer set if the
-    /// inner one is empty.
+    /// The rollover CA certificate a client may accept from the signed content (S-33):
+    /// subject equal to the active CA's (S-41) and a later notAfter, taken from the inner
+    /// certs-only set only. The outer `certificates` are not covered by the signature and are
+    /// never searched here.
     pub fn rollover_for(&self, active_ca: &Certificate) -> Option<&Certificate> {
         let tbs = active_ca.tbs_certificate();
         let active_end = tbs.validity().not_after.to_unix_duration();
-        let pool = if self.certificates.is_empty() {
-            &self.outer_certificates
-        } else {
-            &self.certificates
-        };
-        pool.iter().find(|c| {
-            let t = c.tbs_certificate();
-            names_match(t.subject(), tbs.subject())
-                && t.validity().not_after.to_unix_duration() > active_end
+        self.certificates
+            .iter()
+            .find(|c| succeeds(c, tbs.subject(), active_end))
+    }
+
+    /// As [`Self::rollover_for`]; when the inner set is empty, a certificate of the outer
+    /// (unsigned) set is accepted only if its signature verifies under the active CA's key
+    /// under `profile` (S-33, recommended). A certificate whose key or signature cannot be read is
+    /// skipped.
+    pub fn rollover_for_verified(
+        &self,
+        active_ca: &Certificate,
+        profile: &Profile,
+    ) -> Option<&Certificate> {
+        if !self.certificates.is_empty() {
+            return self.rollover_for(active_ca);
+        }
+        let key = PublicKey::from_certificate(active_ca).ok()?;
+        let tbs = active_ca.tbs_certificate();
+        let active_end = tbs.validity().not_after.to_unix_duration();
+        self.outer_certificates.iter().find(|c| {
+            succeeds(c, tbs.subject(), active_end) && key.verify_certificate(c, profile).is_ok()
         })
     }
+}
+
+/// Whether `c` may succeed a CA named `subject` ending at `active_end` (S-33, S-41).
+fn succeeds(
+    c: &Certificate,
+    subject: &x509_cert::name::Name,
+    active_end: core::time::Duration,
+) -> bool {
+    let t = c.tbs_certificate();
+    names_match(t.subject(), subject) && t.validity().not_after.to_unix_duration() > active_end
 }

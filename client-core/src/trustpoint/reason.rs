@@ -181,4 +181,9 @@ pub enum NextCaProblem {
     /// The answer holds no certificate that can succeed the active CA.
     #[error("GetNextCACert holds no rollover CA")]
     NoRolloverCa,
+    /// The rollover CA certificate fails the checks K-2 applies to a CA certificate
+    /// (self-signature, usable key, validity at the activation instant); the current CA is
+    /// kept.
+    #[error("GetNextCACert rollover CA refused: {0}")]
+    InvalidRolloverCa(AuthFailure),
 }

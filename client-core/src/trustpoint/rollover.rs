@@ -4,7 +4,7 @@
 use pki_timers::{ClientTimer, Instant, Step, activation_at, connect_retry_at};
 use scep_proto::{Capabilities, NextCaCerts};
 
-use super::certs::{cert_validity, not_after};
+use super::certs::{cert_validity, check_ca, not_after};
 use super::state::{CaChain, Job, JobKind, State, Wire};
 use super::{Event, NextCaProblem, Trustpoint, Warning};
 use crate::transport::{HttpReply, TransportError};
@@ -24,13 +24,24 @@ impl Trustpoint {
         let rollover = match reply {
             Err(e) => Err(NextCaProblem::Transport(e.to_string())),
             Ok(r) if r.status != 200 => Err(NextCaProblem::HttpStatus(r.status)),
-            Ok(r) => NextCaCerts::from_der_verified(&r.body, &active, &self.profile())
-                .map_err(NextCaProblem::Rejected)
-                .and_then(|n| {
-                    n.rollover_for(&active)
-                        .cloned()
-                        .ok_or(NextCaProblem::NoRolloverCa)
-                }),
+            Ok(r) => {
+                let profile = self.profile();
+                NextCaCerts::from_der_verified(&r.body, &active, &profile)
+                    .map_err(NextCaProblem::Rejected)
+                    .and_then(|n| {
+                        // S-33: from the signed content (or signed by the active CA key).
+                        n.rollover_for_verified(&active, &profile)
+                            .cloned()
+                            .ok_or(NextCaProblem::NoRolloverCa)
+                    })
+                    .and_then(|cert| {
+                        // K-2 (amended) checks at the K-10 activation instant: the rollover
+                        // CA is pinned then, so a forged or corrupt one must never get there.
+                        check_ca(&cert, not_after(&active), &profile)
+                            .map_err(NextCaProblem::InvalidRolloverCa)?;
+                        Ok(cert)
+                    })
+            }
         };
         match rollover {
             Ok(cert) => {
