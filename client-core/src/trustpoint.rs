@@ -108,7 +108,13 @@ impl StateName {
     }
 }
 
-/// A sans-IO SCEP trustpoint (module docs; SPEC §4).
+/// A sans-IO SCEP trustpoint: a state machine for one CA and one identity.
+///
+/// The host drives it: it asks what to send ([`Trustpoint::poll_request`]), hands the answer
+/// back ([`Trustpoint::handle_response`]), asks when to wake ([`Trustpoint::poll_timeout`]),
+/// reports that the time came ([`Trustpoint::handle_timeout`]) and drains events
+/// ([`Trustpoint::poll_event`]). Time is always an argument; without authoritative time no
+/// timer runs. Most programs use [`crate::Enrollment`] or [`crate::Agent`], which drive it.
 ///
 /// `Debug` shows the state and certificate subjects, never key material.
 pub struct Trustpoint {

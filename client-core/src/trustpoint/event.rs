@@ -11,7 +11,8 @@ pub enum Event {
     /// The CA certificate is trusted and the capabilities are known (K-2).
     Authenticated,
     /// No fingerprint is configured: the host must call `approve_ca` after checking these
-    /// fingerprints of the CA certificate (lower-case hex, colon separated, as IOS shows them).
+    /// fingerprints of the CA certificate (upper-case hex in groups of eight digits, as IOS
+    /// shows them; `CaFingerprint` parses this form and every other common one).
     CaApprovalNeeded {
         /// MD5 fingerprint.
         md5: String,
