@@ -246,3 +246,27 @@ fn fuzz_t10_late_polls_after_a_clock_loss_are_skipped_not_fired_at_once() {
     );
     assert!(r.gaps.is_empty());
 }
+
+/// Found by the 30-minute run: under manual grant an outage over a renewal's first attempt
+/// makes T-13 wait 73 % of the time left, and the attempt after it then needs the 4.7-day
+/// grant: the certificate lapses 10 days after the outage ended. A fault's gap, not the
+/// checker's: the oracle's recovery time under manual grant is now L_cert (it was 2P + 60 s
+/// + 2·delay + 2P, which this gap missed by 15 hours).
+#[test]
+fn fuzz_outage_under_manual_grant_t13_then_grant_is_the_fault() {
+    let (_, r) = agrees(
+        "--seed 9107494368881409555 --generations 1 --ca-lifetime 709d7h2m20s \
+         --cert-lifetime 56d7h52m44s --crl-lifetime 13d13h --request-lifetime 29d22h \
+         --overlap 680d8h19m25s --grant-delay 4d16h37m34s --group 5:p73 \
+         --join-window 31d23h46m46s --retry-period 38m --retry-count 11 --jitter 1h \
+         --outage 480d17h45m4s+8d1h57m39s --outage 591d4h18m36s+2h51m58s --reboot-share 22 \
+         --rollover-cancel 300d13h23m5s --manual-rollover 630d4h35m10s --listing none \
+         --key-pool 4 --gaps-shown 5",
+    );
+    assert!(r.checker_calls_safe());
+    assert!(
+        r.gaps
+            .iter()
+            .any(|g| g.cause.ends_with("last trouble: RetriesExhausted"))
+    );
+}

@@ -33,16 +33,18 @@ fn fault_windows(s: &Scenario) -> Vec<(Instant, Instant)> {
         .collect()
 }
 
-/// How long after a fault ends a client may still lose its certificate because of it: the
-/// next attempt comes within P (CONNECT RETRY, T-13 in its last stretch); with manual grant
-/// the grant and the poll that picks it up follow (T-10: within twice the delay plus P).
+/// How long after a fault ends a client may still lose its certificate because of it. Grant
+/// auto: any attempt before the expiry succeeds, and after the fault the next one comes
+/// within P (CONNECT RETRY, T-13 in its last stretch). Manual grant: a failed attempt re-arms
+/// T-13 at a share p of the time left, and that attempt still needs the grant and the poll
+/// that picks it up, so any certificate alive when the fault ended may lapse: L_cert.
 fn recovery(s: &Scenario) -> Duration {
     let p = s.retry_period.as_secs();
-    let grant = match s.grant {
-        Grant::Auto => 0,
-        Grant::Manual { delay } => delay.as_secs().saturating_mul(2).saturating_add(2 * p),
-    };
-    Duration::from_secs(p.saturating_mul(2).saturating_add(60).saturating_add(grant))
+    let auto = Duration::from_secs(p.saturating_mul(2).saturating_add(60));
+    match s.grant {
+        Grant::Auto => auto,
+        Grant::Manual { .. } => auto.max(s.cert_lifetime),
+    }
 }
 
 /// Whether a fault accounts for a gap: a fault window reaching to within the recovery time
