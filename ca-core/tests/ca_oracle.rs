@@ -9,19 +9,19 @@ mod issue_support;
 use ca_support::*;
 use cms::content_info::ContentInfo;
 use cms::enveloped_data::{EnvelopedData, RecipientInfo, RecipientInfos};
-use cms::signed_data::{SignedData, SignerInfos};
+use cms::signed_data::SignedData;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode};
 use scep_proto::{
-    CertRepStatus, Certificate, Csr, DigestAlg, FailInfo, KeyTransport, Nonce, PkiMessage, Profile,
-    RequestBody, RequestBuilder, TransactionId, oids,
+    CertRepStatus, Certificate, Csr, FailInfo, KeyTransport, Nonce, PkiMessage, Profile,
+    RequestBody, RequestBuilder, TransactionId,
 };
 
 /// Rebuilds `msg` (a pkiMessage from [`Client::message_with`]) with its RecipientInfo's
 /// encryptedKey replaced by `encrypted_key`, re-signed by `client` so the outer layer verifies.
 fn with_encrypted_key(msg: &[u8], client: &Client, encrypted_key: Vec<u8>) -> Vec<u8> {
     let outer = ContentInfo::from_der(msg).unwrap();
-    let mut sd: SignedData = outer.content.decode_as().unwrap();
+    let sd: SignedData = outer.content.decode_as().unwrap();
     let econtent = sd.encap_content_info.econtent.as_ref().unwrap();
     let env_der = econtent.decode_as::<OctetString>().unwrap().into_bytes();
     let env_ci = ContentInfo::from_der(&env_der).unwrap();
@@ -38,37 +38,8 @@ fn with_encrypted_key(msg: &[u8], client: &Client, encrypted_key: Vec<u8>) -> Ve
     }
     .to_der()
     .unwrap();
-    sd.encap_content_info.econtent =
-        Some(Any::encode_from(&OctetString::new(env_der.clone()).unwrap()).unwrap());
-
-    // S-19: messageDigest over the new eContent, then a new signature over the attributes.
-    let mut signers = sd.signer_infos.0.into_vec();
-    let si = &mut signers[0];
-    let attrs = si.signed_attrs.take().unwrap();
-    let mut list = attrs.into_vec();
-    for a in &mut list {
-        if a.oid == oids::MESSAGE_DIGEST {
-            let digest = DigestAlg::Sha256.digest(&env_der);
-            a.values = SetOfVec::try_from(vec![
-                Any::encode_from(&OctetString::new(digest).unwrap()).unwrap(),
-            ])
-            .unwrap();
-        }
-    }
-    let attrs = SetOfVec::try_from(list).unwrap();
-    let signature = client
-        .key
-        .sign(DigestAlg::Sha256, &attrs.to_der().unwrap(), &mut rng(3))
-        .unwrap();
-    si.signed_attrs = Some(attrs);
-    si.signature = OctetString::new(signature).unwrap();
-    sd.signer_infos = SignerInfos(SetOfVec::try_from(signers).unwrap());
-    ContentInfo {
-        content_type: outer.content_type,
-        content: Any::encode_from(&sd).unwrap(),
-    }
-    .to_der()
-    .unwrap()
+    // S-19: the new eContent re-signed by the client, so the outer layer still verifies.
+    rewrap(msg, client, &env_der)
 }
 
 /// The CA's answer to `msg`, decoded; the CA's RNG seed differs per call so the senderNonces do.

@@ -21,12 +21,11 @@ use ca_core::{Ca, DatabaseLevel, MemoryStore};
 use ca_support::*;
 use cms::content_info::ContentInfo;
 use cms::enveloped_data::{EnvelopedData, RecipientInfo, RecipientInfos};
-use cms::signed_data::{SignedData, SignerInfos};
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Tag};
 use scep_proto::{
-    CertRepStatus, Certificate, Csr, DigestAlg, FailInfo, IssuerAndSerialNumber, IssuerAndSubject,
-    KeyTransport, Nonce, PkiMessage, Profile, RequestBody, oids,
+    CertRepStatus, Certificate, Csr, FailInfo, IssuerAndSerialNumber, IssuerAndSubject,
+    KeyTransport, Nonce, PkiMessage, Profile, RequestBody,
 };
 
 const BLOCK: usize = 16;
@@ -38,42 +37,6 @@ fn envelope_of(msg: &[u8]) -> Vec<u8> {
         .content()
         .unwrap()
         .to_vec()
-}
-
-/// `carrier` (a pkiMessage signed by `signer`) with its eContent replaced by `env_der` and
-/// re-signed by `signer`, so the outer layer verifies (S-19) and carries the carrier's
-/// messageType, transactionID and senderNonce.
-fn rewrap(carrier: &[u8], signer: &Client, env_der: &[u8]) -> Vec<u8> {
-    let outer = ContentInfo::from_der(carrier).unwrap();
-    let mut sd: SignedData = outer.content.decode_as().unwrap();
-    sd.encap_content_info.econtent =
-        Some(Any::encode_from(&OctetString::new(env_der.to_vec()).unwrap()).unwrap());
-    let mut signers = sd.signer_infos.0.into_vec();
-    let si = &mut signers[0];
-    let mut list = si.signed_attrs.take().unwrap().into_vec();
-    for a in &mut list {
-        if a.oid == oids::MESSAGE_DIGEST {
-            let digest = DigestAlg::Sha256.digest(env_der);
-            a.values = SetOfVec::try_from(vec![
-                Any::encode_from(&OctetString::new(digest).unwrap()).unwrap(),
-            ])
-            .unwrap();
-        }
-    }
-    let attrs = SetOfVec::try_from(list).unwrap();
-    let signature = signer
-        .key
-        .sign(DigestAlg::Sha256, &attrs.to_der().unwrap(), &mut rng(3))
-        .unwrap();
-    si.signed_attrs = Some(attrs);
-    si.signature = OctetString::new(signature).unwrap();
-    sd.signer_infos = SignerInfos(SetOfVec::try_from(signers).unwrap());
-    ContentInfo {
-        content_type: outer.content_type,
-        content: Any::encode_from(&sd).unwrap(),
-    }
-    .to_der()
-    .unwrap()
 }
 
 /// Rewrites the victim's envelope: `f` gets (IV, ciphertext, encryptedKey) to tamper with.

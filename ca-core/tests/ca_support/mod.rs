@@ -183,3 +183,40 @@ pub(crate) fn is_pending(rep: &CertRep) -> bool {
 pub(crate) fn parse_cert(der: &[u8]) -> Certificate {
     Certificate::from_der(der).unwrap()
 }
+
+/// `carrier` (a pkiMessage signed by `signer`) with its eContent replaced by `env_der` and
+/// re-signed by `signer`, so the outer layer verifies (S-19) and carries the carrier's
+/// messageType, transactionID and senderNonce.
+pub(crate) fn rewrap(carrier: &[u8], signer: &Client, env_der: &[u8]) -> Vec<u8> {
+    let outer = cms::content_info::ContentInfo::from_der(carrier).unwrap();
+    let mut sd: cms::signed_data::SignedData = outer.content.decode_as().unwrap();
+    sd.encap_content_info.econtent = Some(
+        der::Any::encode_from(&der::asn1::OctetString::new(env_der.to_vec()).unwrap()).unwrap(),
+    );
+    let mut signers = sd.signer_infos.0.into_vec();
+    let si = &mut signers[0];
+    let mut list = si.signed_attrs.take().unwrap().into_vec();
+    for a in &mut list {
+        if a.oid == scep_proto::oids::MESSAGE_DIGEST {
+            let digest = DigestAlg::Sha256.digest(env_der);
+            a.values = SetOfVec::try_from(vec![
+                der::Any::encode_from(&der::asn1::OctetString::new(digest).unwrap()).unwrap(),
+            ])
+            .unwrap();
+        }
+    }
+    let attrs = SetOfVec::try_from(list).unwrap();
+    let signature = signer
+        .key
+        .sign(DigestAlg::Sha256, &attrs.to_der().unwrap(), &mut rng(3))
+        .unwrap();
+    si.signed_attrs = Some(attrs);
+    si.signature = der::asn1::OctetString::new(signature).unwrap();
+    sd.signer_infos = cms::signed_data::SignerInfos(SetOfVec::try_from(signers).unwrap());
+    cms::content_info::ContentInfo {
+        content_type: outer.content_type,
+        content: der::Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
