@@ -316,7 +316,10 @@ fn c28_status_report_and_fingerprint_format() {
     }
     ca.rollover(T0, &mut rng(2)).unwrap();
     let text = ca.status(T0).to_string();
-    assert!(text.contains("Rollover CA cert fingerprint:"), "{text}");
+    assert!(
+        text.contains("Rollover CA certificate fingerprint:"),
+        "{text}"
+    );
     assert!(text.contains("serial number (hex): 2"), "{text}");
 }
 
