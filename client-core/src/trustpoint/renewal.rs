@@ -132,14 +132,15 @@ impl Trustpoint {
     }
 
     /// K-5a: re-enrolment after expiry is configured (with auto-enroll) and the identity
-    /// certificate is no longer valid at `now`.
+    /// certificate has expired: `now` is after its notAfter (a clock that went back before its
+    /// notBefore is not an expiry).
     pub(super) fn identity_expired(&self, now: Instant) -> bool {
         self.config.reenroll_after_expiry
             && self.config.auto_enroll.is_some()
             && self
                 .identity
                 .as_ref()
-                .is_some_and(|id| cert_validity(&id.cert).is_none_or(|v| !v.contains(now)))
+                .is_some_and(|id| now.unix() > not_after(&id.cert).unix())
     }
 
     /// K-5a: arms the fresh enrolment at `at` (RENEW; it fires as K-5 once the identity has
