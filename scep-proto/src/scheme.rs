@@ -354,4 +354,95 @@ mod tests {
         assert_eq!(max.check_modulus(2047), Ok(()));
         assert_eq!(max.check_modulus(2041), Err(PssProblem::SaltLength));
     }
+
+    /// PSS signatures made by RustCrypto with several salts and key sizes verify through
+    /// [`crate::PublicKey::verify_scheme`] with exactly their salt length, on whichever
+    /// backend this build uses (`cargo test --features aws-lc` runs the same cases on
+    /// aws-lc, which serves salt = hash length from 2048 bits and falls back otherwise).
+    #[test]
+    fn s38_pss_verification_same_on_both_backends() {
+        use rand::SeedableRng;
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::pss::Pss;
+
+        let mut rng = rand::rngs::StdRng::seed_from_u64(38);
+        let k2048 =
+            crate::PrivateKey::from_pkcs8_der(include_bytes!("../tests/data/keys/ca.key.der"))
+                .unwrap();
+        let k1024 = crate::PrivateKey::generate(1024, &mut rng).unwrap();
+        for key in [k2048, k1024] {
+            let rsa_key =
+                rsa::RsaPrivateKey::from_pkcs8_der(key.to_pkcs8_der().unwrap().as_bytes()).unwrap();
+            let public = key.public_key();
+            let em_len = usize::try_from(key.bits() - 1).unwrap().div_ceil(8);
+            for hash in [DigestAlg::Sha256, DigestAlg::Sha512] {
+                let max = em_len - hash.output_len() - 2;
+                // (1024 bits leave SHA-512 at most 62 bytes: no hash-length salt there.)
+                for salt in [0, hash.output_len(), max]
+                    .into_iter()
+                    .filter(|s| *s <= max)
+                {
+                    let hashed = hash.digest(b"signed attributes");
+                    let sig = match hash {
+                        DigestAlg::Sha256 => rsa_key.sign_with_rng(
+                            &mut rng,
+                            Pss::<sha2::Sha256>::new_with_salt(salt),
+                            &hashed,
+                        ),
+                        _ => rsa_key.sign_with_rng(
+                            &mut rng,
+                            Pss::<sha2::Sha512>::new_with_salt(salt),
+                            &hashed,
+                        ),
+                    }
+                    .unwrap();
+                    let scheme = |salt: usize| {
+                        SignatureScheme::Pss(PssParams {
+                            hash,
+                            salt_len: u32::try_from(salt).unwrap(),
+                        })
+                    };
+                    let what = format!("{} bits, {hash}, salt {salt}", key.bits());
+                    public
+                        .verify_scheme(scheme(salt), b"signed attributes", &sig)
+                        .unwrap_or_else(|e| panic!("{what}: {e}"));
+                    assert_eq!(
+                        public.verify_scheme(scheme(salt), b"other attributes", &sig),
+                        Err(Error::SignatureInvalid),
+                        "{what}"
+                    );
+                    let other = if salt == 0 { 1 } else { salt - 1 };
+                    assert_eq!(
+                        public.verify_scheme(scheme(other), b"signed attributes", &sig),
+                        Err(Error::SignatureInvalid),
+                        "{what}: salt {other} accepted"
+                    );
+                    // PKCS #1 v1.5 never accepts a PSS signature.
+                    assert!(
+                        public
+                            .verify_scheme(
+                                SignatureScheme::Pkcs1v15(hash),
+                                b"signed attributes",
+                                &sig
+                            )
+                            .is_err()
+                    );
+                }
+                assert_eq!(
+                    public.verify_scheme(scheme_with(hash, max + 1), b"x", &[0; 8]),
+                    Err(Error::PssParameters {
+                        layer: Layer::PublicKey,
+                        problem: PssProblem::SaltLength
+                    })
+                );
+            }
+        }
+    }
+
+    fn scheme_with(hash: DigestAlg, salt: usize) -> SignatureScheme {
+        SignatureScheme::Pss(PssParams {
+            hash,
+            salt_len: u32::try_from(salt).unwrap(),
+        })
+    }
 }
