@@ -51,6 +51,11 @@ fn enrolled(reenroll: bool, seed: u64) -> (Trustpoint, TestCa, rand::rngs::StdRn
 /// Drives the trustpoint to `END`, the CA down inside `OUTAGE`; `restart_at`: save and
 /// restore the trustpoint at the first wake-up at or after it.
 fn drive(reenroll: bool, restart_at: Option<u64>) -> Run {
+    drive_with(reenroll, restart_at, Mode::Normal)
+}
+
+/// [`drive`] with the CA answering as `after` once the outage is over.
+fn drive_with(reenroll: bool, restart_at: Option<u64>, after: Mode) -> Run {
     let (mut tp, mut ca, mut r) = enrolled(reenroll, 1);
     let mut run_events = Vec::new();
     let mut sends = Vec::new();
@@ -71,7 +76,11 @@ fn drive(reenroll: bool, restart_at: Option<u64>) -> Run {
             tp.set_authoritative_time(true, at(now));
         }
         let down = (OUTAGE.0..OUTAGE.1).contains(&now);
-        ca.mode = if down { Mode::Down } else { Mode::Normal };
+        ca.mode = match (down, now >= OUTAGE.1) {
+            (true, _) => Mode::Down,
+            (false, true) => after,
+            (false, false) => Mode::Normal,
+        };
         ca.mode_count = u32::MAX;
         tp.handle_timeout(at(now));
         if pump(&mut tp, &mut ca, at(now), &mut r) > 0 {
@@ -204,4 +213,21 @@ fn k05a_turned_on_for_a_stopped_trustpoint_plans_the_enrolment() {
     // Turned off again with a valid identity: the normal RENEW stays.
     run.tp.set_reenroll_after_expiry(false, now);
     assert!(armed(&run.tp, ClientTimer::Renew));
+}
+
+#[test]
+fn k05a_k12_a_refused_reenrolment_stops_until_a_manual_renewal() {
+    // The CA comes back and refuses the fresh enrolment: K-12 as for any request — no retry
+    // loop against a CA that says no.
+    let run = drive_with(true, None, Mode::Failure);
+    let refused = run
+        .events
+        .iter()
+        .find(|(_, e)| matches!(e, Event::Rejected { .. }))
+        .map(|(t, _)| *t)
+        .expect("the CA refused");
+    assert!(refused < OUTAGE.1 + P);
+    assert_eq!(run.tp.state(), StateName::RejectedNeedsManual);
+    assert!(!armed(&run.tp, ClientTimer::Renew), "{:?}", run.tp.timers());
+    assert_eq!(run.sends.iter().filter(|t| **t >= OUTAGE.1).count(), 1);
 }
