@@ -27,8 +27,8 @@
 
 use std::fmt;
 
-use der::Encode;
 use der::pem::{self, LineEnding};
+use der::{Decode, Encode};
 use rand::CryptoRng;
 use scep_proto::{Certificate, PrivateKey};
 
@@ -106,6 +106,14 @@ pub enum ArchiveError {
     /// BMPString).
     #[error("the archive password is not UTF-8 text")]
     PasswordNotText,
+    /// A read-back: the password does not open the archive (the PKCS#12 MAC or the key
+    /// decryption fails).
+    #[error("the password does not open the archive")]
+    WrongPassword,
+    /// A read-back: the bytes are not an archive as [`ArchiveParams::export`] writes it, or
+    /// its key and certificate do not belong together.
+    #[error("not a readable CA key archive")]
+    Unreadable,
     /// The encryption or the PEM encoding failed.
     #[error("encrypting the CA key failed")]
     Encryption,
@@ -228,6 +236,37 @@ pub fn export_archive<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<ArchiveFile, ArchiveError> {
     ArchiveParams::default().export(ca_name, generation, key, cert, password, rng)
+}
+
+/// Reads back a PKCS#12 archive written by [`ArchiveParams::export`]: verifies its MAC with
+/// `password` (constant time) before anything else, decrypts the key and checks that the
+/// certificate holds its public key.
+///
+/// # Errors
+/// [`ArchiveError::WrongPassword`] when the MAC or the key decryption fails (a wrong password
+/// or a changed file); [`ArchiveError::PasswordNotText`]; [`ArchiveError::Unreadable`] for
+/// anything else.
+pub fn open_pkcs12_archive(
+    contents: &[u8],
+    password: &[u8],
+) -> Result<(PrivateKey, Certificate), ArchiveError> {
+    let text = core::str::from_utf8(password).map_err(|_| ArchiveError::PasswordNotText)?;
+    let (key_der, cert_der) = pkcs12::open(contents, text).map_err(|e| match e {
+        pkcs12::OpenError::Mac => ArchiveError::WrongPassword,
+        pkcs12::OpenError::Layout => ArchiveError::Unreadable,
+    })?;
+    let key = PrivateKey::from_encrypted_pkcs8_der(&key_der, password).map_err(|e| match e {
+        scep_proto::Error::KeyDecryptionFailed => ArchiveError::WrongPassword,
+        _ => ArchiveError::Unreadable,
+    })?;
+    let cert = Certificate::from_der(&cert_der).map_err(|_| ArchiveError::Unreadable)?;
+    let spki = key
+        .public_key_info()
+        .map_err(|_| ArchiveError::Unreadable)?;
+    if cert.tbs_certificate().subject_public_key_info() != &spki {
+        return Err(ArchiveError::Unreadable);
+    }
+    Ok((key, cert))
 }
 
 /// One archive file, ready to store: its name (C-19) and its bytes.

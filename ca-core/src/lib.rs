@@ -17,6 +17,7 @@ pub use crate::{
     archive::{
         ArchiveError, ArchiveFile, ArchiveFormat, ArchiveGeneration, ArchiveParams,
         DEFAULT_PBKDF2_ITERATIONS, MAX_ROLLOVER_COUNTER, archive_file_name, export_archive,
+        open_pkcs12_archive,
     },
     ca::{
         Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantMode,

@@ -11,7 +11,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use ca_core::{ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, DirStore, Store};
+use ca_core::{
+    ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, DirStore, Store,
+    open_pkcs12_archive,
+};
 use der::{Decode, Encode};
 use rand::{SeedableRng, rngs::StdRng};
 use scep_proto::{Certificate, PrivateKey};
@@ -166,4 +169,97 @@ fn c19_pkcs12_password_must_be_text_and_pem_stays_available() {
         )
         .unwrap();
     assert_eq!(file.name(), "ROOTCA.pem");
+}
+
+#[test]
+fn c19_pkcs12_read_back_typed_errors_and_openssl_made_files() {
+    let (key, cert) = ca();
+    let mut rng = StdRng::seed_from_u64(14);
+    let mut params = pkcs12();
+    params.pbkdf2_iterations = 2048;
+    let file = params
+        .export(
+            "ROOTCA",
+            ArchiveGeneration::Creation,
+            &key,
+            &cert,
+            PASSWORD.as_bytes(),
+            &mut rng,
+        )
+        .unwrap();
+    let (k, c) = open_pkcs12_archive(file.contents(), PASSWORD.as_bytes()).unwrap();
+    assert!(k == key, "a different key came back");
+    assert_eq!(c, cert);
+
+    // Attacker view: a wrong password, a changed byte, junk: typed errors, no panic.
+    for wrong in ["archive pass 2", ""] {
+        assert!(matches!(
+            open_pkcs12_archive(file.contents(), wrong.as_bytes()),
+            Err(ArchiveError::WrongPassword)
+        ));
+    }
+    let mut changed = file.contents().to_vec();
+    let mid = changed.len() / 2;
+    changed[mid] ^= 0x01;
+    assert!(matches!(
+        open_pkcs12_archive(&changed, PASSWORD.as_bytes()),
+        Err(ArchiveError::WrongPassword | ArchiveError::Unreadable)
+    ));
+    for junk in [&b""[..], b"\x30\x03\x02\x01\x03", &file.contents()[..40]] {
+        assert!(matches!(
+            open_pkcs12_archive(junk, PASSWORD.as_bytes()),
+            Err(ArchiveError::Unreadable)
+        ));
+    }
+    assert!(matches!(
+        open_pkcs12_archive(file.contents(), &[0xff]),
+        Err(ArchiveError::PasswordNotText)
+    ));
+
+    // A PFX written by openssl 3 with the same algorithms (plain cert bag) reads back too.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("key.der"), key.to_pkcs8_der().unwrap().as_bytes()).unwrap();
+    fs::write(d.join("cert.der"), cert.to_der().unwrap()).unwrap();
+    ok(&openssl(
+        &[
+            "pkey", "-inform", "DER", "-in", "key.der", "-out", "key.pem",
+        ],
+        d,
+    ));
+    ok(&openssl(
+        &[
+            "x509", "-inform", "DER", "-in", "cert.der", "-out", "cert.pem",
+        ],
+        d,
+    ));
+    ok(&openssl(
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "key.pem",
+            "-in",
+            "cert.pem",
+            "-keypbe",
+            "AES-256-CBC",
+            "-certpbe",
+            "NONE",
+            "-macalg",
+            "sha256",
+            "-passout",
+            &format!("pass:{PASSWORD}"),
+            "-out",
+            "openssl.p12",
+        ],
+        d,
+    ));
+    let made = fs::read(d.join("openssl.p12")).unwrap();
+    let (k, c) = open_pkcs12_archive(&made, PASSWORD.as_bytes()).unwrap();
+    assert!(k == key, "a different key came back from openssl's file");
+    assert_eq!(c, cert);
+    assert!(matches!(
+        open_pkcs12_archive(&made, b"not it"),
+        Err(ArchiveError::WrongPassword)
+    ));
 }

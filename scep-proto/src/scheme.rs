@@ -417,6 +417,18 @@ mod tests {
                         Err(Error::SignatureInvalid),
                         "{what}: salt {other} accepted"
                     );
+                    // Claimed salt = hash length (aws-lc's case) over another real salt.
+                    if salt != hash.output_len() && hash.output_len() <= max {
+                        assert_eq!(
+                            public.verify_scheme(
+                                scheme(hash.output_len()),
+                                b"signed attributes",
+                                &sig
+                            ),
+                            Err(Error::SignatureInvalid),
+                            "{what}: hash-length salt accepted"
+                        );
+                    }
                     // PKCS #1 v1.5 never accepts a PSS signature.
                     assert!(
                         public

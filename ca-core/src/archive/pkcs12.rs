@@ -191,3 +191,61 @@ pub(super) fn pfx<R: CryptoRng + ?Sized>(
     .to_der()
     .ok()
 }
+
+/// The most MAC iterations a PFX may ask for when read back: a planted file cannot make the
+/// reader spin for hours.
+const MAX_MAC_ITERATIONS: u32 = 10_000_000;
+
+/// Why a PFX could not be read back.
+pub(super) enum OpenError {
+    /// The MAC does not verify: wrong password (or a changed file).
+    Mac,
+    /// Not the layout [`pfx`] writes.
+    Layout,
+}
+
+/// Reads back what [`pfx`] writes: checks the HMAC-SHA256 MAC in constant time first, then
+/// returns the EncryptedPrivateKeyInfo DER and the certificate DER.
+pub(super) fn open(der: &[u8], password: &str) -> Result<(Vec<u8>, Vec<u8>), OpenError> {
+    let pfx = Pfx::from_der(der).map_err(|_| OpenError::Layout)?;
+    let mac = &pfx.mac_data;
+    if pfx.version != 3
+        || pfx.auth_safe.content_type != ID_DATA
+        || mac.mac.algorithm.oid != SHA256
+        || !(1..=MAX_MAC_ITERATIONS).contains(&mac.iterations)
+    {
+        return Err(OpenError::Layout);
+    }
+    let auth_safe = pfx.auth_safe.content.as_bytes();
+    let key = mac_key(&bmp_password(password), mac.salt.as_bytes(), mac.iterations);
+    let mut check =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_slice()).map_err(|_| OpenError::Mac)?;
+    check.update(auth_safe);
+    check
+        .verify_slice(mac.mac.digest.as_bytes())
+        .map_err(|_| OpenError::Mac)?;
+    let infos = Vec::<DataContentInfo>::from_der(auth_safe).map_err(|_| OpenError::Layout)?;
+    let (mut key, mut cert) = (None, None);
+    for info in infos {
+        if info.content_type != ID_DATA {
+            return Err(OpenError::Layout);
+        }
+        let bags =
+            Vec::<SafeBag>::from_der(info.content.as_bytes()).map_err(|_| OpenError::Layout)?;
+        for bag in bags {
+            let value = bag.value.to_der().map_err(|_| OpenError::Layout)?;
+            if bag.bag_id == PKCS8_SHROUDED_KEY_BAG && key.is_none() {
+                key = Some(value);
+            } else if bag.bag_id == CERT_BAG && cert.is_none() {
+                let cb = CertBag::from_der(&value).map_err(|_| OpenError::Layout)?;
+                if cb.cert_id != X509_CERTIFICATE {
+                    return Err(OpenError::Layout);
+                }
+                cert = Some(cb.value.as_bytes().to_vec());
+            } else {
+                return Err(OpenError::Layout);
+            }
+        }
+    }
+    key.zip(cert).ok_or(OpenError::Layout)
+}
