@@ -19,6 +19,7 @@ mod import;
 mod next_ca;
 mod otp;
 mod pipeline;
+mod ra;
 mod records;
 mod state;
 mod status;
@@ -35,6 +36,7 @@ use zeroize::Zeroizing;
 pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
 pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
 pub use self::error::{CaError, CaState, ConfigError};
+pub use self::ra::GrantAutoRollover;
 pub use self::status::StatusReport;
 
 use self::records::{decode_counter, encode_counter};
@@ -393,6 +395,16 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     params.signature =
         SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
     let ca = self_signed_ca_certificate(&params, key, rng).map_err(CaError::Issue)?;
+    // RA mode (S-7): the RA takes the next serial, durable before use (C-3, C-20).
+    let mut last = serial;
+    let ra_serial = || {
+        last = serial.checked_add(1).ok_or(CaError::CounterExhausted)?;
+        store
+            .put(&RecordKey::SerialCounter, &encode_counter(last))
+            .map_err(CaError::storage)?;
+        Ok(last)
+    };
+    let ra = ra::creation_ra(config, &ca, ra_serial, now, rng)?;
     let crl = make_crl(config, &ca, &BTreeMap::new(), 1, now, rng)?;
     store
         .put(&RecordKey::Crl, &crl.encode())
@@ -400,7 +412,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
         state: CaState::Active,
-        active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?),
+        active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?.with_ra(ra)),
         rollover: None,
         rollover_counter: 0,
         shadow_suppressed: false,
@@ -408,7 +420,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     store
         .put(&RecordKey::CaState, &record.encode()?)
         .map_err(CaError::storage)?;
-    Ok((record, crl, serial))
+    Ok((record, crl, last))
 }
 
 /// C-19: export `ca` with the archive password, if one is configured.

@@ -19,8 +19,8 @@ pub use crate::{
         DEFAULT_PBKDF2_ITERATIONS, MAX_ROLLOVER_COUNTER, archive_file_name, export_archive,
     },
     ca::{
-        Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantMode,
-        PendingRequest, RequestSelector, RequestStatus, StatusReport,
+        Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantAutoRollover,
+        GrantMode, PendingRequest, RequestSelector, RequestStatus, StatusReport,
     },
     issue::{
         CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial,
