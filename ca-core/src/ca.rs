@@ -81,7 +81,9 @@ pub(crate) struct Snapshot {
 impl<S: Store> Ca<S> {
     /// Opens the CA kept in `store`, or creates it on first start (C-1): a `key_bits` RSA
     /// key, the self-signed CA certificate with serial 1 valid `[now, now + L_ca]`, the first
-    /// CRL, the key archive (C-19, if `archive_password` is set). Timers are armed when
+    /// CRL, the key archive (C-19, if `archive_password` is set), and in RA mode
+    /// (`ra_subject`) the RA key and certificate; an existing CA without an RA gets one here
+    /// when `ra_subject` is set and the time is authoritative. Timers are armed when
     /// `authoritative_time` is true (T-12).
     ///
     /// # Errors
@@ -176,13 +178,22 @@ impl<S: Store> Ca<S> {
             timers,
         };
         rearm(&config, &mut inner);
-        Ok(Self {
+        let ca = Self {
             config,
             store,
             inner: Mutex::new(inner),
             next_ca: next_ca::NextCaCache::default(),
             host: None,
-        })
+        };
+        // RA mode asked of a CA that has none (created before, or imported): issue it now.
+        if authoritative_time
+            && ca.config.ra_subject.is_some()
+            && ca.state().is_operational()
+            && ca.ra_certificate_der().is_none()
+        {
+            ca.create_ra(now, rng)?;
+        }
+        Ok(ca)
     }
 
     /// Installs the host's review and audit ([`crate::host`]): every enrolment request is

@@ -633,6 +633,15 @@ fn ra_survives_reopen_sealed_or_not_and_create_ra_on_command() {
         );
         client.issued(&client.open_rep(&resp, &ra));
     }
+    // A CA created without an RA, reopened in RA mode, gets one (serial after the CA's).
+    let ca = open(config(), 1);
+    let store = ca.into_store();
+    let ca = Ca::open(ra_config(GrantMode::Auto), store, T0, true, &mut rng(1)).unwrap();
+    assert_eq!(certificate_serial(&parse_cert(&ra_der(&ca))).unwrap(), 2);
+    assert_eq!(
+        get_ca_cert(&ca, T0).content_type,
+        "application/x-x509-ca-ra-cert"
+    );
     // On command: a CA without an RA gets one; a second is refused.
     let ca = open(config(), 1);
     assert!(ca.ra_certificate_der().is_none());

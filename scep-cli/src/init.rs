@@ -51,7 +51,7 @@ pub(crate) fn open_or_create(dir: &Path, settings: &CaSettings) -> Result<Ca<Dir
     let store = DirStore::open(dir).map_err(|e| format!("opening {}: {e}", dir.display()))?;
     let config = settings.to_config(ca_files::stored_issuer(dir), secrets(settings)?)?;
     let mut rng = clock::rng()?;
-    let ca = Ca::open(config, store, clock::now(), true, &mut rng).map_err(|e| match e {
+    Ca::open(config, store, clock::now(), true, &mut rng).map_err(|e| match e {
         CaError::Config(ConfigError::IssuerNameChanged) => format!(
             "the CA in {} has another subject than the configured issuer: leave --issuer out \
              (DIR/ca.pem names it) or give the stored one",
@@ -63,13 +63,7 @@ pub(crate) fn open_or_create(dir: &Path, settings: &CaSettings) -> Result<Ca<Dir
             dir.display()
         ),
         e => format!("opening the CA in {}: {e}", dir.display()),
-    })?;
-    // RA mode asked of a CA that has no RA yet (created before, or imported): issue it now.
-    if ca.config().ra_subject.is_some() && ca.ra_certificate_der().is_none() {
-        ca.create_ra(clock::now(), &mut rng)
-            .map_err(|e| format!("creating the RA of the CA in {}: {e}", dir.display()))?;
-    }
-    Ok(ca)
+    })
 }
 
 fn secrets(settings: &CaSettings) -> Result<Secrets, String> {

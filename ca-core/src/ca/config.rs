@@ -75,8 +75,9 @@ pub struct CaConfig {
     pub grant_auto_rollover: GrantAutoRollover,
     /// RA mode (S-7, S-31, C-6): the subject of the RA certificate, in RFC 4514 text (e.g.
     /// `CN=ROOTCA-RA`). When set, a new CA is created with an RA key and certificate, and
-    /// every rollover CA gets its own (S-33). `None` (default): no RA at creation; one can
-    /// still be made with [`crate::Ca::create_ra`].
+    /// every rollover CA gets its own (S-33); an existing CA without one gets it when opened
+    /// ([`crate::Ca::open`]). `None` (default): no RA at creation; one can still be made with
+    /// [`crate::Ca::create_ra`].
     pub ra_subject: Option<String>,
     /// `database_level` (C-18).
     pub database_level: DatabaseLevel,
