@@ -98,6 +98,23 @@ fn s07_s31_c06_c07_strongswan_enrols_through_the_ra() {
         &["--grant", "auto", "--ra-subject", "CN=ROOTCA-RA"],
     );
     let (ca, ra) = scepca(tmp.path(), &server);
+    // OpenSSL reads the GetCACert answer as PKCS #7: the CA certificate, then the RA.
+    let (status, body) = server.get("/scep?operation=GetCACert");
+    assert_eq!(status, 200);
+    let bag = tmp.path().join("bag.der");
+    std::fs::write(&bag, body).unwrap();
+    let out = run(Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-noout", "-in"])
+        .arg(&bag));
+    assert!(out.status.success(), "openssl pkcs7: {}", text(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let subjects: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.starts_with("subject"))
+        .collect();
+    assert_eq!(subjects.len(), 2, "{printed}");
+    assert!(subjects[0].ends_with("CN = ROOTCA"), "{printed}");
+    assert!(subjects[1].ends_with("CN = ROOTCA-RA"), "{printed}");
     // strongSwan told the CA from the RA; the RA is issued by the CA.
     assert_eq!(subject(&ca), "subject=CN=ROOTCA");
     assert_eq!(subject(&ra), "subject=CN=ROOTCA-RA");
