@@ -1,7 +1,7 @@
 //! K-2, K-10 against an RA-mode ca-core CA (S-7, S-33, C-25): the client enrols through the
-//! RA, follows the CA rollover, and after the activation never addresses the old RA (the CA
-//! dropped it with the old key): its RA certificates are cleared at the activation and it
-//! talks to the new CA, which keeps answering.
+//! RA, follows the CA rollover, keeps the rollover RA that GetNextCACert carried (also in its
+//! saved record), and after the activation addresses the new RA, never the old one (the CA
+//! dropped it with the old key).
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -110,7 +110,7 @@ fn published(ca: &Ca<CaStore>) -> Vec<(Addressed, Certificate)> {
 }
 
 #[test]
-fn k02_k10_client_enrols_through_the_ra_and_never_uses_the_old_ra_after_activation() {
+fn k02_k10_client_enrols_through_the_ra_and_switches_to_the_rollover_ra_at_activation() {
     let clock = VClock(Arc::new(AtomicU64::new(1_800_000_000)));
     let mut config = CaConfig::default();
     config.grant = GrantMode::Auto;
@@ -145,8 +145,20 @@ fn k02_k10_client_enrols_through_the_ra_and_never_uses_the_old_ra_after_activati
     let mut events = Vec::new();
     let mut activated_at = None;
     agent
-        .run(|e, _tp| {
+        .run(|e, tp| {
             events.push(e.clone());
+            if *e == Event::RolloverCaInstalled {
+                // The saved record carries the rollover RA and reads back the same.
+                let bytes = tp.to_bytes().unwrap();
+                let next_ra = ca.rollover_ra_certificate_der().unwrap();
+                assert!(
+                    bytes
+                        .windows(next_ra.len())
+                        .any(|w| w == next_ra.as_slice())
+                );
+                let back = client_core::Trustpoint::from_bytes(&bytes).unwrap();
+                assert_eq!(back.to_bytes().unwrap(), bytes);
+            }
             if *e == Event::RolloverActivated {
                 activated_at = Some(clock.at());
             }
@@ -180,11 +192,7 @@ fn k02_k10_client_enrols_through_the_ra_and_never_uses_the_old_ra_after_activati
                 && **a != Addressed::Ca(first_ca.clone())),
         "{log:?}"
     );
-    assert!(
-        after
-            .iter()
-            .any(|a| **a == Addressed::Ca(ca.ca_certificate_der())
-                || **a == Addressed::Ra(ca.ra_certificate_der().unwrap())),
-        "{log:?}"
-    );
+    // Everything after the activation went to the new RA (the former rollover RA).
+    let new_ra = Addressed::Ra(ca.ra_certificate_der().unwrap());
+    assert!(after.iter().all(|a| **a == new_ra), "{log:?}");
 }
