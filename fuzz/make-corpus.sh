@@ -77,7 +77,10 @@ pki_seeds() { # target
         n=$((n + 1))
     done < <(find "$fixtures" \( -name '*.req.der' -o -name '*PKIOperation*.resp.bin' \) -print0 | sort -z)
     cp "$here/../scep-proto/tests/data/ber/openssl-sign-stream.ber" "$tmp/seed" && put "$1" "$tmp/seed"
-    echo "$1: $n recorded pkiMessages + 1 BER sample"
+    # strongSwan's RSASSA-PSS request (SHA-512), recorded outside the shared set.
+    cp "$here/../scep-proto/tests/data/strongswan-pss/001-PKIOperation-PKCSReq.req.der" "$tmp/seed" \
+        && put "$1" "$tmp/seed"
+    echo "$1: $n recorded pkiMessages + 1 BER sample + 1 PSS request"
 }
 for t in ber_normalize pkimessage envelope cert_rep certs_only; do pki_seeds "$t"; done
 

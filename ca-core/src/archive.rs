@@ -5,20 +5,21 @@
 //! five-digit counter from `00001`. The CA stores the file with
 //! [`Store::put`](crate::Store::put) under [`ArchiveFile::record_key`].
 //!
-//! # Format: encrypted PKCS#8 PEM, not PKCS#12
+//! # Formats
 //!
-//! The file is PEM text: an `ENCRYPTED PRIVATE KEY` block (PKCS#8 `EncryptedPrivateKeyInfo`,
-//! RFC 5958, PBES2 of RFC 8018 with PBKDF2-HMAC-SHA256 and AES-256-CBC, a random 16-byte salt
-//! and IV) followed by a `CERTIFICATE` block. `openssl pkey -in F -passin pass:P` opens the
-//! key and `openssl x509 -in F` reads the certificate.
+//! - [`ArchiveFormat::Pkcs12`] (`.p12`, IOS `database archive pkcs12`): a PKCS#12 PFX (RFC
+//!   7292) with the key in a `pkcs8ShroudedKeyBag` (PBES2: PBKDF2-HMAC-SHA256, AES-256-CBC) and
+//!   the certificate in a `certBag`, sharing a `localKeyId`, under an HMAC-SHA256 MAC.
+//!   `openssl pkcs12 -in F -passin pass:P -nodes` gives both back. The PFX is built on `der`
+//!   derive types (`archive/pkcs12.rs`): RustCrypto `pkcs12` 0.2.0-pre.0 (and `p12-keystore`
+//!   0.4 on top of it) need `cms` `=0.3.0-pre.1`, which cannot share a build with the `cms`
+//!   `=0.3.0-rc.0` the workspace pins.
+//! - [`ArchiveFormat::Pem`] (`.pem`): an `ENCRYPTED PRIVATE KEY` block (PKCS#8
+//!   `EncryptedPrivateKeyInfo`, RFC 5958, the same PBES2 parameters) followed by a
+//!   `CERTIFICATE` block. `openssl pkey -in F -passin pass:P` opens the key and
+//!   `openssl x509 -in F` reads the certificate.
 //!
-//! PKCS#12 was the first choice (SPEC `database_archive` default), but no maintained crate can
-//! write it on the RustCrypto line the workspace pins: RustCrypto `pkcs12` 0.2.0-pre.0 (and
-//! `p12-keystore` 0.4, which builds on it) require `cms` `=0.3.0-pre.1`, which cannot be in
-//! the same build as the `cms` `=0.3.0-rc.0` the workspace pins (one semver-compatible copy
-//! per crate); `p12-keystore` would also bring a second ASN.1 stack (`x509-parser`, `nom`).
-//! `pkcs8` 0.11 with its `encryption` feature is on our line and adds only the PBES2 ciphers.
-//! [`ArchiveFormat`] is non-exhaustive so PKCS#12 can be added when such a crate exists.
+//! Both use a random 16-byte salt and IV.
 //!
 //! The key is encrypted by [`PrivateKey::to_encrypted_pkcs8_pem`] (scep-proto, which also
 //! encrypts saved client trustpoints); [`ArchiveFile`] holds only the encrypted key and the
@@ -32,6 +33,8 @@ use rand::CryptoRng;
 use scep_proto::{Certificate, PrivateKey};
 
 use crate::storage::{RecordKey, is_valid_archive_name};
+
+mod pkcs12;
 
 /// The largest rollover counter: `NNNNN` has five digits.
 pub const MAX_ROLLOVER_COUNTER: u32 = 99_999;
@@ -47,6 +50,8 @@ pub enum ArchiveFormat {
     /// Encrypted PKCS#8 key and certificate, PEM, file extension `.pem` (module docs).
     #[default]
     Pem,
+    /// PKCS#12 PFX, file extension `.p12` (module docs; IOS `database archive pkcs12`).
+    Pkcs12,
 }
 
 impl ArchiveFormat {
@@ -55,6 +60,7 @@ impl ArchiveFormat {
     pub const fn extension(self) -> &'static str {
         match self {
             Self::Pem => "pem",
+            Self::Pkcs12 => "p12",
         }
     }
 }
@@ -96,6 +102,10 @@ pub enum ArchiveError {
         /// The count given.
         iterations: u32,
     },
+    /// A PKCS#12 archive password that is not UTF-8 text (RFC 7292 B.1 turns it into a
+    /// BMPString).
+    #[error("the archive password is not UTF-8 text")]
+    PasswordNotText,
     /// The encryption or the PEM encoding failed.
     #[error("encrypting the CA key failed")]
     Encryption,
@@ -179,17 +189,29 @@ impl ArchiveParams {
                 iterations: self.pbkdf2_iterations,
             });
         }
-        let mut contents = key
-            .to_encrypted_pkcs8_pem(password, self.pbkdf2_iterations, rng)
-            .map_err(|_| ArchiveError::Encryption)?;
         let cert_der = cert.to_der().map_err(|_| ArchiveError::Encryption)?;
-        let cert_pem = pem::encode_string("CERTIFICATE", LineEnding::LF, &cert_der)
-            .map_err(|_| ArchiveError::Encryption)?;
-        contents.push_str(&cert_pem);
-        Ok(ArchiveFile {
-            name,
-            contents: contents.into_bytes(),
-        })
+        let iterations = self.pbkdf2_iterations;
+        let contents = match self.format {
+            ArchiveFormat::Pem => {
+                let mut contents = key
+                    .to_encrypted_pkcs8_pem(password, iterations, rng)
+                    .map_err(|_| ArchiveError::Encryption)?;
+                let cert_pem = pem::encode_string("CERTIFICATE", LineEnding::LF, &cert_der)
+                    .map_err(|_| ArchiveError::Encryption)?;
+                contents.push_str(&cert_pem);
+                contents.into_bytes()
+            }
+            ArchiveFormat::Pkcs12 => {
+                let text =
+                    core::str::from_utf8(password).map_err(|_| ArchiveError::PasswordNotText)?;
+                let encrypted = key
+                    .to_encrypted_pkcs8_der(password, iterations, rng)
+                    .map_err(|_| ArchiveError::Encryption)?;
+                pkcs12::pfx(&encrypted, &cert_der, ca_name, text, iterations, rng)
+                    .ok_or(ArchiveError::Encryption)?
+            }
+        };
+        Ok(ArchiveFile { name, contents })
     }
 }
 

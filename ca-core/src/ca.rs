@@ -41,7 +41,7 @@ pub use self::status::StatusReport;
 
 use self::records::{decode_counter, encode_counter};
 use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
-use crate::archive::{ArchiveGeneration, export_archive};
+use crate::archive::{ArchiveGeneration, ArchiveParams};
 use crate::host::CaHost;
 use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
@@ -445,15 +445,20 @@ pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
     let Some(password) = &config.archive_password else {
         return Ok(());
     };
-    let file = export_archive(
-        &config.name,
-        generation,
-        ca.key(),
-        ca.certificate(),
-        password.as_bytes(),
-        rng,
-    )
-    .map_err(CaError::Archive)?;
+    let params = ArchiveParams {
+        format: config.archive_format,
+        ..ArchiveParams::default()
+    };
+    let file = params
+        .export(
+            &config.name,
+            generation,
+            ca.key(),
+            ca.certificate(),
+            password.as_bytes(),
+            rng,
+        )
+        .map_err(CaError::Archive)?;
     store
         .put(&file.record_key(), file.contents())
         .map_err(CaError::storage)

@@ -316,7 +316,10 @@ fn c28_status_report_and_fingerprint_format() {
     }
     ca.rollover(T0, &mut rng(2)).unwrap();
     let text = ca.status(T0).to_string();
-    assert!(text.contains("Rollover CA cert fingerprint:"), "{text}");
+    assert!(
+        text.contains("Rollover CA certificate fingerprint:"),
+        "{text}"
+    );
     assert!(text.contains("serial number (hex): 2"), "{text}");
 }
 
@@ -404,9 +407,10 @@ fn c19_archives_at_creation_and_rollover() {
     ca.rollover(T0, &mut rng(2)).unwrap();
     let mut names = ca_core::Store::list_archives(ca.store()).unwrap();
     names.sort();
+    // SPEC §3.1 `database_archive`: PKCS#12 by default.
     assert_eq!(
         names,
-        vec!["ROOTCA.pem".to_owned(), "ROOTCA_00001.pem".to_owned()]
+        vec!["ROOTCA.p12".to_owned(), "ROOTCA_00001.p12".to_owned()]
     );
 }
 

@@ -303,9 +303,12 @@ fn s38_md5_csr_only_with_legacy_algorithms_and_unknown_algorithms_refused() {
     .unwrap();
     let pss = der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
     req.algorithm.oid = pss;
+    // RSASSA-PSS without its parameters (RFC 4055 §3.1 wants them in a signature): badAlg.
     assert_eq!(
         VerifiedCsr::verify(req, false).unwrap_err(),
-        IssueError::UnsupportedSignatureAlgorithm { oid: pss }
+        IssueError::PssParameters {
+            problem: scep_proto::PssProblem::ParametersMissing
+        }
     );
 }
 

@@ -147,6 +147,14 @@ impl Agent {
         &self.tp
     }
 
+    /// Turns re-enrolment after expiry on or off (K-5a,
+    /// [`Trustpoint::set_reenroll_after_expiry`] at the clock's now); the record keeps it from
+    /// the next save.
+    pub fn set_reenroll_after_expiry(&mut self, on: bool) {
+        let now = self.clock.now();
+        self.tp.set_reenroll_after_expiry(on, now);
+    }
+
     /// A handle that ends [`Agent::run`] from another thread.
     #[must_use]
     pub fn stop_handle(&self) -> StopHandle {

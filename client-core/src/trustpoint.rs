@@ -307,6 +307,23 @@ impl Trustpoint {
         }
     }
 
+    /// Turns re-enrolment after expiry (K-5a, [`TrustpointConfig::reenroll_after_expiry`]) on
+    /// or off, e.g. on a restored trustpoint. Turned on while the identity has expired or is
+    /// about to with nothing armed (`IdentityExpiring` was emitted), the fresh enrolment is
+    /// planned for the first second after the expiry (or `now`). Turned off, a fresh enrolment
+    /// planned for an expired identity is cancelled.
+    pub fn set_reenroll_after_expiry(&mut self, on: bool, now: Instant) {
+        if on {
+            self.config.reenroll_after_expiry = true;
+            self.plan_reenrolment(now);
+        } else {
+            if self.identity_expired(now) && matches!(self.state, State::Enrolled) {
+                self.timers.cancel(ClientTimer::Renew);
+            }
+            self.config.reenroll_after_expiry = false;
+        }
+    }
+
     /// Starts authentication (K-2): GetCACert, then the fingerprint check or host approval,
     /// then GetCACaps. A transaction under way is abandoned; certificates and keys are kept.
     ///

@@ -303,20 +303,25 @@ fn k10a_version_1_records_still_load_with_the_default_jitter() {
     // and call the record version 1.
     let at_byte = a.iter().zip(&b).position(|(x, y)| x != y).unwrap() - 6;
     assert_eq!(&a[at_byte..at_byte + 8], &0x0101u64.to_be_bytes());
-    // Version 3 follows the window with the subjectAltName count (none here).
-    assert_eq!(&a[at_byte + 8..at_byte + 12], &0u32.to_be_bytes());
-    let mut v2 = [&a[..at_byte + 8], &a[at_byte + 12..]].concat();
-    assert_eq!(v2[6], 3);
+    // Version 3 follows the window with the subjectAltName count (none here), version 4 then
+    // with the re-enrolment flag (off).
+    assert_eq!(&a[at_byte + 8..at_byte + 13], &[0, 0, 0, 0, 0]);
+    let mut v3 = [&a[..at_byte + 12], &a[at_byte + 13..]].concat();
+    assert_eq!(v3[6], 4);
+    v3[6] = 3;
+    let tp = Trustpoint::from_bytes(&v3).unwrap();
+    assert!(!tp.config().reenroll_after_expiry);
+    let mut v2 = [&a[..at_byte + 8], &a[at_byte + 13..]].concat();
     v2[6] = 2;
     let tp = Trustpoint::from_bytes(&v2).unwrap();
     assert_eq!(tp.config().jitter, client_core::Duration::from_secs(0x0101));
     assert!(tp.config().subject_alt_names.is_empty());
-    let mut v1 = [&a[..at_byte], &a[at_byte + 12..a.len() - 1]].concat();
+    let mut v1 = [&a[..at_byte], &a[at_byte + 13..a.len() - 1]].concat();
     v1[6] = 1;
     let tp = Trustpoint::from_bytes(&v1).unwrap();
     assert_eq!(tp.config().jitter, client_core::Duration::from_hours(12));
     assert_eq!(tp.state(), StateName::Authenticated);
     // Unknown versions stay refused.
-    v1[6] = 4;
+    v1[6] = 5;
     assert!(Trustpoint::from_bytes(&v1).is_err());
 }

@@ -111,6 +111,9 @@ pub struct Scenario {
     pub jitter: Duration,
     /// CA outages: every request in a window fails as a transport error (K-14).
     pub outages: Vec<Window>,
+    /// The auto-enroll clients enrol afresh once their certificate has expired (K-5a) instead
+    /// of stopping at `IdentityExpiring` (T-13). Off by default.
+    pub reenroll_after_expiry: bool,
     /// Share of the clients, in percent, that reboot once with a request on the wire: the CA
     /// handles the request, the answer is lost, the client restarts from its saved state.
     pub reboot_share: u32,
@@ -168,6 +171,7 @@ impl Default for Scenario {
                 start: Duration::from_days(300),
                 length: Duration::from_days(2),
             }],
+            reenroll_after_expiry: false,
             reboot_share: 10,
             clock_losses: Vec::new(),
             rollover_cancel: None,
@@ -236,6 +240,8 @@ Options:
                              (caps refresh after an activation, re-enrolment after a
                              rollover cancel) over this window, K-10a      [default: 12h]
   --outage <AT+DUR|none>     CA outage window; repeatable                 [default: 300d+2d]
+  --reenroll-after-expiry    clients whose certificate expired (an outage longer than the
+                             renewal lead time) enrol afresh when the CA answers, K-5a
   --reboot-share <PCT>       clients that reboot once mid-request         [default: 10]
   --clock-loss <PCT@AT+DUR>  clients without authoritative time in a window; repeatable
   --rollover-cancel <AT>     the administrator cancels the rollover (C-24)
@@ -359,6 +365,7 @@ impl Scenario {
                         list.push(parse_window(&text).ok_or_else(|| bad_value("outage", &text))?);
                     }
                 }
+                Long("reenroll-after-expiry") => s.reenroll_after_expiry = true,
                 Long("reboot-share") => s.reboot_share = parser.value()?.parse()?,
                 Long("clock-loss") => {
                     let text = parser.value()?.string()?;

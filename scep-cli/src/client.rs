@@ -156,6 +156,13 @@ pub(crate) struct RunArgs {
     pub(crate) dir: ClientDir,
     #[command(flatten)]
     pub(crate) connection: Connection,
+    /// After a CA outage longer than the renewal lead time the certificate expires: enrol
+    /// afresh (a new request with the stored challenge password, as `enroll` sent) as soon as
+    /// the CA answers again, trying once per enrollment retry period, instead of stopping.
+    /// `--reenroll-after-expiry=false` turns it off; the choice is kept in DIR/trustpoint.bin
+    /// [default: as stored, off for a new trustpoint].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) reenroll_after_expiry: Option<bool>,
 }
 
 /// `scep client status`.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use ca_core::policy::{IssuancePolicy, KeyPurpose, KeyPurposes, SanType, SanTypes};
-use ca_core::{CaConfig, DatabaseLevel, GrantMode};
+use ca_core::{ArchiveFormat, CaConfig, DatabaseLevel, GrantMode};
 use clap::{Args, ValueEnum};
 use pki_timers::{Duration, Overlap, RolloverIdentityPolicy};
 use scep_proto::CapsProfile;
@@ -50,6 +50,16 @@ pub(crate) enum Database {
     Names,
     /// Names plus the DER of every issued certificate (certs/SERIAL.der).
     Complete,
+}
+
+/// The key archive format (SPEC §3.1 `database_archive`, C-19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Archive {
+    /// PKCS#12 `<name>.p12` / `<name>_NNNNN.p12`, as IOS `database archive pkcs12` writes.
+    Pkcs12,
+    /// Encrypted PKCS#8 key and certificate, PEM, `.pem`.
+    Pem,
 }
 
 /// The digest of the CA's own signatures.
@@ -184,6 +194,9 @@ pub(crate) struct CaSettings {
     /// written.
     #[arg(long, env = "SCEP_ARCHIVE_PASSWORD_FILE", value_name = "FILE")]
     pub(crate) archive_password_file: Option<PathBuf>,
+    /// Format of the key archive (C-19) [default: pkcs12].
+    #[arg(long, env = "SCEP_DATABASE_ARCHIVE", value_enum)]
+    pub(crate) database_archive: Option<Archive>,
     /// File holding the passphrase that encrypts the CA keys in DIR (PBES2, as the archive);
     /// the environment variable SCEP_KEY_PASSPHRASE may hold the passphrase itself. Without
     /// either the keys are stored unencrypted (protect DIR as the keys themselves); keys
@@ -256,7 +269,7 @@ impl CaSettings {
             grant, grant_auto_trustpoint, grant_auto_rollover, ra, ra_subject, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
             legacy_algorithms, ca_cert_in_success, max_requests, max_csr_bytes,
-            archive_password_file, key_passphrase_file, allowed_ekus, allowed_san_types,
+            archive_password_file, database_archive, key_passphrase_file, allowed_ekus, allowed_san_types,
             critical_eku, min_request_key_bits, max_request_key_bits, max_validity,
             renewal_may_change_names)
     }
@@ -359,6 +372,10 @@ impl CaSettings {
             c.max_csr_bytes = n;
         }
         c.archive_password = secrets.archive_password;
+        c.archive_format = match self.database_archive.unwrap_or(Archive::Pkcs12) {
+            Archive::Pkcs12 => ArchiveFormat::Pkcs12,
+            Archive::Pem => ArchiveFormat::Pem,
+        };
         c.key_passphrase = secrets.key_passphrase;
         self.policy_into(&mut c.policy)?;
         c.validate().map_err(|e| e.to_string())?;

@@ -182,7 +182,7 @@ fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_
     std::fs::write(
         &config,
         format!(
-            "[ca]\ngrant = \"none\"\nkey_bits = 1024\nname = \"FileCA\"\narchive_password_file = {:?}\n\
+            "[ca]\ngrant = \"none\"\nkey_bits = 1024\nname = \"FileCA\"\narchive_password_file = {:?}\ndatabase_archive = \"pem\"\n\
              [server]\nthreads = 1\nidle_timeout = \"2s\"\n",
             password.display().to_string()
         ),
@@ -205,7 +205,7 @@ fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_
     let status = server.admin_ok(&["status"]);
     assert!(status.contains("Certificate Server FileCA:"), "{status}");
     server.terminate();
-    // The archive (C-19) opens with the password from the file.
+    // The archive (C-19, PEM as the file asks) opens with the password from the file.
     let archive = dir.join("archive").join("FileCA.pem");
     let out = run(Command::new("openssl")
         .args(["pkey", "-noout", "-passin"])
@@ -226,15 +226,19 @@ fn flags_win_over_the_environment_which_wins_over_the_file_and_secrets_stay_off_
         &[("SCEP_ARCHIVE_PASSWORD", "from the environment")],
     );
     server.terminate();
+    // PKCS#12 by default (SPEC §3.1 `database_archive`): openssl checks the MAC and
+    // decrypts the key.
     let out = run(Command::new("openssl")
         .args([
-            "pkey",
-            "-noout",
+            "pkcs12",
+            "-nodes",
             "-passin",
             "pass:from the environment",
-            "-in",
+            "-out",
         ])
-        .arg(dir2.join("archive").join("ROOTCA.pem")));
+        .arg(tmp.path().join("back.pem"))
+        .arg("-in")
+        .arg(dir2.join("archive").join("ROOTCA.p12")));
     assert!(
         out.status.success(),
         "{}",

@@ -552,7 +552,14 @@ fn k4_run_continues_a_pending_enrolment_after_ctrl_c_and_stays_resident_with_ren
     // `run` (URL remembered in DIR/url) picks the pending request up at once.
     let hook_file = work.join("hook.txt");
     let hook = format!("echo \"$SCEP_EVENT\" >> '{}'", hook_file.display());
-    let (mut run, rx) = spawn_client(&["run", "--dir", &d, "--post-renew-command", &hook]);
+    let (mut run, rx) = spawn_client(&[
+        "run",
+        "--dir",
+        &d,
+        "--post-renew-command",
+        &hook,
+        "--reenroll-after-expiry",
+    ]);
     wait_line(&rx, "enrolled");
     // Files are written after the event line: wait for the hook.
     for _ in 0..200 {
@@ -578,6 +585,8 @@ fn k4_run_continues_a_pending_enrolment_after_ctrl_c_and_stays_resident_with_ren
     let status = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(status.contains("State: Enrolled"), "{status}");
     assert!(status.contains("RENEW"), "renewal armed:\n{status}");
+    // K-5a: `run --reenroll-after-expiry` is kept in the record.
+    assert!(status.contains("Re-enrol after expiry: on"), "{status}");
     // A trustpoint enrolled with --no-auto-enroll: `run` refuses at once instead of idling.
     let off = work.join("off");
     let o = off.to_str().unwrap();

@@ -3,10 +3,11 @@
 
 use der::Encode;
 
-use crate::algorithms::{DigestAlg, Profile};
-use crate::error::{AlgRole, Error, Layer, Result};
+use crate::algorithms::Profile;
+use crate::error::{Error, Layer, Result};
 use crate::ident::Certificate;
 use crate::key::PublicKey;
+use crate::scheme::SignatureScheme;
 
 /// A certificate's validity period in whole seconds since the Unix epoch (RFC 5280 §4.1.2.5,
 /// UTCTime and GeneralizedTime alike). This crate keeps no clock: timer crates build their own
@@ -40,28 +41,25 @@ impl PublicKey {
     }
 
     /// Checks that this key signed `cert`: a `<digest>WithRSAEncryption` signature over the
-    /// tbsCertificate, MD5 only when `profile` allows legacy algorithms (S-38).
+    /// tbsCertificate (MD5 only when `profile` allows legacy algorithms, S-38), or an
+    /// RSASSA-PSS one with parameters the policy of [`crate::SignatureScheme`] accepts.
     ///
     /// This is the signature alone: names, validity and extensions are the caller's to judge.
     ///
     /// # Errors
     /// [`Error::UnsupportedAlgorithm`] for another signature algorithm,
     /// [`Error::LegacyAlgorithmDisabled`] for MD5 under a strict profile,
+    /// [`Error::PssParameters`] for refused PSS parameters,
     /// [`Error::SignatureInvalid`] when the signature does not verify.
     pub fn verify_certificate(&self, cert: &Certificate, profile: &Profile) -> Result<()> {
         let layer = Layer::Certificates;
-        let role = AlgRole::Signature;
-        let digest = DigestAlg::from_rsa_signature_oid(&cert.signature_algorithm().oid)
-            .ok_or(Error::UnsupportedAlgorithm { layer, role })?;
-        if digest.is_legacy() && !profile.legacy_algorithms {
-            return Err(Error::LegacyAlgorithmDisabled { layer, role });
-        }
+        let scheme = SignatureScheme::from_algorithm(cert.signature_algorithm(), profile, layer)?;
         let tbs = cert
             .tbs_certificate()
             .to_der()
             .map_err(|_| Error::Encode { layer })?;
         let signature = cert.signature().as_bytes().ok_or(Error::SignatureInvalid)?;
-        self.verify(digest, &tbs, signature)
+        self.verify_scheme(scheme, &tbs, signature)
     }
 }
 
@@ -72,7 +70,8 @@ mod tests {
     use x509_cert::name::Name;
 
     use super::*;
-    use crate::{PrivateKey, SelfSigned};
+    use crate::error::AlgRole;
+    use crate::{DigestAlg, PrivateKey, SelfSigned};
 
     fn key(seed: u64) -> PrivateKey {
         PrivateKey::generate(1024, &mut rand::rngs::StdRng::seed_from_u64(seed)).unwrap()
@@ -171,7 +170,10 @@ mod tests {
             issuer
                 .public_key()
                 .verify_certificate(&odd, &Profile::STRICT),
-            Err(Error::UnsupportedAlgorithm { .. })
+            Err(Error::PssParameters {
+                problem: crate::PssProblem::ParametersMissing,
+                ..
+            })
         ));
     }
 }

@@ -67,6 +67,15 @@ pub enum Error {
         /// What the algorithm is for.
         role: AlgRole,
     },
+    /// RSASSA-PSS parameters that are missing, malformed or outside the accepted policy
+    /// (see [`crate::SignatureScheme`]).
+    #[error("{layer}: RSASSA-PSS {problem}")]
+    PssParameters {
+        /// Where.
+        layer: Layer,
+        /// What is wrong with them.
+        problem: crate::PssProblem,
+    },
     /// An RSA key outside 1024 … 4096 bits or not an RSA key at all (S-39).
     #[error("{layer}: unsupported key")]
     UnsupportedKey {
@@ -130,6 +139,7 @@ impl Error {
             | Self::RecipientMismatch => Some(FailInfo::BadRequest),
             Self::UnsupportedAlgorithm { .. }
             | Self::LegacyAlgorithmDisabled { .. }
+            | Self::PssParameters { .. }
             | Self::UnsupportedKey { .. } => Some(FailInfo::BadAlg),
             Self::SignerNotFound
             | Self::MessageDigestMismatch

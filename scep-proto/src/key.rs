@@ -19,6 +19,7 @@ use spki::SubjectPublicKeyInfoOwned;
 use crate::algorithms::{DigestAlg, KeyTransport};
 use crate::error::{Error, Layer, Result};
 use crate::oid;
+use crate::scheme::SignatureScheme;
 
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
@@ -447,6 +448,46 @@ impl PublicKey {
         }
         let key = self.rust_crypto().ok_or(Error::SignatureInvalid)?;
         if rust_crypto::verify(key, digest, message, signature) {
+            Ok(())
+        } else {
+            Err(Error::SignatureInvalid)
+        }
+    }
+
+    /// Checks a `signature` over `message` under `scheme`: PKCS #1 v1.5 as
+    /// [`PublicKey::verify`], or RSASSA-PSS with the scheme's hash, MGF1 with the same hash and
+    /// exactly its salt length. aws-lc serves PSS for 2048-bit and larger keys with a salt as
+    /// long as the hash (what strongSwan and OpenSSL send); RustCrypto every other case, with
+    /// the same outcome.
+    ///
+    /// # Errors
+    /// [`Error::PssParameters`] (layer `PublicKey`, [`crate::PssProblem::SaltLength`]) if the
+    /// salt does not fit this key; [`Error::SignatureInvalid`].
+    pub fn verify_scheme(
+        &self,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
+        let pss = match scheme {
+            SignatureScheme::Pkcs1v15(digest) => return self.verify(digest, message, signature),
+            SignatureScheme::Pss(pss) => pss,
+        };
+        pss.check_modulus(self.bits)
+            .map_err(|problem| Error::PssParameters {
+                layer: Layer::PublicKey,
+                problem,
+            })?;
+        #[cfg(feature = "aws-lc")]
+        if let Some(ok) = aws_lc::verify_pss(&self.spki_der, self.bits, pss, message, signature) {
+            return if ok {
+                Ok(())
+            } else {
+                Err(Error::SignatureInvalid)
+            };
+        }
+        let key = self.rust_crypto().ok_or(Error::SignatureInvalid)?;
+        if rust_crypto::verify_pss(key, pss, message, signature) {
             Ok(())
         } else {
             Err(Error::SignatureInvalid)

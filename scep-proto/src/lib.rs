@@ -22,6 +22,7 @@ mod limits;
 mod message;
 mod next_ca;
 mod oid;
+mod scheme;
 mod signed;
 mod signer_cert;
 
@@ -48,6 +49,7 @@ pub use crate::{
         Csr, IssuerAndSubject, PkiMessage, Request, RequestBody, RequestBuilder, VerifiedMessage,
     },
     next_ca::NextCaCerts,
+    scheme::{PssParams, PssProblem, SignatureScheme},
     signed::{SignedMessage, Signer},
     signer_cert::SelfSigned,
 };

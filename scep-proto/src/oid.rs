@@ -46,6 +46,8 @@ pub const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.8
 pub const RSAES_OAEP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.7");
 /// `id-mgf1` 1.2.840.113549.1.1.8.
 pub const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+/// `id-RSASSA-PSS` 1.2.840.113549.1.1.10 (RFC 4055 §3.1).
+pub const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 /// `md5WithRSAEncryption` 1.2.840.113549.1.1.4.
 pub const MD5_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4");
 /// `sha1WithRSAEncryption` 1.2.840.113549.1.1.5.

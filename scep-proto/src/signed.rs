@@ -47,6 +47,7 @@ use crate::error::{
 use crate::ident::{CertId, CertIdAsn1, Certificate, IssuerAndSerialNumber};
 use crate::key::{PrivateKey, PublicKey};
 use crate::oid;
+use crate::scheme::{PssProblem, SignatureScheme};
 
 /// RFC 5652 §5.1 `SignedData`; sets whose elements may not decode strictly are kept as `Any`
 /// and decoded one by one.
@@ -207,6 +208,8 @@ pub(crate) struct ParsedSigned {
     /// The eContent octets (segments joined); `None` if absent.
     pub(crate) content: Option<Vec<u8>>,
     pub(crate) digest: DigestAlg,
+    /// The signature scheme, its digest the same as [`ParsedSigned::digest`].
+    scheme: SignatureScheme,
     pub(crate) sid: CertId,
     signature: Vec<u8>,
     /// The signed attributes as received, leading `[0]` replaced by SET (S-19).
@@ -300,6 +303,32 @@ fn raw_signed_attrs(der: &[u8]) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// The SignerInfo's signature scheme (S-17): `rsaEncryption` (the digest is the
+/// digestAlgorithm's), `<digest>WithRSAEncryption` with the same digest, or RSASSA-PSS whose
+/// hash is the digestAlgorithm.
+fn signer_scheme(
+    alg: &AlgorithmIdentifierOwned,
+    digest: DigestAlg,
+    profile: &Profile,
+) -> Result<SignatureScheme> {
+    let layer = Layer::SignerInfo;
+    if alg.oid == oid::RSA_ENCRYPTION {
+        return Ok(SignatureScheme::Pkcs1v15(digest));
+    }
+    match SignatureScheme::from_algorithm(alg, profile, layer)? {
+        SignatureScheme::Pkcs1v15(d) if d == digest => Ok(SignatureScheme::Pkcs1v15(d)),
+        SignatureScheme::Pkcs1v15(_) => Err(Error::UnsupportedAlgorithm {
+            layer,
+            role: AlgRole::Signature,
+        }),
+        SignatureScheme::Pss(p) if p.hash == digest => Ok(SignatureScheme::Pss(p)),
+        SignatureScheme::Pss(_) => Err(Error::PssParameters {
+            layer,
+            problem: PssProblem::DigestMismatch,
+        }),
+    }
+}
+
 impl ParsedSigned {
     /// Parses a `ContentInfo{SignedData}` with exactly one SignerInfo carrying signed
     /// attributes; checks algorithms against `profile`; no cryptography yet.
@@ -329,18 +358,7 @@ impl ParsedSigned {
                 role: AlgRole::Digest,
             })?;
         check_digest(digest, profile, Layer::SignerInfo)?;
-        let sig_oid = si.signature_algorithm.oid;
-        if sig_oid != oid::RSA_ENCRYPTION {
-            match DigestAlg::from_rsa_signature_oid(&sig_oid) {
-                Some(d) if d == digest => {}
-                _ => {
-                    return Err(Error::UnsupportedAlgorithm {
-                        layer: Layer::SignerInfo,
-                        role: AlgRole::Signature,
-                    });
-                }
-            }
-        }
+        let scheme = signer_scheme(&si.signature_algorithm, digest, profile)?;
         let sid = CertId::from_asn1(&si.sid);
         let signed_attrs = raw_signed_attrs(&der)?.ok_or(Error::Missing {
             layer: Layer::SignerInfo,
@@ -353,6 +371,7 @@ impl ParsedSigned {
             content_type: sd.encap_content_info.econtent_type,
             content,
             digest,
+            scheme,
             sid,
             signature: si.signature.as_bytes().to_vec(),
             signed_attrs,
@@ -405,7 +424,14 @@ impl ParsedSigned {
         self.check_digest()?;
         let cert = self.signer_cert(supplied)?;
         let key = rsa_public_key(&cert, Layer::SignerInfo)?;
-        key.verify(self.digest, &self.signed_attrs, &self.signature)?;
+        key.verify_scheme(self.scheme, &self.signed_attrs, &self.signature)
+            .map_err(|e| match e {
+                Error::PssParameters { problem, .. } => Error::PssParameters {
+                    layer: Layer::SignerInfo,
+                    problem,
+                },
+                other => other,
+            })?;
         Ok(cert)
     }
 }

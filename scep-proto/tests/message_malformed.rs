@@ -401,16 +401,18 @@ fn s38_unknown_and_legacy_algorithms_are_bad_alg() {
         }
     );
     assert_eq!(err.fail_info(), Some(FailInfo::BadAlg));
-    // RSASSA-PSS is not a SCEP signature algorithm.
+    // RSASSA-PSS without its parameters: badAlg.
     let mut c = Craft::new();
     c.sig_oid = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+    let err = PkiMessage::from_der(&c.build(), &Profile::STRICT).unwrap_err();
     assert_eq!(
-        PkiMessage::from_der(&c.build(), &Profile::STRICT).unwrap_err(),
-        Error::UnsupportedAlgorithm {
+        err,
+        Error::PssParameters {
             layer: Layer::SignerInfo,
-            role: AlgRole::Signature
+            problem: scep_proto::PssProblem::ParametersMissing
         }
     );
+    assert_eq!(err.fail_info(), Some(FailInfo::BadAlg));
     // A <digest>WithRSA that contradicts the digest algorithm.
     let mut c = Craft::new();
     c.sig_oid = oids::SHA1_WITH_RSA;

@@ -9,6 +9,7 @@ use x509_cert::name::Name;
 
 use super::error::{CaError, ConfigError};
 use super::ra::GrantAutoRollover;
+use crate::archive::ArchiveFormat;
 use crate::policy::IssuancePolicy;
 use scep_proto::{DigestAlg, PrivateKey};
 
@@ -103,6 +104,9 @@ pub struct CaConfig {
     pub ca_cert_in_success: bool,
     /// The archive password (C-19). `None`: no key archive is written.
     pub archive_password: Option<String>,
+    /// The archive file format (SPEC §3.1 `database_archive`, C-19): PKCS#12 (`.p12`, as IOS
+    /// writes it) by default; encrypted PKCS#8 PEM (`.pem`) on request.
+    pub archive_format: ArchiveFormat,
     /// The most entries the request table holds (pending, issued and rejected ones until
     /// their purge, C-16); default 10 000, range 1–10 000 000. A new request that would need
     /// one more is answered HTTP 503 (nothing signed or stored; a client retries later, and
@@ -154,6 +158,7 @@ impl Default for CaConfig {
             legacy_algorithms: false,
             ca_cert_in_success: true,
             archive_password: None,
+            archive_format: ArchiveFormat::Pkcs12,
             max_requests: 10_000,
             max_csr_bytes: 16 * 1024,
             key_passphrase: None,
@@ -192,6 +197,7 @@ impl fmt::Debug for CaConfig {
                 "archive_password",
                 &self.archive_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("archive_format", &self.archive_format)
             .field("max_requests", &self.max_requests)
             .field("max_csr_bytes", &self.max_csr_bytes)
             .field(

@@ -292,6 +292,7 @@ impl Failure {
                 IssueError::UnsupportedKeyAlgorithm { .. }
                 | IssueError::KeySizeOutOfRange { .. }
                 | IssueError::UnsupportedSignatureAlgorithm { .. }
+                | IssueError::PssParameters { .. }
                 | IssueError::LegacyAlgorithmRefused { .. },
             ) => Answer::Fail(FailInfo::BadAlg, None),
             Self::Csr(IssueError::IssuingCaExpired { .. } | IssueError::OutlivesIssuer) => {

@@ -19,10 +19,10 @@ use x509_cert::{
     },
     name::Name,
     request::CertReq,
-    spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoOwned},
+    spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef, SubjectPublicKeyInfoOwned},
 };
 
-use scep_proto::{Certificate, DigestAlg, oids};
+use scep_proto::{Certificate, DigestAlg, Layer, Profile, SignatureScheme, oids};
 
 use super::{cert::extension, error::IssueError, key::rsa_public_key, signature::check_allowed};
 use crate::policy::{IssuancePolicy, KeyPurpose, SanType, Violation};
@@ -64,16 +64,44 @@ pub struct VerifiedCsr {
     challenge_password: Option<String>,
 }
 
+/// The CSR's signature scheme: `<digest>WithRSAEncryption` (MD5 only with
+/// `legacy_algorithms`, S-38) or RSASSA-PSS under scep-proto's parameter policy
+/// ([`SignatureScheme`]: SHA-256/384/512 with MGF1 of the same hash, SHA-1 only with
+/// `legacy_algorithms`).
+fn signature_scheme(
+    algorithm: &AlgorithmIdentifierOwned,
+    legacy_algorithms: bool,
+) -> Result<SignatureScheme, IssueError> {
+    let profile = if legacy_algorithms {
+        Profile::LEGACY
+    } else {
+        Profile::STRICT
+    };
+    if algorithm.oid != oids::RSASSA_PSS {
+        let hash = DigestAlg::from_rsa_signature_oid(&algorithm.oid)
+            .ok_or(IssueError::UnsupportedSignatureAlgorithm { oid: algorithm.oid })?;
+        return check_allowed(hash, legacy_algorithms).map(SignatureScheme::Pkcs1v15);
+    }
+    SignatureScheme::from_algorithm(algorithm, &profile, Layer::PublicKey).map_err(|e| match e {
+        scep_proto::Error::PssParameters { problem, .. } => IssueError::PssParameters { problem },
+        scep_proto::Error::LegacyAlgorithmDisabled { .. } => IssueError::LegacyAlgorithmRefused {
+            hash: DigestAlg::Sha1,
+        },
+        _ => IssueError::UnsupportedSignatureAlgorithm { oid: algorithm.oid },
+    })
+}
+
 impl VerifiedCsr {
     /// Decodes a DER CSR and checks it: RSA key of 1024–4096 bits, a `<digest>WithRSAEncryption`
-    /// signature (MD5 only with `legacy_algorithms`, S-38) that verifies over the
+    /// signature (MD5 only with `legacy_algorithms`, S-38) or an RSASSA-PSS one (SHA-256/384/512,
+    /// MGF1 with the same hash, trailer 1, a salt the key allows) that verifies over the
     /// certificationRequestInfo bytes as received, and a well-formed extensionRequest.
     ///
     /// # Errors
     /// [`IssueError::MalformedRequest`], [`IssueError::UnsupportedKeyAlgorithm`],
     /// [`IssueError::KeySizeOutOfRange`], [`IssueError::InvalidPublicKey`],
     /// [`IssueError::UnsupportedSignatureAlgorithm`], [`IssueError::LegacyAlgorithmRefused`],
-    /// [`IssueError::ProofOfPossession`] (FAILURE badMessageCheck),
+    /// [`IssueError::PssParameters`], [`IssueError::ProofOfPossession`] (FAILURE badMessageCheck),
     /// [`IssueError::MalformedExtensionRequest`], [`IssueError::InvalidRequestedExtension`],
     /// [`IssueError::EmptySubject`].
     pub fn from_der(der: &[u8], legacy_algorithms: bool) -> Result<Self, IssueError> {
@@ -89,7 +117,7 @@ impl VerifiedCsr {
             der.to_vec(),
             &info,
             signature,
-            &signed.algorithm.oid,
+            &signed.algorithm.into(),
             legacy_algorithms,
         )
     }
@@ -109,15 +137,19 @@ impl VerifiedCsr {
         der: Vec<u8>,
         info: &[u8],
         signature: &[u8],
-        algorithm: &ObjectIdentifier,
+        algorithm: &AlgorithmIdentifierOwned,
         legacy_algorithms: bool,
     ) -> Result<Self, IssueError> {
         let (key, key_bits) = rsa_public_key(&request.info.public_key)?;
-        let hash = DigestAlg::from_rsa_signature_oid(algorithm)
-            .ok_or(IssueError::UnsupportedSignatureAlgorithm { oid: *algorithm })?;
-        let hash = check_allowed(hash, legacy_algorithms)?;
-        key.verify(hash, info, signature)
-            .map_err(|_| IssueError::ProofOfPossession)?;
+        let scheme = signature_scheme(algorithm, legacy_algorithms)?;
+        let hash = scheme.digest();
+        key.verify_scheme(scheme, info, signature)
+            .map_err(|e| match e {
+                scep_proto::Error::PssParameters { problem, .. } => {
+                    IssueError::PssParameters { problem }
+                }
+                _ => IssueError::ProofOfPossession,
+            })?;
         let requested = requested_extensions(&request)?;
         if request.info.subject.is_empty() && requested.subject_alt_name.is_none() {
             return Err(IssueError::EmptySubject);

@@ -45,6 +45,13 @@ pub enum IssueError {
         /// The refused digest.
         hash: DigestAlg,
     },
+    /// The CSR is signed with RSASSA-PSS whose parameters are missing, malformed or outside
+    /// the accepted policy (FAILURE badAlg).
+    #[error("certification request RSASSA-PSS {problem}")]
+    PssParameters {
+        /// What is wrong with them.
+        problem: scep_proto::PssProblem,
+    },
     /// The CSR self-signature does not verify: no proof of possession (S-26).
     #[error("certification request signature does not verify (proof of possession failed)")]
     ProofOfPossession,

@@ -81,6 +81,12 @@ pub struct TrustpointConfig {
     /// offset ([`Trustpoint::jitter_offset`](crate::Trustpoint::jitter_offset)). Zero: at once.
     /// Default 12 hours; at most 30 days.
     pub jitter: Duration,
+    /// K-5a (amended T-13): with auto-enroll, once the identity certificate has expired
+    /// without a renewal (a CA outage longer than the renewal lead time), enrol afresh — a
+    /// self-signed PKCSReq with the configured challenge password, a new key pair if
+    /// `regenerate` — tried every P (each attempt with its CONNECT RETRYs, T-11) until the CA
+    /// answers, instead of stopping at `IdentityExpiring`. Default off.
+    pub reenroll_after_expiry: bool,
 }
 
 impl core::fmt::Debug for TrustpointConfig {
@@ -103,6 +109,7 @@ impl core::fmt::Debug for TrustpointConfig {
             .field("key_bits", &self.key_bits)
             .field("connect_retry", &self.connect_retry)
             .field("jitter", &self.jitter)
+            .field("reenroll_after_expiry", &self.reenroll_after_expiry)
             .finish()
     }
 }
@@ -124,6 +131,7 @@ impl Default for TrustpointConfig {
             key_bits: 2048,
             connect_retry: Backoff::Fixed,
             jitter: Duration::from_hours(12),
+            reenroll_after_expiry: false,
         }
     }
 }

@@ -48,7 +48,9 @@ pub enum Event {
     PollExhausted,
     /// CONNECT RETRY ran out (K-14).
     RetriesExhausted,
-    /// No automatic attempt fits before the identity expires (T-13).
+    /// No automatic attempt fits before the identity expires (T-13). With
+    /// `reenroll_after_expiry` a fresh enrolment (K-5a) follows the expiry, once per P until
+    /// the CA answers; without it, nothing more happens automatically.
     IdentityExpiring,
     /// The CA expired without a rollover: authenticate again out of band (K-10).
     NeedsReauthentication,

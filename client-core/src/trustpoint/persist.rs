@@ -1,17 +1,17 @@
 //! The trustpoint's byte form (issue 5, point 3).
 //!
-//! Format, version 3 — a length-prefixed binary record, integers big-endian (versions 1 and
-//! 2, read too, lack the subjectAltName list (none); version 1 also the jitter window, which
-//! gets the default):
+//! Format, version 4 — a length-prefixed binary record, integers big-endian (versions 1 to 3,
+//! read too, lack the re-enrolment flag (off); versions 1 and 2 also the subjectAltName list
+//! (none); version 1 also the jitter window, which gets the default):
 //!
 //! ```text
-//! magic "SCEPTP" | version u8 = 3 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
+//! magic "SCEPTP" | version u8 = 4 | key protection u8 (0 plain PKCS #8, 1 PKCS #8
 //!          EncryptedPrivateKeyInfo: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC)
 //! config   name str | path str | auto_enroll opt(percent u8, regenerate u8)
 //!          | retry_period_secs u64 | retry_count u32 | subject str | challenge opt(str)
 //!          | fingerprint opt(str) | renewal_message u8 | legacy u8 | key_bits u32 | backoff u8
 //!          | jitter_secs u64 (version 2) | san count u32, then count × str
-//!          (`dns:…`, `ip:…`, `email:…`; version 3)
+//!          (`dns:…`, `ip:…`, `email:…`; version 3) | reenroll_after_expiry u8 (version 4)
 //! authoritative u8
 //! chain    opt(ca cert | ra_encrypt opt(cert) | ra_sign opt(cert))
 //! caps     str (GetCACaps text)
@@ -42,7 +42,7 @@ use super::{
 };
 
 const MAGIC: &[u8; 6] = b"SCEPTP";
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 /// Why bytes could not be restored or produced.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -375,6 +375,7 @@ fn put_config(w: &mut W<'_>, c: &TrustpointConfig) -> Result<(), PersistError> {
     for san in &c.subject_alt_names {
         w.str(&san.to_string())?;
     }
+    w.flag(c.reenroll_after_expiry);
     Ok(())
 }
 
@@ -423,6 +424,7 @@ fn get_config(r: &mut R<'_>, version: u8) -> Result<TrustpointConfig, PersistErr
             );
         }
     }
+    let reenroll_after_expiry = version >= 4 && r.flag("reenroll_after_expiry")?;
     Ok(TrustpointConfig {
         name,
         path,
@@ -438,6 +440,7 @@ fn get_config(r: &mut R<'_>, version: u8) -> Result<TrustpointConfig, PersistErr
         key_bits,
         connect_retry,
         jitter,
+        reenroll_after_expiry,
     })
 }
 
@@ -456,7 +459,7 @@ fn get_chain(r: &mut R<'_>) -> Result<CaChain, PersistError> {
 }
 
 impl Trustpoint {
-    /// The whole trustpoint as bytes (format in this module's docs, version 3): configuration,
+    /// The whole trustpoint as bytes (format in this module's docs, version 4): configuration,
     /// keys, certificates active and rollover, capabilities, the transaction under way and the
     /// armed timers. Undrained events are not included.
     ///

@@ -30,6 +30,8 @@ impl Trustpoint {
                 let kind = match (&self.config.auto_enroll, &self.identity) {
                     (None, _) => JobKind::CaOnlyShadow,
                     (Some(_), None) => JobKind::Initial,
+                    // K-5a: never a renewal signed by an expired certificate.
+                    (Some(_), Some(_)) if self.identity_expired(now) => JobKind::Initial,
                     (Some(_), Some(_)) if timer == ClientTimer::Shadow => JobKind::Shadow,
                     (Some(_), Some(_)) => JobKind::Renew,
                 };
@@ -129,8 +131,66 @@ impl Trustpoint {
         }
     }
 
-    /// T-13 after a failed (not rejected) attempt.
+    /// K-5a: re-enrolment after expiry is configured (with auto-enroll) and the identity
+    /// certificate has expired: `now` is after its notAfter (a clock that went back before its
+    /// notBefore is not an expiry).
+    pub(super) fn identity_expired(&self, now: Instant) -> bool {
+        self.config.reenroll_after_expiry
+            && self.config.auto_enroll.is_some()
+            && self
+                .identity
+                .as_ref()
+                .is_some_and(|id| now.unix() > not_after(&id.cert).unix())
+    }
+
+    /// K-5a: arms the fresh enrolment at `at` (RENEW; it fires as K-5 once the identity has
+    /// expired) if that is before the active CA's expiry; at and after it, the activation
+    /// (K-10) decides.
+    fn arm_reenrolment(&mut self, at: Instant) {
+        let Some(ca_na) = self.chain.as_ref().map(|c| not_after(&c.ca)) else {
+            return;
+        };
+        if at.unix() < ca_na.unix() {
+            self.timers.arm(ClientTimer::Renew, at);
+        }
+    }
+
+    /// K-5a for a host that turns the setting on while the identity is already past help
+    /// (`IdentityExpiring` emitted, nothing armed): plan the fresh enrolment.
+    pub(super) fn plan_reenrolment(&mut self, now: Instant) {
+        let Some(id) = &self.identity else {
+            return;
+        };
+        if !self.config.reenroll_after_expiry
+            || self.config.auto_enroll.is_none()
+            || !matches!(self.state, State::Enrolled)
+            || self.rollover_identity.is_some()
+            || self.timers.deadline(ClientTimer::Renew).is_some()
+            || self.timers.deadline(ClientTimer::Shadow).is_some()
+        {
+            return;
+        }
+        let after_expiry = Instant::from_unix(not_after(&id.cert).unix().saturating_add(1));
+        self.arm_reenrolment(if after_expiry.unix() > now.unix() {
+            after_expiry
+        } else {
+            now
+        });
+    }
+
+    /// T-13 after a failed (not rejected) attempt; with K-5a, after the identity's expiry
+    /// every P.
     pub(super) fn failed_attempt(&mut self, job: Job, now: Instant) {
+        if job.kind != JobKind::CaOnlyShadow && self.identity_expired(now) {
+            // K-5a: the identity expired during this attempt (its CONNECT RETRYs ran past the
+            // expiry): say so once, as T-13 would have.
+            if job.kind != JobKind::Initial {
+                self.events.push_back(Event::IdentityExpiring);
+            }
+            // The CA did not answer; a fresh enrolment after P, never in a tighter loop.
+            self.arm_reenrolment(now.saturating_add(self.retry.period()));
+            return;
+        }
         let ca_na = self.chain.as_ref().map(|c| not_after(&c.ca));
         let (expires, p, timer) = match (job.kind, &self.identity) {
             (JobKind::CaOnlyShadow, _) => (
@@ -155,7 +215,18 @@ impl Trustpoint {
         };
         match rearm_after_failure(now, expires, p, self.retry) {
             Rearm::At(at) => self.timers.arm(timer, at),
-            Rearm::Expiring => self.events.push_back(Event::IdentityExpiring),
+            Rearm::Expiring => {
+                self.events.push_back(Event::IdentityExpiring);
+                // K-5a: enrol afresh from the first second after the expiry.
+                if self.config.reenroll_after_expiry
+                    && self.config.auto_enroll.is_some()
+                    && job.kind != JobKind::CaOnlyShadow
+                    && let Some(id) = &self.identity
+                {
+                    let after = Instant::from_unix(not_after(&id.cert).unix().saturating_add(1));
+                    self.arm_reenrolment(after);
+                }
+            }
         }
     }
 }

@@ -384,6 +384,7 @@ impl ClientSim {
         config.retry_count = s.retry_count;
         config.key_bits = s.key_bits;
         config.jitter = s.jitter;
+        config.reenroll_after_expiry = s.reenroll_after_expiry;
         config.ca_fingerprint = Some(ctx.view.fingerprint.clone());
         let mut tp = Trustpoint::new(config).map_err(|e| DrillError::Client(e.to_string()))?;
         tp.set_key_source(self.keys.clone() as Arc<dyn KeySource>);

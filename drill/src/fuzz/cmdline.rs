@@ -98,6 +98,9 @@ impl Scenario {
         flag("key-bits", self.key_bits.to_string());
         flag("key-pool", self.key_pool.to_string());
         flag("gaps-shown", self.gaps_shown.to_string());
+        if self.reenroll_after_expiry {
+            a.push("--reenroll-after-expiry".to_owned());
+        }
         a
     }
 }
@@ -120,5 +123,10 @@ mod tests {
         let s = Scenario::default();
         let back = Scenario::from_args(s.to_args()).unwrap().unwrap();
         assert_eq!(back, s);
+        let on = Scenario {
+            reenroll_after_expiry: true,
+            ..Scenario::default()
+        };
+        assert_eq!(Scenario::from_args(on.to_args()).unwrap().unwrap(), on);
     }
 }

@@ -180,7 +180,7 @@ fn run(app: &App, request: Request) -> Result<Reply, String> {
     let mut rng = clock::rng()?;
     let err = |e: ca_core::CaError| e.to_string();
     let reply = match request {
-        Request::Status => Reply::Status(Box::new(render::status(ca, now))),
+        Request::Status => Reply::Status(Box::new(render::status(ca, &app.dir, now))),
         Request::Timers => {
             let listing = ca.timer_listing(now);
             Reply::Timers {

@@ -313,6 +313,9 @@ pub(crate) fn renew(args: &RenewArgs) -> Result<(), Failure> {
 pub(crate) fn run(args: &RunArgs) -> Result<(), Failure> {
     let dir: PathBuf = args.dir.dir.clone();
     let mut agent = open_agent(&args.connection, &dir)?;
+    if let Some(on) = args.reenroll_after_expiry {
+        agent.set_reenroll_after_expiry(on);
+    }
     let hook = args.connection.post_renew_command.clone();
     let mut failure = None;
     let result = agent.run(|event, tp| {

@@ -90,6 +90,9 @@ pub(crate) fn render(tp: &Trustpoint, now: client_core::Instant) -> String {
             let _ = writeln!(out, "  Auto-enroll: off (renew with `scep client renew`)");
         }
     }
+    if tp.config().reenroll_after_expiry {
+        let _ = writeln!(out, "  Re-enrol after expiry: on");
+    }
     if let Some(id) = tp.transaction_id() {
         let _ = writeln!(out, "  Transaction under way: {}", id.as_str());
     }

@@ -10,6 +10,7 @@ use aws_lc_rs::rsa::{
 use aws_lc_rs::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
 
 use crate::algorithms::{DigestAlg, KeyTransport};
+use crate::scheme::PssParams;
 
 /// The aws-lc objects of one private key, parsed once.
 pub(super) struct Keys {
@@ -107,6 +108,33 @@ pub(super) fn verify(
         DigestAlg::Sha384 if bits >= 2048 => &signature::RSA_PKCS1_2048_8192_SHA384,
         DigestAlg::Sha512 => &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
         DigestAlg::Md5 | DigestAlg::Sha224 | DigestAlg::Sha384 => return None,
+    };
+    Some(
+        UnparsedPublicKey::new(params, spki_der)
+            .verify(message, sig)
+            .is_ok(),
+    )
+}
+
+/// RSASSA-PSS with MGF1 over the same hash. `None` (RustCrypto then) under 2048 bits, for a
+/// salt other than the hash length (aws-lc-rs takes salt lengths as `'static` parameters
+/// only), and for SHA-1.
+pub(super) fn verify_pss(
+    spki_der: &[u8],
+    bits: u32,
+    pss: PssParams,
+    message: &[u8],
+    sig: &[u8],
+) -> Option<bool> {
+    if !serves(bits) || usize::try_from(pss.salt_len).ok()? != pss.hash.output_len() {
+        return None;
+    }
+    // The default salt length of these parameters is the digest length.
+    let params: &'static RsaParameters = match pss.hash {
+        DigestAlg::Sha256 => &signature::RSA_PSS_2048_8192_SHA256,
+        DigestAlg::Sha384 => &signature::RSA_PSS_2048_8192_SHA384,
+        DigestAlg::Sha512 => &signature::RSA_PSS_2048_8192_SHA512,
+        DigestAlg::Md5 | DigestAlg::Sha1 | DigestAlg::Sha224 => return None,
     };
     Some(
         UnparsedPublicKey::new(params, spki_der)
