@@ -19,6 +19,7 @@ mod import;
 mod next_ca;
 mod otp;
 mod pipeline;
+mod ra;
 mod records;
 mod state;
 mod status;
@@ -35,6 +36,7 @@ use zeroize::Zeroizing;
 pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
 pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
 pub use self::error::{CaError, CaState, ConfigError};
+pub use self::ra::GrantAutoRollover;
 pub use self::status::StatusReport;
 
 use self::records::{decode_counter, encode_counter};
@@ -79,7 +81,9 @@ pub(crate) struct Snapshot {
 impl<S: Store> Ca<S> {
     /// Opens the CA kept in `store`, or creates it on first start (C-1): a `key_bits` RSA
     /// key, the self-signed CA certificate with serial 1 valid `[now, now + L_ca]`, the first
-    /// CRL, the key archive (C-19, if `archive_password` is set). Timers are armed when
+    /// CRL, the key archive (C-19, if `archive_password` is set), and in RA mode
+    /// (`ra_subject`) the RA key and certificate; an existing CA without an RA gets one here
+    /// when `ra_subject` is set and the time is authoritative. Timers are armed when
     /// `authoritative_time` is true (T-12).
     ///
     /// # Errors
@@ -174,13 +178,22 @@ impl<S: Store> Ca<S> {
             timers,
         };
         rearm(&config, &mut inner);
-        Ok(Self {
+        let ca = Self {
             config,
             store,
             inner: Mutex::new(inner),
             next_ca: next_ca::NextCaCache::default(),
             host: None,
-        })
+        };
+        // RA mode asked of a CA that has none (created before, or imported): issue it now.
+        if authoritative_time
+            && ca.config.ra_subject.is_some()
+            && ca.state().is_operational()
+            && ca.ra_certificate_der().is_none()
+        {
+            ca.create_ra(now, rng)?;
+        }
+        Ok(ca)
     }
 
     /// Installs the host's review and audit ([`crate::host`]): every enrolment request is
@@ -393,6 +406,16 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     params.signature =
         SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
     let ca = self_signed_ca_certificate(&params, key, rng).map_err(CaError::Issue)?;
+    // RA mode (S-7): the RA takes the next serial, durable before use (C-3, C-20).
+    let mut last = serial;
+    let ra_serial = || {
+        last = serial.checked_add(1).ok_or(CaError::CounterExhausted)?;
+        store
+            .put(&RecordKey::SerialCounter, &encode_counter(last))
+            .map_err(CaError::storage)?;
+        Ok(last)
+    };
+    let ra = ra::creation_ra(config, &ca, ra_serial, now, rng)?;
     let crl = make_crl(config, &ca, &BTreeMap::new(), 1, now, rng)?;
     store
         .put(&RecordKey::Crl, &crl.encode())
@@ -400,7 +423,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
         state: CaState::Active,
-        active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?),
+        active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?.with_ra(ra)),
         rollover: None,
         rollover_counter: 0,
         shadow_suppressed: false,
@@ -408,7 +431,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     store
         .put(&RecordKey::CaState, &record.encode()?)
         .map_err(CaError::storage)?;
-    Ok((record, crl, serial))
+    Ok((record, crl, last))
 }
 
 /// C-19: export `ca` with the archive password, if one is configured.

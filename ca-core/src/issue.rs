@@ -14,6 +14,7 @@ mod key;
 mod signature;
 mod time;
 
+pub(crate) use self::cert::ra_certificate;
 pub(crate) use self::csr::CsrSummary;
 pub(crate) use self::key::generate_key;
 pub use self::{

@@ -20,8 +20,8 @@ pub use crate::{
         open_pkcs12_archive,
     },
     ca::{
-        Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantMode,
-        PendingRequest, RequestSelector, RequestStatus, StatusReport,
+        Ca, CaConfig, CaError, CaEvent, CaState, ConfigError, DatabaseLevel, GrantAutoRollover,
+        GrantMode, PendingRequest, RequestSelector, RequestStatus, StatusReport,
     },
     issue::{
         CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial,

@@ -127,6 +127,8 @@ pub struct Trustpoint {
     caps: Capabilities,
     identity: Option<Identity>,
     rollover_ca: Option<Certificate>,
+    /// The rollover CA's RA certificates from GetNextCACert (S-33): (encrypts, signs).
+    rollover_ra: (Option<Certificate>, Option<Certificate>),
     rollover_identity: Option<Identity>,
     timers: TimerTable<ClientTimer>,
     events: VecDeque<Event>,
@@ -181,6 +183,7 @@ impl Trustpoint {
             caps: Capabilities::EMPTY,
             identity: None,
             rollover_ca: None,
+            rollover_ra: (None, None),
             rollover_identity: None,
             timers: TimerTable::new(),
             events: VecDeque::new(),

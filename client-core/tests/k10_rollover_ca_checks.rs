@@ -199,3 +199,48 @@ fn k02_k10_rollover_not_valid_at_activation_is_refused() {
     ))));
     assert_eq!(tp.ca_cert(), Some(&ca.active.cert));
 }
+
+/// An end-entity certificate for `key` under `subject`, issued by `issuer` from `now` on.
+fn issued_by(issuer: &ca_core::CaKey, key: usize, subject: &str, now: u64) -> Certificate {
+    let csr = test_csr(&keys()[key], subject);
+    let csr = ca_core::VerifiedCsr::from_der(&csr, false).unwrap();
+    let validity = ca_core::identity_validity(at(now), issuer, Duration::from_days(365)).unwrap();
+    ca_core::identity_certificate(
+        issuer,
+        &csr,
+        &ca_core::IdentityParams::new(77, validity),
+        &mut rng(35),
+    )
+    .unwrap()
+}
+
+#[test]
+fn k02_s33_k10_rollover_ra_kept_only_if_the_rollover_ca_issued_it() {
+    // The signed set: the rollover CA, its genuine RA, and an "RA" the active CA issued (same
+    // issuer name, other key); appended in transit: an RA of an impostor CA.
+    let (tp, _ca, ev) = rollover_with(|ca, r| {
+        let mut ca2 = TestCa::new(T0, 30);
+        ca2.make_rollover(60);
+        let rollover = ca2.rollover.as_ref().unwrap();
+        let genuine = issued_by(&rollover.ca, 2, "CN=Next RA,O=scep-rs", T0);
+        let wrong = issued_by(&ca.active.ca, 1, "CN=Wrong RA,O=scep-rs", T0);
+        let outer = issued_by(&ca.impostor.ca, 3, "CN=Outer RA,O=scep-rs", T0);
+        answer(ca, &[rollover.cert.clone(), genuine, wrong], &[outer], r)
+    });
+    assert!(ev.contains(&Event::RolloverCaInstalled), "{ev:?}");
+    let saved = tp.to_bytes().unwrap();
+    let holds = |subject: &str| {
+        saved
+            .windows(subject.len())
+            .any(|w| w == subject.as_bytes())
+    };
+    assert!(holds("Next RA"), "the genuine rollover RA is kept");
+    assert!(
+        !holds("Wrong RA"),
+        "an RA the rollover CA did not issue was kept"
+    );
+    assert!(
+        !holds("Outer RA"),
+        "an RA from the unsigned outer set was kept"
+    );
+}

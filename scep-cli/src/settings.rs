@@ -24,6 +24,20 @@ pub(crate) enum Grant {
     Auto,
     /// Every enrolment is refused.
     None,
+    /// Requests signed by this CA's RA certificate are granted at once, others wait (IOS
+    /// `grant ra-auto`; needs --ra).
+    RaAuto,
+}
+
+/// Which shadow requests to the rollover CA are granted at once (C-9 step 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum AutoRollover {
+    /// Those signed by this CA's RA certificate.
+    RaCert,
+    /// Those of a subordinate CA (signed by a CA certificate this CA issued, asking for a
+    /// CA certificate); issued as CA certificates.
+    CaCert,
 }
 
 /// What the CA keeps about issued certificates (C-18).
@@ -120,6 +134,24 @@ pub(crate) struct CaSettings {
     /// `grant auto trustpoint`).
     #[arg(long, alias = "grant-renewals", env = "SCEP_GRANT_AUTO_TRUSTPOINT", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub(crate) grant_auto_trustpoint: Option<bool>,
+    /// Grant at once shadow requests to the rollover CA from the RA (ra-cert) or from a
+    /// subordinate CA (ca-cert), comma-separated (IOS `grant auto rollover`) [default: none].
+    #[arg(
+        long,
+        env = "SCEP_GRANT_AUTO_ROLLOVER",
+        value_enum,
+        value_name = "WHO",
+        value_delimiter = ','
+    )]
+    pub(crate) grant_auto_rollover: Option<Vec<AutoRollover>>,
+    /// RA mode: the CA has an RA key and certificate (issued at creation, or at the next
+    /// start of an existing CA that has none); GetCACert answers CA+RA, clients encrypt to
+    /// the RA and it signs the answers; each rollover CA gets its own RA [default: false].
+    #[arg(long, env = "SCEP_RA", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) ra: Option<bool>,
+    /// Subject of the RA certificate; implies --ra [default: CN=NAME-RA].
+    #[arg(long, env = "SCEP_RA_SUBJECT", value_name = "DN")]
+    pub(crate) ra_subject: Option<String>,
     /// What the CA stores about issued certificates [default: complete].
     #[arg(long, env = "SCEP_DATABASE_LEVEL", value_enum)]
     pub(crate) database_level: Option<Database>,
@@ -234,7 +266,7 @@ impl CaSettings {
     pub(crate) fn over(self, file: Self) -> Self {
         merge_fields!(self, file; name, issuer_name, lifetime_certificate,
             lifetime_ca_certificate, lifetime_crl, lifetime_enrollment_request, auto_rollover,
-            grant, grant_auto_trustpoint, database_level, hash, key_bits, caps_profile,
+            grant, grant_auto_trustpoint, grant_auto_rollover, ra, ra_subject, database_level, hash, key_bits, caps_profile,
             advertise_next_ca_always, rollover_id_validity, otp_default_minutes,
             legacy_algorithms, ca_cert_in_success, max_requests, max_csr_bytes,
             archive_password_file, database_archive, key_passphrase_file, allowed_ekus, allowed_san_types,
@@ -282,8 +314,22 @@ impl CaSettings {
             Grant::Manual => GrantMode::Manual,
             Grant::Auto => GrantMode::Auto,
             Grant::None => GrantMode::None,
+            Grant::RaAuto => GrantMode::RaAuto,
         };
         c.grant_auto_trustpoint = self.grant_auto_trustpoint.unwrap_or(false);
+        for who in self.grant_auto_rollover.iter().flatten() {
+            match who {
+                AutoRollover::RaCert => c.grant_auto_rollover.ra_cert = true,
+                AutoRollover::CaCert => c.grant_auto_rollover.ca_cert = true,
+            }
+        }
+        if self.ra_subject.is_some() || self.ra == Some(true) {
+            c.ra_subject = Some(
+                self.ra_subject
+                    .clone()
+                    .unwrap_or_else(|| format!("CN={}-RA", c.name)),
+            );
+        }
         // The server's default is Complete (unlike the library's Minimal): an operator can
         // then find, back up and revoke every certificate by serial.
         c.database_level = match self.database_level.unwrap_or(Database::Complete) {
@@ -583,6 +629,30 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn s07_c09_ra_mode_and_grant_auto_rollover_from_the_file() {
+        let file: ConfigFile = toml::from_str(
+            "[ca]\nname = \"HUB\"\nra = true\ngrant = \"ra-auto\"\n\
+             grant_auto_rollover = [\"ra-cert\", \"ca-cert\"]\n",
+        )
+        .unwrap();
+        let c = file.ca.to_config(None, Secrets::default()).unwrap();
+        assert_eq!(c.ra_subject.as_deref(), Some("CN=HUB-RA"));
+        assert_eq!(c.grant, GrantMode::RaAuto);
+        assert!(c.grant_auto_rollover.ra_cert && c.grant_auto_rollover.ca_cert);
+        // A subject implies RA mode; none of it by default; the CA's own subject is refused.
+        let file: ConfigFile = toml::from_str("[ca]\nra_subject = \"CN=Front\"\n").unwrap();
+        let c = file.ca.to_config(None, Secrets::default()).unwrap();
+        assert_eq!(c.ra_subject.as_deref(), Some("CN=Front"));
+        let c = CaSettings::default()
+            .to_config(None, Secrets::default())
+            .unwrap();
+        assert!(c.ra_subject.is_none() && c.grant_auto_rollover == Default::default());
+        let file: ConfigFile = toml::from_str("[ca]\nra_subject = \"CN=ROOTCA\"\n").unwrap();
+        assert!(file.ca.to_config(None, Secrets::default()).is_err());
+        assert!(toml::from_str::<ConfigFile>("[ca]\ngrant_auto_rollover = [\"all\"]\n").is_err());
     }
 
     #[test]

@@ -256,7 +256,16 @@ impl<S: Store> Ca<S> {
                 }
                 (serial, validity, issuer)
             };
-            match self.issue(id, serial, validity, &issuer, &csr, true, &policy, rng) {
+            match self.issue(
+                id,
+                serial,
+                validity,
+                &issuer,
+                &csr,
+                (true, false),
+                &policy,
+                rng,
+            ) {
                 Ok(_) => serials.push(serial),
                 Err(f) => return Err(failure_error(f)),
             }
@@ -410,11 +419,10 @@ impl<S: Store> Ca<S> {
             rng,
         )?;
         let not_after = ca.validity().not_after();
-        let generation = Arc::new(Generation::new(
-            ca,
-            self.config.key_passphrase.as_deref(),
-            rng,
-        )?);
+        // RA mode (S-33): the rollover CA's own RA.
+        let ra = self.rollover_ra(inner, &ca, rng)?;
+        let generation =
+            Arc::new(Generation::new(ca, self.config.key_passphrase.as_deref(), rng)?.with_ra(ra));
         let before = (
             inner.ca.state,
             inner.ca.rollover.take(),

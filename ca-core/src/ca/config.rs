@@ -8,6 +8,7 @@ use scep_proto::CapsProfile;
 use x509_cert::name::Name;
 
 use super::error::{CaError, ConfigError};
+use super::ra::GrantAutoRollover;
 use crate::archive::ArchiveFormat;
 use crate::policy::IssuancePolicy;
 use scep_proto::{DigestAlg, PrivateKey};
@@ -23,8 +24,9 @@ pub enum GrantMode {
     Auto,
     /// Every enrolment request is refused with FAILURE badRequest (C-9 step 1).
     None,
-    /// Granted iff the signer is a registered RA. This CA has no RA yet, so it behaves as
-    /// [`GrantMode::Manual`].
+    /// Granted iff the signer is a registered RA: the RA certificate this CA issued
+    /// ([`CaConfig::ra_subject`], [`crate::Ca::create_ra`]), byte for byte, valid now. Every
+    /// other request waits as under [`GrantMode::Manual`].
     RaAuto,
 }
 
@@ -69,6 +71,15 @@ pub struct CaConfig {
     /// `grant_auto_trustpoint Self`: renewals signed by a valid certificate of the active CA
     /// are granted (C-9 step 4).
     pub grant_auto_trustpoint: bool,
+    /// `grant_auto_rollover` (C-9 step 5): which shadow requests to the rollover CA are
+    /// granted at once.
+    pub grant_auto_rollover: GrantAutoRollover,
+    /// RA mode (S-7, S-31, C-6): the subject of the RA certificate, in RFC 4514 text (e.g.
+    /// `CN=ROOTCA-RA`). When set, a new CA is created with an RA key and certificate, and
+    /// every rollover CA gets its own (S-33); an existing CA without one gets it when opened
+    /// ([`crate::Ca::open`]). `None` (default): no RA at creation; one can still be made with
+    /// [`crate::Ca::create_ra`].
+    pub ra_subject: Option<String>,
     /// `database_level` (C-18).
     pub database_level: DatabaseLevel,
     /// Digest of the CA's own signatures (certificates, CRLs); SHA-1 and MD5 need
@@ -135,6 +146,8 @@ impl Default for CaConfig {
             auto_rollover: None,
             grant: GrantMode::Manual,
             grant_auto_trustpoint: false,
+            grant_auto_rollover: GrantAutoRollover::default(),
+            ra_subject: None,
             database_level: DatabaseLevel::Minimal,
             hash: DigestAlg::Sha256,
             key_bits: 2048,
@@ -169,6 +182,8 @@ impl fmt::Debug for CaConfig {
             .field("auto_rollover", &self.auto_rollover)
             .field("grant", &self.grant)
             .field("grant_auto_trustpoint", &self.grant_auto_trustpoint)
+            .field("grant_auto_rollover", &self.grant_auto_rollover)
+            .field("ra_subject", &self.ra_subject)
             .field("database_level", &self.database_level)
             .field("hash", &self.hash)
             .field("key_bits", &self.key_bits)
@@ -270,6 +285,7 @@ impl CaConfig {
         if self.key_passphrase.as_deref() == Some("") {
             return Err(ConfigError::EmptyKeyPassphrase.into());
         }
+        self.ra_subject_name()?;
         Ok(())
     }
 

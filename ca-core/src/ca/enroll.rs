@@ -10,6 +10,7 @@ use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
 use x509_cert::request::CertReq;
 
 use super::error::{CaError, Failure};
+use super::ra::{Standing, auto_grant};
 use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
@@ -53,6 +54,7 @@ struct Asked<'a> {
     /// The signer's validity if it is a renewal credential (C-8), revocation applied.
     credential: Option<Validity>,
     to_rollover: bool,
+    standing: Standing,
     /// Where the request is outside the policy (C-10).
     violations: Vec<Violation>,
     /// The policy it is issued under (the host may have narrowed it).
@@ -142,6 +144,7 @@ pub(crate) struct Opened<'a> {
     pub(crate) class: SignerClass,
     /// Addressed to the rollover CA (C-6).
     pub(crate) to_rollover: bool,
+    pub(crate) standing: Standing,
 }
 
 /// What a successful pipeline step hands back.
@@ -257,11 +260,14 @@ impl<S: Store> Ca<S> {
                 signer: (requester.kind, requester.subject.clone()),
                 credential,
                 to_rollover,
+                standing: request.standing,
                 violations,
                 policy,
             };
             self.decide(&mut inner, asked, &issuer, now)
         };
+        // C-9 step 5: a subordinate CA's shadow request is issued as a CA certificate.
+        let ca = auto_grant(&self.config, to_rollover, request.standing, csr).is_some_and(|g| g.1);
         match decision {
             Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
             Decision::Failure(f) => Err(f),
@@ -276,7 +282,16 @@ impl<S: Store> Ca<S> {
                 validity,
                 reason,
             } => self
-                .issue(id, serial, validity, &issuer, csr, false, &policy, rng)
+                .issue(
+                    id,
+                    serial,
+                    validity,
+                    &issuer,
+                    csr,
+                    (false, ca),
+                    &policy,
+                    rng,
+                )
                 .map(|der| Delivery::Cert {
                     der,
                     newly_issued: true,
@@ -314,6 +329,7 @@ impl<S: Store> Ca<S> {
             signer,
             credential,
             to_rollover,
+            standing,
             violations,
             policy,
         } = asked;
@@ -351,6 +367,7 @@ impl<S: Store> Ca<S> {
         // (the signer key is cleartext: also checked before decrypting, C-6).
         // A new transaction of the same key in place of its own entry adds nothing.
         if credential.is_none()
+            && standing != Standing::Ra
             && !matches!(replaced, Some((_, false)))
             && unissued_of(inner, &signer_key) >= MAX_PENDING_PER_KEY
         {
@@ -387,12 +404,12 @@ impl<S: Store> Ca<S> {
             inner.otps.remove(id);
             granted = Some("granted: one-time password");
         }
-        // Step 4: authorized auto-grant of renewals (keeping their names, C-10). Step 5
-        // (grant_auto_rollover) is not implemented. Step 6: Auto (RaAuto without RAs never
-        // grants).
+        // Step 4 (renewals keep their names, C-10); steps 5 and 6 (`auto_grant`); Auto.
         if granted.is_none() && clean && self.config.grant_auto_trustpoint && credential.is_some() {
             granted = Some("granted: renewal credential (grant_auto_trustpoint)");
         }
+        let by_ra = auto_grant(&self.config, to_rollover, standing, csr).filter(|_| clean);
+        granted = granted.or(by_ra.map(|(reason, _)| reason));
         if granted.is_none() && self.config.grant == GrantMode::Auto {
             if !clean {
                 return Decision::Failure(Failure::OutsidePolicy(violations));
@@ -472,12 +489,13 @@ impl<S: Store> Ca<S> {
         validity: Validity,
         issuer: &Generation,
         csr: &VerifiedCsr,
-        persisted: bool,
+        (persisted, allow_ca): (bool, bool),
         policy: &IssuancePolicy,
         rng: &mut R,
     ) -> Result<Vec<u8>, Failure> {
         let mut params = IdentityParams::new(serial, validity);
         params.signature = self.signature();
+        params.allow_ca = allow_ca;
         params.policy = *policy;
         let signed = identity_certificate(&issuer.ca, csr, &params, rng);
         let mut inner = self.lock();

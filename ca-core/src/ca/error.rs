@@ -65,6 +65,10 @@ pub enum ConfigError {
     /// `key_passphrase` is set but empty.
     #[error("the key passphrase is empty")]
     EmptyKeyPassphrase,
+    /// `ra_subject` does not parse as a DN, is empty, or equals `issuer_name` (a client
+    /// tells the RA from the CA by subject, K-2).
+    #[error("invalid ra_subject")]
+    InvalidRaSubject,
     /// The stored CA's subject differs from `issuer_name` (C-2: fixed once the CA exists).
     #[error("issuer_name differs from the existing CA's subject")]
     IssuerNameChanged,
@@ -172,6 +176,9 @@ pub enum CaError {
     /// `rollover_cancel()` without a rollover (C-24).
     #[error("no rollover to cancel")]
     NoRollover,
+    /// [`Ca::create_ra`](crate::Ca::create_ra) while the active CA already has an RA.
+    #[error("the CA already has an RA certificate")]
+    RaExists,
     /// The host's review refused a grant ([`crate::host::CaHost::review`]).
     #[error("refused by the host: {reason}")]
     HostRejected {

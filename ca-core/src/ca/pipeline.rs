@@ -13,6 +13,7 @@ use scep_proto::{
 
 use super::enroll::{Delivery, Opened, requester};
 use super::error::{Answer, Failure};
+use super::ra::{Recipient, Standing};
 use super::state::Generation;
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
@@ -25,6 +26,8 @@ use crate::storage::Store;
 struct Reply {
     builder: CertRepBuilder,
     signer: Arc<Generation>,
+    /// The request went to `signer`'s RA: the RA signs (C-7).
+    via_ra: bool,
     trail: Trail,
 }
 
@@ -96,7 +99,7 @@ impl<S: Store> Ca<S> {
         };
         let snap = self.snapshot();
         let response = match request {
-            ScepRequest::GetCaCert { .. } => ScepResponse::CaCert(snap.active.der.clone()),
+            ScepRequest::GetCaCert { .. } => super::ra::ca_cert_answer(&snap),
             ScepRequest::GetCaCaps { .. } => ScepResponse::Caps(self.capabilities(&snap)),
             ScepRequest::GetNextCaCert { .. } => self.next_ca_cert(&snap, now, rng),
             ScepRequest::GetCrl { .. } => ScepResponse::Crl(self.crl_der()),
@@ -146,7 +149,7 @@ impl<S: Store> Ca<S> {
         };
         match self.next_ca.get_or_build(&snap.active, rollover, || {
             scep_proto::NextCaCerts::build(
-                core::slice::from_ref(rollover.cert()),
+                &rollover.published(),
                 snap.active.signer(),
                 DigestAlg::Sha256,
                 Some(now.unix()),
@@ -196,6 +199,7 @@ impl<S: Store> Ca<S> {
         let mut reply = Reply {
             builder,
             signer: Arc::clone(&snap.active),
+            via_ra: false,
             trail: Trail {
                 message_type: Some(msg.message_type()),
                 transaction_id: Some(msg.transaction_id().as_str().to_owned()),
@@ -207,6 +211,9 @@ impl<S: Store> Ca<S> {
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
         let class = self.signer_class(snap, verified.signer(), now);
+        // C-9 steps 5 and 6: the registered RA is not a renewal credential (C-8).
+        let standing = super::ra::standing(snap, verified.signer(), class, now);
+        let class = standing.demote(class);
         reply.trail.requester = Some(requester(verified.signer(), class));
         let Some(operation) = Operation::of(verified.message().message_type()) else {
             return self.fail(reply, &Failure::UnsupportedMessage, rng);
@@ -215,6 +222,7 @@ impl<S: Store> Ca<S> {
             return self.fail(reply, &f, rng);
         }
         if matches!(operation, Operation::Enrol { .. })
+            && standing != Standing::Ra
             && self.over_key_quota(
                 verified.signer(),
                 class,
@@ -228,17 +236,14 @@ impl<S: Store> Ca<S> {
             Ok(None) => return self.fail(reply, &Failure::UnsupportedMessage, rng),
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
-        // C-6: the active certificate, else the rollover certificate.
-        let (generation, to_rollover) = if envelope.is_addressed_to(snap.active.cert()) {
-            (Arc::clone(&snap.active), false)
-        } else {
-            match &snap.rollover {
-                Some(r) if envelope.is_addressed_to(r.cert()) => (Arc::clone(r), true),
-                _ => return self.fail(reply, &Failure::NotAddressed, rng),
-            }
+        // C-6: the active certificate or its RA, else the rollover certificate or its RA.
+        let Some(recipient) = Recipient::find(snap, &envelope) else {
+            return self.fail(reply, &Failure::NotAddressed, rng);
         };
+        let to_rollover = recipient.to_rollover;
         // C-7 and S-28: the recipient key signs; a SUCCESS mirrors the request's cipher.
-        reply.signer = Arc::clone(&generation);
+        reply.signer = Arc::clone(&recipient.generation);
+        reply.via_ra = recipient.via_ra;
         reply.builder.cipher = envelope.cipher();
         // Issue 13 item 6, decided from cleartext (C-6): a PKCSReq's plaintext is its CSR, at
         // least one cipher block shorter than the ciphertext, so a ciphertext that long cannot
@@ -248,7 +253,7 @@ impl<S: Store> Ca<S> {
         {
             return self.fail(reply, &Failure::CsrTooLarge, rng);
         }
-        let Some(body) = self.open_body(&verified, &envelope, &generation, operation, rng) else {
+        let Some(body) = self.open_body(&verified, &envelope, &recipient, operation, rng) else {
             return self.fail(reply, &Failure::Opaque, rng);
         };
         let request = Opened {
@@ -256,6 +261,7 @@ impl<S: Store> Ca<S> {
             signer: verified.signer(),
             class,
             to_rollover,
+            standing,
         };
         let outcome = match body {
             Body::Enrol(csr) => {
@@ -327,12 +333,12 @@ impl<S: Store> Ca<S> {
         &self,
         verified: &VerifiedMessage,
         envelope: &Envelope,
-        generation: &Generation,
+        recipient: &Recipient,
         operation: Operation,
         rng: &mut R,
     ) -> Option<Body> {
         let message_type = verified.message().message_type();
-        let plaintext = envelope.decrypt_for(generation.cert(), generation.ca.key(), rng);
+        let plaintext = envelope.decrypt_for(recipient.cert(), recipient.key(), rng);
         // The same parsing work whether or not the padding was valid (bad padding would
         // otherwise answer sooner): a failed decryption parses a decoy of the same length.
         let decoy;
@@ -402,6 +408,7 @@ impl<S: Store> Ca<S> {
         let reply = Reply {
             builder,
             signer: Arc::clone(&snap.active),
+            via_ra: false,
             trail: Trail {
                 message_type: Some(msg.message_type()),
                 transaction_id: Some(msg.transaction_id().as_str().to_owned()),
@@ -478,6 +485,7 @@ impl<S: Store> Ca<S> {
         let Reply {
             builder,
             signer,
+            via_ra,
             mut trail,
         } = reply;
         let outcome = |content: &CertRepContent<'_>, trail: &Trail| match content {
@@ -493,34 +501,40 @@ impl<S: Store> Ca<S> {
                 }
             }
         };
-        let (response, outcome) = match builder.clone().build(content, signer.signer(), rng) {
-            Ok(der) => (ScepResponse::CertRep(der), outcome(content, &trail)),
-            // A SUCCESS that cannot be encrypted to the signer (e.g. its key) becomes a
-            // FAILURE; anything else is an internal failure.
-            Err(e) => match (content, e.fail_info()) {
-                (CertRepContent::Success { .. }, Some(fail_info)) => {
-                    trail.reason = format!("{}; not delivered: {e}", trail.reason);
-                    match builder.build(
-                        &CertRepContent::Failure {
-                            fail_info,
-                            text: None,
-                        },
-                        signer.signer(),
-                        rng,
-                    ) {
-                        Ok(der) => (ScepResponse::CertRep(der), AuditOutcome::Failure(fail_info)),
-                        Err(_) => (
-                            ScepResponse::Error(ErrorStatus::ServiceUnavailable),
-                            AuditOutcome::Http(503),
-                        ),
+        let (response, outcome) =
+            match builder
+                .clone()
+                .build(content, signer.signer_as(via_ra), rng)
+            {
+                Ok(der) => (ScepResponse::CertRep(der), outcome(content, &trail)),
+                // A SUCCESS that cannot be encrypted to the signer (e.g. its key) becomes a
+                // FAILURE; anything else is an internal failure.
+                Err(e) => match (content, e.fail_info()) {
+                    (CertRepContent::Success { .. }, Some(fail_info)) => {
+                        trail.reason = format!("{}; not delivered: {e}", trail.reason);
+                        match builder.build(
+                            &CertRepContent::Failure {
+                                fail_info,
+                                text: None,
+                            },
+                            signer.signer_as(via_ra),
+                            rng,
+                        ) {
+                            Ok(der) => {
+                                (ScepResponse::CertRep(der), AuditOutcome::Failure(fail_info))
+                            }
+                            Err(_) => (
+                                ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                                AuditOutcome::Http(503),
+                            ),
+                        }
                     }
-                }
-                _ => (
-                    ScepResponse::Error(ErrorStatus::ServiceUnavailable),
-                    AuditOutcome::Http(503),
-                ),
-            },
-        };
+                    _ => (
+                        ScepResponse::Error(ErrorStatus::ServiceUnavailable),
+                        AuditOutcome::Http(503),
+                    ),
+                },
+            };
         self.audit(trail, outcome);
         response
     }

@@ -24,7 +24,9 @@ pub(crate) struct Generation {
     pub(crate) der: Vec<u8>,
     /// The key as stored when a key passphrase is configured: encrypted PKCS#8 DER (PBES2,
     /// as the C-19 archive), made once so rewriting the CA record needs no new encryption.
-    sealed: Option<Vec<u8>>,
+    pub(crate) sealed: Option<Vec<u8>>,
+    /// This generation's RA, in RA mode (S-7, see [`super::ra`]).
+    pub(crate) ra: Option<super::ra::RaKey>,
 }
 
 impl Generation {
@@ -42,7 +44,12 @@ impl Generation {
                     .map_err(|_| invalid_key())
             })
             .transpose()?;
-        Ok(Self { ca, der, sealed })
+        Ok(Self {
+            ca,
+            der,
+            sealed,
+            ra: None,
+        })
     }
 
     /// The CA certificate.
@@ -88,7 +95,13 @@ impl Generation {
             Certificate::from_der(&f.bytes(&format!("{prefix}_cert"))?).map_err(|_| corrupt())?;
         let ca = CaKey::new(key, cert).map_err(|_| corrupt())?;
         let der = ca.certificate_der().map_err(CaError::Issue)?;
-        Ok(Some(Self { ca, der, sealed }))
+        let ra = super::ra::RaKey::decode(f, prefix, passphrase, rk)?;
+        Ok(Some(Self {
+            ca,
+            der,
+            sealed,
+            ra,
+        }))
     }
 
     /// Writes this generation's fields: the encrypted key if there is one, else the plain
@@ -101,12 +114,13 @@ impl Generation {
                 w.secret_bytes(&format!("{prefix}_key"), plain.as_bytes())
             }
         };
-        Ok(w.bytes(&format!("{prefix}_cert"), &self.der))
+        let w = w.bytes(&format!("{prefix}_cert"), &self.der);
+        super::ra::encode_ra(self.ra.as_ref(), w, prefix)
     }
 
-    /// Whether the key is stored in clear.
+    /// Whether the key (or the RA key) is stored in clear.
     fn is_plain(&self) -> bool {
-        self.sealed.is_none()
+        self.sealed.is_none() || self.ra.as_ref().is_some_and(super::ra::RaKey::is_plain)
     }
 }
 
@@ -191,17 +205,9 @@ impl CaRecord {
         passphrase: &str,
         rng: &mut R,
     ) -> Result<(), CaError> {
-        self.active = Arc::new(Generation::new(
-            self.active.ca.clone(),
-            Some(passphrase),
-            rng,
-        )?);
+        self.active = Arc::new(self.active.sealed_copy(passphrase, rng)?);
         if let Some(r) = &self.rollover {
-            self.rollover = Some(Arc::new(Generation::new(
-                r.ca.clone(),
-                Some(passphrase),
-                rng,
-            )?));
+            self.rollover = Some(Arc::new(r.sealed_copy(passphrase, rng)?));
         }
         Ok(())
     }

@@ -420,3 +420,57 @@ pub fn identity_certificate<R: CryptoRng + ?Sized>(
     };
     sign_certificate(draft, issuer.key(), params.signature, rng)
 }
+
+/// An RA certificate (S-7, K-2): `key`'s public key under `subject`, issued by `issuer`, end
+/// entity (basicConstraints cA=FALSE), keyUsage digitalSignature + keyEncipherment (the one
+/// certificate both receives requests and signs CertReps), SKI and AKI. `validity` must lie
+/// inside the issuer's.
+///
+/// # Errors
+/// [`IssueError::OutlivesIssuer`]; [`IssueError::ZeroSerial`]; [`IssueError::EmptySubject`];
+/// [`IssueError::InvalidPublicKey`]; signing and encoding errors.
+pub(crate) fn ra_certificate<R: CryptoRng + ?Sized>(
+    issuer: &CaKey,
+    subject: &Name,
+    key: &PrivateKey,
+    serial: u64,
+    validity: Validity,
+    signature: SignatureConfig,
+    rng: &mut R,
+) -> Result<Certificate, IssueError> {
+    let ca = issuer.validity();
+    if validity.not_before() < ca.not_before() || validity.not_after() > ca.not_after() {
+        return Err(IssueError::OutlivesIssuer);
+    }
+    if subject.is_empty() {
+        return Err(IssueError::EmptySubject);
+    }
+    let spki = key
+        .public_key_info()
+        .map_err(|_| IssueError::InvalidPublicKey)?;
+    let key_id = key_identifier(&spki);
+    let extensions = vec![
+        extension(
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+            true,
+        )?,
+        extension(
+            &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment),
+            true,
+        )?,
+        subject_key_identifier(&key_id)?,
+        authority_key_identifier(issuer.key_identifier())?,
+    ];
+    let draft = Draft {
+        serial,
+        issuer: issuer.subject(),
+        validity,
+        subject,
+        spki: &spki,
+        extensions,
+    };
+    sign_certificate(draft, issuer.key(), signature, rng)
+}

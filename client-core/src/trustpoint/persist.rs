@@ -21,6 +21,8 @@
 //!          enrol u8)
 //! wire     u8 (0 idle, 1 ready; an exchange on the wire is saved as "ready")
 //! refresh  opt(u64 unix seconds): the deferred capability refresh (K-10a; version 2)
+//! next_ra  only when the rollover CA has RA certificates (S-33; any version):
+//!          ra_encrypt opt(cert) | ra_sign opt(cert)
 //! ```
 //!
 //! `str` and `bytes` are a u32 length and the bytes; `opt(x)` is u8 0 (absent) or 1 and `x`;
@@ -555,6 +557,10 @@ impl Trustpoint {
         if let Some(at) = self.caps_refresh_at {
             w.u64(at.unix());
         }
+        if self.rollover_ra.0.is_some() || self.rollover_ra.1.is_some() {
+            w.opt_cert(self.rollover_ra.0.as_ref())?;
+            w.opt_cert(self.rollover_ra.1.as_ref())?;
+        }
         Ok(w.0)
     }
 
@@ -642,6 +648,9 @@ impl Trustpoint {
         };
         if version >= 2 && r.flag("refresh")? {
             tp.caps_refresh_at = Some(Instant::from_unix(r.u64("refresh")?));
+        }
+        if !r.0.is_empty() {
+            tp.rollover_ra = (r.opt_cert()?, r.opt_cert()?);
         }
         if !r.0.is_empty() {
             return Err(PersistError::Corrupt("trailing bytes"));

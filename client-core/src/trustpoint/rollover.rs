@@ -4,7 +4,7 @@
 use pki_timers::{ClientTimer, Instant, Step, activation_at, connect_retry_at};
 use scep_proto::{Capabilities, NextCaCerts};
 
-use super::certs::{cert_validity, check_ca, not_after};
+use super::certs::{build_chain, cert_validity, check_ca, not_after};
 use super::state::{CaChain, Job, JobKind, State, Wire};
 use super::{Event, NextCaProblem, Trustpoint, Warning};
 use crate::transport::{HttpReply, TransportError};
@@ -21,6 +21,7 @@ impl Trustpoint {
             self.state = State::Unauthenticated;
             return;
         };
+        let mut certs = Vec::new();
         let rollover = match reply {
             Err(e) => Err(NextCaProblem::Transport(e.to_string())),
             Ok(r) if r.status != 200 => Err(NextCaProblem::HttpStatus(r.status)),
@@ -29,6 +30,7 @@ impl Trustpoint {
                 NextCaCerts::from_der_verified(&r.body, &active, &profile)
                     .map_err(NextCaProblem::Rejected)
                     .and_then(|n| {
+                        certs.clone_from(&n.certificates);
                         // S-33: from the signed content (or signed by the active CA key).
                         n.rollover_for_verified(&active, &profile)
                             .cloned()
@@ -45,6 +47,17 @@ impl Trustpoint {
         };
         match rollover {
             Ok(cert) => {
+                // K-2 (amended) for the rollover RA: issued by the rollover CA and valid at
+                // the activation; anything else in the answer is ignored.
+                let at = not_after(&active);
+                let others = certs.into_iter().filter(|c| *c != cert).collect();
+                self.rollover_ra = scep_proto::PublicKey::from_certificate(&cert)
+                    .map(|key| {
+                        let (chain, _) =
+                            build_chain(cert.clone(), &key, others, at, &self.profile());
+                        (chain.ra_encrypt, chain.ra_sign)
+                    })
+                    .unwrap_or((None, None));
                 self.rollover_ca = Some(cert);
                 self.events.push_back(Event::RolloverCaInstalled);
                 self.state = self.idle_state();
@@ -106,10 +119,12 @@ impl Trustpoint {
             self.events.push_back(Event::NeedsReauthentication);
             return;
         };
+        // The rollover CA's RA (S-33) replaces the old RA; without one, none is used.
+        let (ra_encrypt, ra_sign) = core::mem::take(&mut self.rollover_ra);
         self.chain = Some(CaChain {
             ca: rollover,
-            ra_encrypt: None,
-            ra_sign: None,
+            ra_encrypt,
+            ra_sign,
         });
         let had_identity = self.rollover_identity.is_some();
         if let Some(id) = self.rollover_identity.take() {
