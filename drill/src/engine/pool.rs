@@ -69,6 +69,19 @@ impl Queue {
         }
     }
 
+    /// Client `index`'s job if no worker has taken it yet and it is among the first
+    /// `window` waiting (the engine serves clients in the order it queued them, so the one it
+    /// waits for is at the front unless a worker has it already).
+    fn steal(&self, index: usize, window: usize) -> Option<Job> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = state
+            .0
+            .iter()
+            .take(window)
+            .position(|job| job.client.index == index)?;
+        state.0.remove(at)
+    }
+
     /// Lets the workers finish.
     pub(crate) fn close(&self) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -90,6 +103,9 @@ pub(crate) fn worker(s: &Scenario, queue: &Queue, out: &Sender<Done>) {
         }
     }
 }
+
+/// How far into the queue the engine looks for the job it waits for.
+const STEAL_WINDOW: usize = 8;
 
 /// Where the engine sends clients to run: its own thread, or the workers.
 pub(crate) enum Runner<'a> {
@@ -141,9 +157,25 @@ impl<'a> Runner<'a> {
                     result: Err(DrillError::Worker),
                 },
             },
-            Self::Workers { results, ready, .. } => loop {
+            Self::Workers {
+                queue,
+                results,
+                ready,
+            } => loop {
                 if let Some(done) = ready.remove(&index) {
                     return done;
+                }
+                // Collect what came in; if `index` is not done and no worker has started it,
+                // run it here rather than wait: the engine's thread is the third on two cores
+                // and would otherwise sleep while its job waits in the queue.
+                while let Ok(done) = results.try_recv() {
+                    ready.insert(done.index, done);
+                }
+                if let Some(done) = ready.remove(&index) {
+                    return done;
+                }
+                if let Some(job) = queue.steal(index, STEAL_WINDOW) {
+                    return run_job(s, job);
                 }
                 match results.recv() {
                     Ok(done) => {
