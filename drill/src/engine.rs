@@ -182,7 +182,11 @@ fn ca_config(s: &Scenario) -> CaConfig {
 impl<'s> Engine<'s> {
     fn new(s: &'s Scenario, traced: bool) -> Result<Self, DrillError> {
         let mut rng = StdRng::seed_from_u64(s.seed);
-        let pool = Arc::new(KeyPool::generate(s.key_pool, s.key_bits, s.seed)?);
+        let pool = Arc::new(KeyPool::generate(
+            crate::keys::pool_size(s),
+            s.key_bits,
+            s.seed,
+        )?);
         let ca = Ca::open(ca_config(s), MemoryStore::new(), s.start, true, &mut rng)
             .map_err(DrillError::Ca)?;
         let active_der = ca.ca_certificate_der();

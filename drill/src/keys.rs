@@ -2,8 +2,11 @@
 //!
 //! A thousand clients renewing with `regenerate` would spend the whole run in RSA key
 //! generation; the drill is about timers, so clients share a few pre-generated keys through
-//! client-core's [`KeySource`] hook. The CA does not care: each request still carries its own
-//! CSR, signature and transaction.
+//! client-core's [`KeySource`] hook. The CA does not care while requests are granted at once:
+//! each still carries its own CSR, signature and transaction. Under manual grant it does: C-14
+//! lets one self-signed signer key hold only a few unissued requests, so clients sharing a key
+//! would look like one requester flooding the table; there every client gets a key of its own
+//! ([`pool_size`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +17,20 @@ use rand::rngs::StdRng;
 use scep_proto::PrivateKey;
 
 use crate::DrillError;
+use crate::scenario::{Grant, Scenario};
+
+/// How many keys the run's pool holds: `--key-pool`, and under manual grant at least one per
+/// client, so that each client's enrolment key (its first) is its own. Pending requests wait
+/// in the CA's table, where C-14 counts the unissued ones per signer key; clients sharing a
+/// key would be refused as one requester over the quota, a cost of the pool, not of the
+/// deployment.
+#[must_use]
+pub(crate) fn pool_size(s: &Scenario) -> usize {
+    match s.grant {
+        Grant::Auto => s.key_pool,
+        Grant::Manual { .. } => s.key_pool.max(s.clients()),
+    }
+}
 
 /// Pre-generated RSA keys, shared by the fleet.
 pub(crate) struct KeyPool {

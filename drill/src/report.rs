@@ -530,7 +530,7 @@ fn describe(s: &Scenario) -> String {
         outages = outages.join(", "),
         reboot = s.reboot_share,
         clock = s.clock_losses.len(),
-        pool = s.key_pool,
+        pool = crate::keys::pool_size(s),
         bits = s.key_bits,
         seed = s.seed,
     )

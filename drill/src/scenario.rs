@@ -127,7 +127,8 @@ pub struct Scenario {
     pub listings: Vec<Duration>,
     /// RSA modulus of the CA's and the clients' keys.
     pub key_bits: u32,
-    /// Distinct client keys, pre-generated and shared round-robin by the fleet.
+    /// Distinct client keys, pre-generated and shared round-robin by the fleet (under manual
+    /// grant at least one per client: C-14 counts pending requests per signer key).
     pub key_pool: usize,
     /// At most this many gaps are listed one by one (all are counted).
     pub gaps_shown: usize,

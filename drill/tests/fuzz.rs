@@ -270,3 +270,57 @@ fn fuzz_outage_under_manual_grant_t13_then_grant_is_the_fault() {
             .any(|g| g.cause.ends_with("last trouble: RetriesExhausted"))
     );
 }
+
+/// Counterexamples 11 and 12 (30-minute run): under manual grant 19 (18) clients shared the 4
+/// pool keys, so the self-signed enrolments of the fifth client on a key (clients 16–18) were
+/// that key's fifth unissued request, and C-14 (at most 4 unissued requests per signer key,
+/// from the table-filling fix) answered FAILURE: they never enrolled, against the checker's
+/// H-1/H-12/H-13 instants. The fault was the drill's: its key pool (a shortcut for speed) made
+/// distinct clients one key holder in the CA's eyes. Under manual grant every client now has a
+/// pool key of its own.
+#[test]
+fn fuzz_c14_shared_pool_keys_under_manual_grant_are_not_one_requester() {
+    for (line, clients) in [
+        (
+            "--seed 8984682743435570560 --start 2015-10-09T12:14:16Z --generations 3 \
+             --ca-lifetime 26d --cert-lifetime 20d --crl-lifetime 8d8h \
+             --request-lifetime 31d8h --overlap 2d7h51m14s --grant-delay 1h29m47s \
+             --group 18:p100 --group 1:p29 --join-window 1d8h40m34s --retry-period 16m \
+             --retry-count 48 --jitter 3h29m22s --outage none --reboot-share 59 \
+             --rollover-cancel 77d8h28m40s --manual-rollover 77d21h28m48s --listing none \
+             --key-bits 1024 --key-pool 4 --gaps-shown 5",
+            19,
+        ),
+        (
+            "--seed 10476670281793439963 --start 2015-10-09T12:14:16Z --generations 3 \
+             --ca-lifetime 409d2h7m11s --cert-lifetime 59d1h17m --crl-lifetime 4d5h \
+             --request-lifetime 33d17h --overlap 308d2h35m15s --grant-delay 1d12h5s \
+             --group 4:p98+regenerate --group 14:p100 --join-window 14h55m59s \
+             --retry-period 52m --retry-count 8 --jitter 12h \
+             --outage 268d21h14m5s+3h47m57s --outage 782d15h48m28s+6d12h3m4s \
+             --reboot-share 41 --listing none --key-bits 1024 --key-pool 4 --gaps-shown 5",
+            18,
+        ),
+    ] {
+        let (s, r) = agrees(line);
+        assert_eq!(
+            r.client_events.get("Rejected"),
+            None,
+            "{}",
+            r.render(s.start)
+        );
+        assert!(!r.gaps.iter().any(|g| g.cause.starts_with("never enrolled")));
+        assert!(
+            r.predictions.iter().all(|p| p.agrees()),
+            "{:?}",
+            r.predictions
+        );
+        assert_eq!(r.lapse_predictions.len(), 18, "the p100 group");
+        assert!(r.lapse_predictions.iter().all(|p| p.agrees()));
+        assert!(
+            r.setup.contains(&format!("keys: {clients} pre-generated")),
+            "{}",
+            r.setup
+        );
+    }
+}
