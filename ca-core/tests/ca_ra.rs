@@ -662,3 +662,41 @@ fn ra_survives_reopen_sealed_or_not_and_create_ra_on_command() {
     bad.ra_subject = Some("CN=ROOTCA".to_owned());
     assert!(bad.validate().is_err());
 }
+
+#[test]
+fn c09_step6_revoked_ra_is_not_the_registered_ra() {
+    // A compromised RA is revoked by its serial: from then on what it signs is not granted
+    // by RaAuto (nor by grant_auto_rollover ra_cert), though its certificate is still the
+    // one the CA publishes.
+    let ca = open(ra_config(GrantMode::RaAuto), 1);
+    let ra = ra_client(&ca);
+    let ra_der = ra_der(&ca);
+    let ra_serial = certificate_serial(&parse_cert(&ra_der)).unwrap();
+    ca.revoke(ra_serial, T0, &mut rng(5)).unwrap();
+    let router = Client::new(0, "CN=router1");
+    let before = ca.last_serial();
+    let resp = post(
+        &ca,
+        &ra.pkcs_req(&ra_der, &router.csr(), "TID-1"),
+        T0,
+        &mut rng(4),
+    );
+    let rep = ra.open_rep(&resp, &ra_der);
+    assert!(is_pending(&rep), "{:?}", rep.status);
+    assert_eq!(ca.last_serial(), before);
+    // The same for a shadow request to the rollover CA under grant_auto_rollover ra_cert.
+    let mut config = ra_config(GrantMode::Manual);
+    config.grant_auto_rollover = GrantAutoRollover {
+        ca_cert: false,
+        ra_cert: true,
+    };
+    let ca = open(config, 1);
+    let ra = ra_client(&ca);
+    let ra_serial = certificate_serial(&ra.cert).unwrap();
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    ca.revoke(ra_serial, T0, &mut rng(5)).unwrap();
+    let next_der = ca.rollover_certificate_der().unwrap();
+    let msg = ra.pkcs_req(&next_der, &router.csr(), "TID-2");
+    let rep = ra.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &next_der);
+    assert!(is_pending(&rep), "{:?}", rep.status);
+}

@@ -326,17 +326,21 @@ pub(crate) fn ca_cert_answer(snap: &Snapshot) -> ScepResponse {
     }
 }
 
-/// The signer's [`Standing`]; `class` is its C-8 class (revocation applied).
+/// The signer's [`Standing`]; `class` is its C-8 class (revocation applied). An RA
+/// certificate whose serial `is_revoked` is not the registered RA: revoking a compromised RA
+/// ends what it is granted for (C-9 steps 5 and 6).
 pub(crate) fn standing(
     snap: &Snapshot,
     signer: &Certificate,
     class: SignerClass,
     now: Instant,
+    is_revoked: impl Fn(u64) -> bool,
 ) -> Standing {
     let is_ra = core::iter::once(&snap.active)
         .chain(snap.rollover.as_ref())
         .filter_map(|g| g.ra.as_ref())
-        .any(|ra| ra.is(signer, now));
+        .any(|ra| ra.is(signer, now))
+        && crate::issue::certificate_serial(signer).is_ok_and(|serial| !is_revoked(serial));
     if is_ra {
         return Standing::Ra;
     }
