@@ -527,13 +527,18 @@ fn c09_step5_grant_auto_rollover_ra_cert_grants_ra_shadow_requests_only() {
 
 /// A CSR asking for a CA certificate (basicConstraints cA=TRUE in the extensionRequest).
 fn ca_csr(key: &PrivateKey, subject: &str) -> Vec<u8> {
+    ca_csr_path_len(key, subject, None)
+}
+
+/// A CSR asking for a CA certificate with this pathLenConstraint.
+fn ca_csr_path_len(key: &PrivateKey, subject: &str, path_len: Option<u8>) -> Vec<u8> {
     let ext = x509_cert::ext::Extension {
         extn_id: <BasicConstraints as der::oid::AssociatedOid>::OID,
         critical: true,
         extn_value: der::asn1::OctetString::new(
             BasicConstraints {
                 ca: true,
-                path_len_constraint: None,
+                path_len_constraint: path_len,
             }
             .to_der()
             .unwrap(),
@@ -661,4 +666,105 @@ fn ra_survives_reopen_sealed_or_not_and_create_ra_on_command() {
     let mut bad = config();
     bad.ra_subject = Some("CN=ROOTCA".to_owned());
     assert!(bad.validate().is_err());
+}
+
+#[test]
+fn c09_step6_revoked_ra_is_not_the_registered_ra() {
+    // A compromised RA is revoked by its serial: from then on what it signs is not granted
+    // by RaAuto (nor by grant_auto_rollover ra_cert), though its certificate is still the
+    // one the CA publishes.
+    let ca = open(ra_config(GrantMode::RaAuto), 1);
+    let ra = ra_client(&ca);
+    let ra_der = ra_der(&ca);
+    let ra_serial = certificate_serial(&parse_cert(&ra_der)).unwrap();
+    ca.revoke(ra_serial, T0, &mut rng(5)).unwrap();
+    let router = Client::new(0, "CN=router1");
+    let before = ca.last_serial();
+    let resp = post(
+        &ca,
+        &ra.pkcs_req(&ra_der, &router.csr(), "TID-1"),
+        T0,
+        &mut rng(4),
+    );
+    let rep = ra.open_rep(&resp, &ra_der);
+    assert!(is_pending(&rep), "{:?}", rep.status);
+    assert_eq!(ca.last_serial(), before);
+    // The same for a shadow request to the rollover CA under grant_auto_rollover ra_cert.
+    let mut config = ra_config(GrantMode::Manual);
+    config.grant_auto_rollover = GrantAutoRollover {
+        ca_cert: false,
+        ra_cert: true,
+    };
+    let ca = open(config, 1);
+    let ra = ra_client(&ca);
+    let ra_serial = certificate_serial(&ra.cert).unwrap();
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    ca.revoke(ra_serial, T0, &mut rng(5)).unwrap();
+    let next_der = ca.rollover_certificate_der().unwrap();
+    let msg = ra.pkcs_req(&next_der, &router.csr(), "TID-2");
+    let rep = ra.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &next_der);
+    assert!(is_pending(&rep), "{:?}", rep.status);
+}
+
+#[test]
+fn c09_step5_ca_cert_shadow_request_cannot_widen_the_path_length() {
+    // A subordinate CA certified with pathLenConstraint 0 (it may only certify end
+    // entities) asks the rollover CA for a CA certificate without the constraint, or with a
+    // longer one: grant_auto_rollover ca-cert renews what it holds, never more, so the
+    // request waits for the operator.
+    let root_key = key(3);
+    let root = ca_core::self_signed_ca_certificate(
+        &ca_core::CaCertParams::new(name("CN=ROOTCA"), T0),
+        root_key,
+        &mut rng(9),
+    )
+    .unwrap();
+    let mut config = config();
+    config.grant = GrantMode::Manual;
+    config.grant_auto_rollover = GrantAutoRollover {
+        ca_cert: true,
+        ra_cert: false,
+    };
+    let ca = Ca::import(config, MemoryStore::new(), root.clone(), 1, T0, &mut rng(1)).unwrap();
+    let sub_key = key(0);
+    let sub_csr =
+        VerifiedCsr::from_der(&ca_csr_path_len(&sub_key, "CN=SUBCA", Some(0)), false).unwrap();
+    let mut params =
+        IdentityParams::new(50, validity(&parse_cert(&root.certificate_der().unwrap())));
+    params.allow_ca = true;
+    let sub_cert = identity_certificate(&root, &sub_csr, &params, &mut rng(10)).unwrap();
+    let (_, bc) = sub_cert
+        .tbs_certificate()
+        .get_extension::<BasicConstraints>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(bc.path_len_constraint, Some(0));
+    let sub = Client {
+        key: sub_key.clone(),
+        cert: sub_cert,
+        subject: "CN=SUBCA".to_owned(),
+    };
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    let next_der = ca.rollover_certificate_der().unwrap();
+    for (i, wider) in [None, Some(1)].into_iter().enumerate() {
+        let csr = ca_csr_path_len(&sub_key, "CN=SUBCA", wider);
+        let msg = sub.pkcs_req(&next_der, &csr, &format!("TID-W{i}"));
+        let rep = sub.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &next_der);
+        assert!(is_pending(&rep), "pathLen {wider:?}: {:?}", rep.status);
+    }
+    // The same constraint (or a narrower one) is still granted at once.
+    let msg = sub.pkcs_req(
+        &next_der,
+        &ca_csr_path_len(&sub_key, "CN=SUBCA", Some(0)),
+        "TID-S",
+    );
+    let rep = sub.open_rep(&post(&ca, &msg, T0, &mut rng(4)), &next_der);
+    let issued = parse_cert(&sub.issued(&rep));
+    let (_, bc) = issued
+        .tbs_certificate()
+        .get_extension::<BasicConstraints>()
+        .unwrap()
+        .unwrap();
+    assert!(bc.ca);
+    assert_eq!(bc.path_len_constraint, Some(0));
 }

@@ -212,7 +212,9 @@ impl<S: Store> Ca<S> {
         };
         let class = self.signer_class(snap, verified.signer(), now);
         // C-9 steps 5 and 6: the registered RA is not a renewal credential (C-8).
-        let standing = super::ra::standing(snap, verified.signer(), class, now);
+        let standing = super::ra::standing(snap, verified.signer(), class, now, |serial| {
+            self.lock().revoked.contains_key(&serial)
+        });
         let class = standing.demote(class);
         reply.trail.requester = Some(requester(verified.signer(), class));
         let Some(operation) = Operation::of(verified.message().message_type()) else {

@@ -299,8 +299,9 @@ pub(crate) enum Standing {
     Ordinary,
     /// The registered RA (byte-for-byte the RA certificate of a generation, valid now).
     Ra,
-    /// A subordinate CA: a renewal credential of the active CA with basicConstraints cA=TRUE.
-    SubCa,
+    /// A subordinate CA: a renewal credential of the active CA with basicConstraints cA=TRUE,
+    /// and the pathLenConstraint of that certificate (`None`: unconstrained).
+    SubCa(Option<u8>),
 }
 
 impl Standing {
@@ -326,28 +327,29 @@ pub(crate) fn ca_cert_answer(snap: &Snapshot) -> ScepResponse {
     }
 }
 
-/// The signer's [`Standing`]; `class` is its C-8 class (revocation applied).
+/// The signer's [`Standing`]; `class` is its C-8 class (revocation applied). An RA
+/// certificate whose serial `is_revoked` is not the registered RA: revoking a compromised RA
+/// ends what it is granted for (C-9 steps 5 and 6).
 pub(crate) fn standing(
     snap: &Snapshot,
     signer: &Certificate,
     class: SignerClass,
     now: Instant,
+    is_revoked: impl Fn(u64) -> bool,
 ) -> Standing {
     let is_ra = core::iter::once(&snap.active)
         .chain(snap.rollover.as_ref())
         .filter_map(|g| g.ra.as_ref())
-        .any(|ra| ra.is(signer, now));
+        .any(|ra| ra.is(signer, now))
+        && crate::issue::certificate_serial(signer).is_ok_and(|serial| !is_revoked(serial));
     if is_ra {
         return Standing::Ra;
     }
-    let is_ca = matches!(
-        signer.tbs_certificate().get_extension::<BasicConstraints>(),
-        Ok(Some((_, bc))) if bc.ca
-    );
-    if is_ca && matches!(class, SignerClass::Credential { .. }) {
-        Standing::SubCa
-    } else {
-        Standing::Ordinary
+    match signer.tbs_certificate().get_extension::<BasicConstraints>() {
+        Ok(Some((_, bc))) if bc.ca && matches!(class, SignerClass::Credential { .. }) => {
+            Standing::SubCa(bc.path_len_constraint)
+        }
+        _ => Standing::Ordinary,
     }
 }
 
@@ -367,15 +369,29 @@ pub(crate) fn auto_grant(
             "granted: RA shadow request (grant_auto_rollover ra_cert)",
             false,
         )),
-        Standing::SubCa if to_rollover && flags.ca_cert && csr.requests_ca() => Some((
-            "granted: subordinate CA shadow request (grant_auto_rollover ca_cert)",
-            true,
-        )),
+        Standing::SubCa(held)
+            if to_rollover && flags.ca_cert && csr.requests_ca() && within(held, csr) =>
+        {
+            Some((
+                "granted: subordinate CA shadow request (grant_auto_rollover ca_cert)",
+                true,
+            ))
+        }
         Standing::Ra if config.grant == GrantMode::RaAuto => Some((
             "granted: signed by the registered RA (grant ra-auto)",
             false,
         )),
         _ => None,
+    }
+}
+
+/// C-9 step 5 `ca_cert` renews what the subordinate CA holds, never more: the requested
+/// pathLenConstraint is at most the one of its certificate (`held`), and present if that is.
+fn within(held: Option<u8>, csr: &VerifiedCsr) -> bool {
+    match (held, csr.requested_path_len()) {
+        (None, _) => true,
+        (Some(held), Some(asked)) => asked <= held,
+        (Some(_), None) => false,
     }
 }
 

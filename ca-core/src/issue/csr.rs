@@ -211,6 +211,14 @@ impl VerifiedCsr {
             .is_some_and(|b| b.ca)
     }
 
+    /// The pathLenConstraint of the requested basicConstraints, if any.
+    pub(crate) fn requested_path_len(&self) -> Option<u8> {
+        self.requested
+            .basic_constraints
+            .as_ref()
+            .and_then(|b| b.path_len_constraint)
+    }
+
     /// The requested subjectAltName, if any.
     #[must_use]
     pub const fn subject_alt_name(&self) -> Option<&SubjectAltName> {
