@@ -324,3 +324,29 @@ fn fuzz_c14_shared_pool_keys_under_manual_grant_are_not_one_requester() {
         );
     }
 }
+
+/// Counterexample 13 (seed 505 on the fuzz-fix branch): the administrator cancels the rollover
+/// 21 minutes before the CA expires and generates a new one 1 min 41 s later; client 0's
+/// SHADOW (p 99, 4-day certificates) falls between the two, GetNextCACert answers 404, the
+/// CONNECT RETRY after P (6 min) would be past the CA's expiry, so the client has no rollover
+/// CA at activation and needs re-authentication. A fault's gap, not the checker's: the oracle
+/// now counts the time between a cancel and the manual rollover after it as a fault window
+/// (GetNextCACert has nothing to offer, as in an outage).
+#[test]
+fn fuzz_cancel_then_manual_rollover_window_is_a_fault() {
+    let (_, r) = agrees(
+        "--seed 6494402694828188887 --start 2015-10-09T12:14:16Z --generations 3 \
+         --ca-lifetime 40d --cert-lifetime 4d --crl-lifetime 6d9h --request-lifetime 21d3h \
+         --overlap 1h20m19s --grant auto --group 15:p99 --join-window 10d31m28s \
+         --retry-period 6m --retry-count 48 --jitter 1h --outage 70d23h50m50s+10h21m51s \
+         --reboot-share 0 --clock-loss 53@102d23h14m24s+1d5h4m58s \
+         --rollover-cancel 39d23h53m7s --manual-rollover 39d23h54m48s --listing none \
+         --key-bits 1024 --key-pool 4 --gaps-shown 5",
+    );
+    assert!(r.checker_calls_safe());
+    assert!(
+        r.gaps
+            .iter()
+            .any(|g| g.client == 0 && g.cause.ends_with("last trouble: NeedsReauthentication"))
+    );
+}

@@ -19,18 +19,28 @@ pub fn requests_per_hour_bound(s: &Scenario) -> u64 {
 /// (authentication and caps, GetNextCACert and the SHADOW request, a reboot's resend).
 pub const REQUESTS_PER_INSTANT_BOUND: u64 = 8;
 
-/// Windows `[from, to)` in which a fault kept clients from renewing: CA outages and clock
-/// losses.
+/// Windows `[from, to)` in which a fault kept clients from renewing: CA outages, clock
+/// losses, and the time between a rollover cancel (C-24) and the manual rollover after it
+/// (C-23), when GetNextCACert has nothing to offer and a SHADOW fails as in an outage.
 fn fault_windows(s: &Scenario) -> Vec<(Instant, Instant)> {
     let outages = s.outages.iter().copied();
     let losses = s.clock_losses.iter().map(|c| c.window);
-    outages
+    let mut out: Vec<(Instant, Instant)> = outages
         .chain(losses)
         .map(|w| {
             let from = s.start.saturating_add(w.start);
             (from, from.saturating_add(w.length))
         })
-        .collect()
+        .collect();
+    if let (Some(cancel), Some(manual)) = (s.rollover_cancel, s.manual_rollover)
+        && manual > cancel
+    {
+        out.push((
+            s.start.saturating_add(cancel),
+            s.start.saturating_add(manual),
+        ));
+    }
+    out
 }
 
 /// How long after a fault ends a client may still lose its certificate because of it. Grant
