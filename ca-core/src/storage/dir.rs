@@ -7,6 +7,7 @@
 //! .lock              held locked while a DirStore has the folder open
 //! serial             RecordKey::SerialCounter
 //! request-id         RecordKey::RequestCounter
+//! otp-id             RecordKey::OtpCounter
 //! ca/state           RecordKey::CaState            (holds the CA keys)
 //! crl.der            RecordKey::Crl
 //! requests/<id>      RecordKey::Request, decimal id
@@ -35,7 +36,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{RecordFamily, RecordKey, Store, StoreError, check_key, is_valid_archive_name};
+use super::{
+    Counter, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+    check_key, is_valid_archive_name,
+};
 
 /// The lock file's name.
 const LOCK_FILE: &str = ".lock";
@@ -115,6 +119,8 @@ pub struct DirStore {
     temp_tag: u64,
     /// Makes temp file names unique between threads.
     next_temp: AtomicU64,
+    /// The indexes and versions of the typed operations; held while one runs.
+    pub(super) shared: std::sync::Mutex<super::dir_typed::Shared>,
 }
 
 /// How many taken temp names a write skips before it gives up.
@@ -161,12 +167,15 @@ impl DirStore {
         }
         remove_temp_files(&root).map_err(io_error(None))?;
         sync_dir(&root).map_err(io_error(None))?;
-        Ok(Self {
+        let store = Self {
             root,
             _lock: lock,
             temp_tag: random_tag(),
             next_temp: AtomicU64::new(0),
-        })
+            shared: std::sync::Mutex::default(),
+        };
+        store.load_shared()?;
+        Ok(store)
     }
 
     /// The store's folder.
@@ -181,6 +190,7 @@ impl DirStore {
         let (folder, name) = match key {
             RecordKey::SerialCounter => (None, "serial".to_owned()),
             RecordKey::RequestCounter => (None, "request-id".to_owned()),
+            RecordKey::OtpCounter => (None, "otp-id".to_owned()),
             RecordKey::CaState => (Some("ca"), "state".to_owned()),
             RecordKey::Crl => (None, "crl.der".to_owned()),
             RecordKey::Request(n) => family_path(RecordFamily::Request, *n),
@@ -215,6 +225,23 @@ impl DirStore {
             }
         }
         Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
+    }
+
+    /// Writes one record file, atomically and durably.
+    pub(super) fn put_file(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        let (dir, name) = self.locate(key)?;
+        self.write_atomically(&dir, &name, value)
+            .map_err(io_error(Some(key)))
+    }
+
+    /// Removes one record file, durably.
+    pub(super) fn remove_file(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let (dir, name) = self.locate(key)?;
+        match fs::remove_file(dir.join(name)) {
+            Ok(()) => sync_dir(&dir).map_err(io_error(Some(key))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(Some(key))(e)),
+        }
     }
 
     fn write_atomically(&self, dir: &Path, name: &str, value: &[u8]) -> io::Result<()> {
@@ -375,18 +402,17 @@ impl Store for DirStore {
     }
 
     fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
-        let (dir, name) = self.locate(key)?;
-        self.write_atomically(&dir, &name, value)
-            .map_err(io_error(Some(key)))
+        let mut shared = self.shared_lock();
+        self.put_file(key, value)?;
+        self.changed(&mut shared, key);
+        Ok(())
     }
 
     fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
-        let (dir, name) = self.locate(key)?;
-        match fs::remove_file(dir.join(name)) {
-            Ok(()) => sync_dir(&dir).map_err(io_error(Some(key))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_error(Some(key))(e)),
-        }
+        let mut shared = self.shared_lock();
+        self.remove_file(key)?;
+        self.changed(&mut shared, key);
+        Ok(())
     }
 
     fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
@@ -408,5 +434,54 @@ impl Store for DirStore {
             .collect();
         names.sort_unstable();
         Ok(names)
+    }
+
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        self.typed_allocate(counters)
+    }
+
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        self.typed_put_request(row, replaces)
+    }
+
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        self.typed_find_request(transaction_id)
+    }
+
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        self.typed_record_issuance(issuance)
+    }
+
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        self.typed_consume_otp(id)
+    }
+
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        self.typed_revoke(serial, record)
+    }
+
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        self.typed_ca_state()
+    }
+
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        self.typed_swap_ca_state(expected, bytes)
+    }
+
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.typed_swap_crl(expected, number, bytes)
+    }
+
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        self.typed_acquire_lease(holder, now, ttl_secs)
+    }
+
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        self.typed_release_lease(holder);
+        Ok(())
+    }
+
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        Ok(self.typed_shared_version())
     }
 }
