@@ -15,7 +15,9 @@
 //! project notes gives the SQL-level contract method by method.
 
 mod dir;
+mod dir_journal;
 mod dir_typed;
+mod log;
 mod memory;
 mod types;
 
@@ -52,6 +54,20 @@ pub enum RecordKey {
     OneTimePassword(u64),
     /// An exported key archive (C-19): the file name, e.g. `ROOTCA.p12` or `ROOTCA_00001.p12`.
     Archive(String),
+}
+
+impl RecordKey {
+    /// The number of this key if it belongs to `family`.
+    pub(crate) fn number_in(&self, family: RecordFamily) -> Option<u64> {
+        match (self, family) {
+            (Self::Request(n), RecordFamily::Request)
+            | (Self::IssuedName(n), RecordFamily::IssuedName)
+            | (Self::IssuedCert(n), RecordFamily::IssuedCert)
+            | (Self::Revoked(n), RecordFamily::Revoked)
+            | (Self::OneTimePassword(n), RecordFamily::OneTimePassword) => Some(*n),
+            _ => None,
+        }
+    }
 }
 
 /// The numbered families of [`RecordKey`], for [`Store::list`].
