@@ -89,6 +89,17 @@ fn q7_one_password_presented_to_both_instances_is_spent_once() {
     c.grant = GrantMode::Manual;
     let (a, b) = two(&c);
     let ca_der = a.ca_certificate_der();
+    // A password made on one instance grants at the other (it reads the store's).
+    let password = a.generate_otp(Some(60), T0, &mut rng(9)).unwrap();
+    let client = Client::new(2, "CN=three");
+    let msg = client.pkcs_req(&ca_der, &client.csr_with_password(&password), "R-B");
+    client.issued(&client.open_rep(&post(&b, &msg, T0, &mut rng(9)), &ca_der));
+    // ... once: the same password at the first instance no longer grants.
+    let again = Client::new(3, "CN=four");
+    let msg = again.pkcs_req(&ca_der, &again.csr_with_password(&password), "R-A");
+    assert!(is_pending(
+        &again.open_rep(&post(&a, &msg, T0, &mut rng(9)), &ca_der)
+    ));
     // Four rounds: the loser's request stays pending, and one key holds four at most (C-14).
     for round in 0..4u64 {
         let password = a.generate_otp(Some(60), T0, &mut rng(10 + round)).unwrap();
