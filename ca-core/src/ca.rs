@@ -20,7 +20,9 @@ mod next_ca;
 mod otp;
 mod pipeline;
 mod ra;
-mod records;
+mod record;
+pub(crate) mod records;
+mod shared;
 mod state;
 mod status;
 mod tid;
@@ -39,7 +41,7 @@ pub use self::error::{CaError, CaState, ConfigError};
 pub use self::ra::GrantAutoRollover;
 pub use self::status::StatusReport;
 
-use self::records::{decode_counter, encode_counter};
+use self::records::decode_counter;
 use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
 use crate::archive::{ArchiveGeneration, ArchiveParams};
 use crate::host::CaHost;
@@ -47,7 +49,7 @@ use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
     generate_key, self_signed_ca_certificate,
 };
-use crate::storage::{RecordFamily, RecordKey, Store};
+use crate::storage::{Conflict, Counter, RecordFamily, RecordKey, Store, StoreError};
 
 /// The certificate server. `Send + Sync`: share it (e.g. in an `Arc`) between the threads
 /// of an HTTP server.
@@ -57,6 +59,8 @@ pub struct Ca<S: Store> {
     inner: Mutex<Inner>,
     /// S-33: the GetNextCACert answer, signed once per rollover.
     next_ca: next_ca::NextCaCache,
+    /// This instance's id for the store's timer lease (random per open).
+    instance: u64,
     host: Option<Arc<dyn CaHost>>,
 }
 
@@ -68,6 +72,13 @@ impl<S: Store> core::fmt::Debug for Ca<S> {
             .field("host", &self.host.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// Counter values taken from the store ([`Ca::allocate`]) and not used yet.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Allocated {
+    pub(crate) request_id: Option<u64>,
+    pub(crate) serial: Option<u64>,
 }
 
 /// What a request needs of the CA, copied under the lock.
@@ -101,10 +112,11 @@ impl<S: Store> Ca<S> {
         let issuer = config.issuer()?;
         let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
         let passphrase = config.key_passphrase.as_deref();
-        let existing = store
-            .get(&RecordKey::CaState)
-            .map_err(CaError::storage)?
-            .map(|b| CaRecord::decode(&Zeroizing::new(b), passphrase))
+        let shared_seen = store.shared_version().map_err(CaError::storage)?;
+        let stored = store.ca_state().map_err(CaError::storage)?;
+        let mut ca_version = stored.as_ref().map(|v| v.version);
+        let existing = stored
+            .map(|v| CaRecord::decode(&Zeroizing::new(v.bytes), passphrase))
             .transpose()?;
         let (ca, crl, last_serial) = match existing {
             Some(mut ca) => {
@@ -115,9 +127,11 @@ impl<S: Store> Ca<S> {
                     && ca.needs_sealing(Some(passphrase))
                 {
                     ca.seal(passphrase, rng)?;
-                    store
-                        .put(&RecordKey::CaState, &ca.encode()?)
-                        .map_err(CaError::storage)?;
+                    ca_version = Some(
+                        store
+                            .swap_ca_state(ca_version, &ca.encode()?)
+                            .map_err(CaError::storage)?,
+                    );
                 }
                 let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
                     Some(b) => CrlRecord::decode(&b)?,
@@ -133,7 +147,12 @@ impl<S: Store> Ca<S> {
                 if !authoritative_time {
                     return Err(CaError::NoAuthoritativeTime);
                 }
-                create(&config, &store, issuer, last_serial, now, rng)?
+                let created = create(&config, &store, issuer, last_serial, now, rng)?;
+                ca_version = store
+                    .ca_state()
+                    .map_err(CaError::storage)?
+                    .map(|v| v.version);
+                created
             }
         };
         let mut requests = state::RequestTable::default();
@@ -176,6 +195,8 @@ impl<S: Store> Ca<S> {
             requests,
             otps,
             timers,
+            ca_version,
+            shared_seen,
         };
         rearm(&config, &mut inner);
         let ca = Self {
@@ -183,6 +204,7 @@ impl<S: Store> Ca<S> {
             store,
             inner: Mutex::new(inner),
             next_ca: next_ca::NextCaCache::default(),
+            instance: rng.next_u64(),
             host: None,
         };
         // RA mode asked of a CA that has none (created before, or imported): issue it now.
@@ -309,42 +331,49 @@ impl<S: Store> Ca<S> {
         SignatureConfig::new(self.config.hash).with_legacy_algorithms(self.config.legacy_algorithms)
     }
 
-    /// C-3, C-20: the next serial, durable before it is used.
+    /// C-3, C-20: the next serial from the store's counter (shared by every instance),
+    /// durable before it is used.
     pub(crate) fn alloc_serial(&self, inner: &mut Inner) -> Result<u64, CaError> {
-        let next = inner
-            .last_serial
-            .checked_add(1)
-            .ok_or(CaError::CounterExhausted)?;
-        self.store
-            .put(&RecordKey::SerialCounter, &encode_counter(next))
-            .map_err(CaError::storage)?;
-        inner.last_serial = next;
-        Ok(next)
+        let next = self.allocate(&[Counter::Serial])?;
+        inner.last_serial = inner.last_serial.max(next.serial.unwrap_or(0));
+        next.serial.ok_or(CaError::CounterExhausted)
     }
 
-    /// C-14: the next request id, durable before it is used.
-    pub(crate) fn alloc_request_id(&self, inner: &mut Inner) -> Result<u64, CaError> {
-        let next = inner
-            .last_request
-            .checked_add(1)
-            .ok_or(CaError::CounterExhausted)?;
-        self.store
-            .put(&RecordKey::RequestCounter, &encode_counter(next))
-            .map_err(CaError::storage)?;
-        inner.last_request = next;
-        Ok(next)
+    /// C-3, C-14: fresh values of the store's counters (durable before use; one store call,
+    /// so one durable write, for both). Called without the CA's lock held.
+    pub(crate) fn allocate(&self, counters: &[Counter]) -> Result<Allocated, CaError> {
+        let values = self.store.allocate(counters).map_err(|e| match e {
+            StoreError::Conflict(Conflict::CounterExhausted { .. }) => CaError::CounterExhausted,
+            e => CaError::storage(e),
+        })?;
+        let mut out = Allocated::default();
+        for (counter, value) in counters.iter().zip(values) {
+            match counter {
+                Counter::Serial => out.serial = Some(value),
+                Counter::RequestId => out.request_id = Some(value),
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
+    /// Writes a request entry (a pending one, or one changing state) as a request-table row.
     pub(crate) fn put_entry(&self, entry: &Entry) -> Result<(), CaError> {
         self.store
-            .put(&RecordKey::Request(entry.id), &entry.encode())
+            .put_request(&entry.row(), None)
             .map_err(CaError::storage)
     }
 
-    pub(crate) fn put_ca(&self, inner: &Inner) -> Result<(), CaError> {
-        self.store
-            .put(&RecordKey::CaState, &inner.ca.encode()?)
-            .map_err(CaError::storage)
+    /// Writes the CA record if the store still holds the version this instance read
+    /// (compare-and-swap): on a conflict nothing is written and the error is returned; the
+    /// caller undoes its change and the next [`Ca::refresh`] reads the other instance's state.
+    pub(crate) fn put_ca(&self, inner: &mut Inner) -> Result<(), CaError> {
+        let version = self
+            .store
+            .swap_ca_state(inner.ca_version, &inner.ca.encode()?)
+            .map_err(CaError::storage)?;
+        inner.ca_version = Some(version);
+        Ok(())
     }
 
     /// C-21/T-8: a new CRL from the active key, number + 1, stored, timer re-armed.
@@ -367,8 +396,9 @@ impl<S: Store> Ca<S> {
             now,
             rng,
         )?;
+        // Compare-and-swap on the number: one instance's CRL per number.
         self.store
-            .put(&RecordKey::Crl, &crl.encode())
+            .swap_crl(Some(inner.crl.number), number, &crl.encode())
             .map_err(CaError::storage)?;
         inner.crl = crl;
         rearm(&self.config, inner);
@@ -393,12 +423,15 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     now: Instant,
     rng: &mut R,
 ) -> Result<(CaRecord, CrlRecord, u64), CaError> {
-    let serial = last_serial
-        .checked_add(1)
-        .ok_or(CaError::CounterExhausted)?;
-    store
-        .put(&RecordKey::SerialCounter, &encode_counter(serial))
-        .map_err(CaError::storage)?;
+    // Store v2: the serial from the store's counter, the CRL and the CA record by
+    // compare-and-swap, so that of several instances creating the CA at once exactly one wins
+    // (the others fail with a conflict; opened again, they find the winner's CA).
+    let serial = store
+        .allocate(&[Counter::Serial])
+        .map_err(CaError::storage)?
+        .first()
+        .copied()
+        .unwrap_or(last_serial.saturating_add(1));
     let key = generate_key(config.key_bits, rng).map_err(CaError::Issue)?;
     let mut params = CaCertParams::new(issuer, now);
     params.serial = serial;
@@ -406,19 +439,34 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     params.signature =
         SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
     let ca = self_signed_ca_certificate(&params, key, rng).map_err(CaError::Issue)?;
-    // RA mode (S-7): the RA takes the next serial, durable before use (C-3, C-20).
+    // RA mode (S-7): the RA takes the next serial from the store, durable before use (C-3).
     let mut last = serial;
     let ra_serial = || {
-        last = serial.checked_add(1).ok_or(CaError::CounterExhausted)?;
-        store
-            .put(&RecordKey::SerialCounter, &encode_counter(last))
-            .map_err(CaError::storage)?;
+        last = store
+            .allocate(&[Counter::Serial])
+            .map_err(CaError::storage)?
+            .first()
+            .copied()
+            .ok_or(CaError::CounterExhausted)?;
         Ok(last)
     };
     let ra = ra::creation_ra(config, &ca, ra_serial, now, rng)?;
-    let crl = make_crl(config, &ca, &BTreeMap::new(), 1, now, rng)?;
+    // A creation cut short may have left a CRL: the new one follows its number.
+    let previous = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+        Some(bytes) => Some(CrlRecord::decode(&bytes)?.number),
+        None => None,
+    };
+    let number = previous.map_or(Some(1), |n| n.checked_add(1));
+    let crl = make_crl(
+        config,
+        &ca,
+        &BTreeMap::new(),
+        number.ok_or(CaError::CounterExhausted)?,
+        now,
+        rng,
+    )?;
     store
-        .put(&RecordKey::Crl, &crl.encode())
+        .swap_crl(previous, crl.number, &crl.encode())
         .map_err(CaError::storage)?;
     archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
@@ -429,7 +477,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
         shadow_suppressed: false,
     };
     store
-        .put(&RecordKey::CaState, &record.encode()?)
+        .swap_ca_state(None, &record.encode()?)
         .map_err(CaError::storage)?;
     Ok((record, crl, last))
 }

@@ -92,9 +92,14 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
         },
     ));
     ca_files::publish(&dir, &ca)?;
+    // Default: four workers per core. A request's CPU work is bounded by the cores anyway;
+    // the extra workers wait on the store's durable writes, which concurrent requests share
+    // (group commit), so more requests in flight means fewer syncs per request.
     let workers = server
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, |n| n.get().saturating_mul(4))
+        })
         .max(1);
     let max_connections = server.max_connections.unwrap_or(1024).clamp(1, 1 << 20);
     let secs = |s: Option<Span>, default: u64| s.map_or(Duration::from_secs(default), Span::std);

@@ -463,7 +463,7 @@ impl<S: Store> Ca<S> {
         )?;
         let before = Arc::clone(&inner.ca.active);
         inner.ca.active = Arc::new(before.with_ra(Some(ra)));
-        if let Err(e) = self.put_ca(&inner) {
+        if let Err(e) = self.put_ca(&mut inner) {
             inner.ca.active = before;
             return Err(e);
         }
