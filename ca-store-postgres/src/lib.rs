@@ -1,0 +1,229 @@
+//! PostgreSQL storage for [`ca_core`]: one database that several CA instances share.
+//!
+//! [`PgStore`] implements [`ca_core::Store`] on the synchronous [`postgres`] client with an
+//! [`r2d2`] connection pool. Opening it connects once (so a bad URL or an unreachable database
+//! is reported at once, typed, as an [`OpenError`]) and brings the schema up to date with the
+//! migrations embedded in the crate, applied in one transaction under an advisory lock so two
+//! instances starting together do not race.
+//!
+//! TLS to the database comes with the `tls` feature (rustls, trusting the operating system's
+//! roots plus any given in [`PgOptions::tls_roots_pem`]); without it a URL that demands TLS
+//! (`sslmode=require`) is refused with [`OpenError::TlsUnavailable`].
+//!
+//! ```no_run
+//! use ca_store_postgres::{PgOptions, PgStore};
+//! use ca_core::{RecordKey, Store as _};
+//!
+//! let store = PgStore::open("postgres://scep@db.example/scep", &PgOptions::default())?;
+//! store.put(&RecordKey::Crl, b"...")?;
+//! assert_eq!(store.get(&RecordKey::Crl)?.as_deref(), Some(&b"..."[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod migrate;
+mod pool;
+mod records;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use ca_core::{RecordFamily, RecordKey, Store, StoreError};
+
+pub use crate::error::{OpenError, PgError};
+use crate::pool::{Conn, Connector, Pool};
+
+/// How [`PgStore::open`] sets up its connections.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PgOptions {
+    /// The most connections the pool opens (default 16). Each in-flight store operation holds
+    /// one; size it to the CA's worker threads plus a few.
+    pub max_connections: u32,
+    /// How long an operation waits for a free pooled connection before it fails (default 10 s).
+    pub pool_wait: Duration,
+    /// The connect timeout used when the URL sets none (default 5 s), so an unreachable host
+    /// fails fast instead of after the operating system's TCP timeout.
+    pub connect_timeout: Duration,
+    /// Extra trust anchors (PEM certificates) for the database server's certificate, beside
+    /// the operating system's.
+    #[cfg(feature = "tls")]
+    pub tls_roots_pem: Option<Vec<u8>>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            pool_wait: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls_roots_pem: None,
+        }
+    }
+}
+
+/// A [`Store`] in a PostgreSQL database. Cheap to share: every operation borrows a pooled
+/// connection for its duration.
+pub struct PgStore {
+    pool: Pool,
+    /// Where it connects, for `Debug` and error messages (no password).
+    target: String,
+    schema_before: i32,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .field("connections", &self.pool.open_connections())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `host:port/dbname` of a configuration, without user or password.
+fn describe(config: &postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => String::new(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or_default())
+}
+
+impl PgStore {
+    /// Connects to the database `url` names (`postgres://user:password@host:port/dbname` or
+    /// libpq's `key=value` form), creates or upgrades the schema, and returns the store.
+    pub fn open(url: &str, options: &PgOptions) -> Result<Self, OpenError> {
+        let mut config = postgres::Config::from_str(url).map_err(OpenError::BadUrl)?;
+        if config.get_hosts().is_empty() {
+            return Err(OpenError::NoHost);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        config.application_name("scep");
+        let connector = connector(&config, options)?;
+        let mut first = connector.connect(&config).map_err(OpenError::Connect)?;
+        let schema_before = migrate::run(&mut first)?;
+        drop(first);
+        let target = describe(&config);
+        let pool = Pool::new(
+            config,
+            connector,
+            options.max_connections,
+            options.pool_wait,
+        )?;
+        Ok(Self {
+            pool,
+            target,
+            schema_before,
+        })
+    }
+
+    /// The schema version the database had before this store opened it (0: it was empty).
+    #[must_use]
+    pub fn schema_version_found(&self) -> i32 {
+        self.schema_before
+    }
+
+    /// The schema version this build creates.
+    #[must_use]
+    pub fn schema_version() -> i32 {
+        migrate::latest()
+    }
+
+    /// `host:port/dbname` of the database (no user, no password).
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn conn(&self) -> Result<Conn, PgError> {
+        Ok(self.pool.get()?)
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn connector(config: &postgres::Config, _: &PgOptions) -> Result<Connector, OpenError> {
+    match config.get_ssl_mode() {
+        postgres::config::SslMode::Require => Err(OpenError::TlsUnavailable),
+        _ => Ok(Connector::Plain),
+    }
+}
+
+#[cfg(feature = "tls")]
+fn connector(config: &postgres::Config, options: &PgOptions) -> Result<Connector, OpenError> {
+    match config.get_ssl_mode() {
+        postgres::config::SslMode::Disable => Ok(Connector::Plain),
+        _ => Ok(Connector::Tls(tls::make(options.tls_roots_pem.as_deref())?)),
+    }
+}
+
+impl Store for PgStore {
+    fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let (kind, num, name) = records::row_key(key)?;
+        let run = || -> Result<Option<Vec<u8>>, PgError> {
+            let row = self.conn()?.query_opt(
+                "SELECT value FROM scep_record WHERE kind = $1 AND num = $2 AND name = $3",
+                &[&kind, &num, &name],
+            )?;
+            Ok(row.map(|r| r.get(0)))
+        };
+        run().map_err(|e| e.into_store_error(Some(key)))
+    }
+
+    fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        let (kind, num, name) = records::row_key(key)?;
+        let run = || -> Result<(), PgError> {
+            self.conn()?.execute(
+                "INSERT INTO scep_record (kind, num, name, value) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (kind, num, name) DO UPDATE SET value = EXCLUDED.value",
+                &[&kind, &num, &name, &value],
+            )?;
+            Ok(())
+        };
+        run().map_err(|e| e.into_store_error(Some(key)))
+    }
+
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let (kind, num, name) = records::row_key(key)?;
+        let run = || -> Result<(), PgError> {
+            self.conn()?.execute(
+                "DELETE FROM scep_record WHERE kind = $1 AND num = $2 AND name = $3",
+                &[&kind, &num, &name],
+            )?;
+            Ok(())
+        };
+        run().map_err(|e| e.into_store_error(Some(key)))
+    }
+
+    fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        let Some(kind) = records::family_kind(family) else {
+            return Ok(Vec::new());
+        };
+        let run = || -> Result<Vec<u64>, PgError> {
+            let rows = self
+                .conn()?
+                .query("SELECT num FROM scep_record WHERE kind = $1", &[&kind])?;
+            let mut out: Vec<u64> = rows.iter().map(|r| records::number(r.get(0))).collect();
+            out.sort_unstable();
+            Ok(out)
+        };
+        run().map_err(|e| e.into_store_error(None))
+    }
+
+    fn list_archives(&self) -> Result<Vec<String>, StoreError> {
+        let run = || -> Result<Vec<String>, PgError> {
+            let rows = self.conn()?.query(
+                "SELECT name FROM scep_record WHERE kind = 'archive' ORDER BY name COLLATE \"C\"",
+                &[],
+            )?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        };
+        run().map_err(|e| e.into_store_error(None))
+    }
+}
