@@ -36,7 +36,7 @@ pub use crate::error::{OpenError, PgError};
 use crate::pool::{Conn, Connector, Pool};
 
 /// How [`PgStore::open`] sets up its connections.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PgOptions {
     /// The most connections the pool opens (default 16). Each in-flight store operation holds
@@ -47,10 +47,24 @@ pub struct PgOptions {
     /// The connect timeout used when the URL sets none (default 5 s), so an unreachable host
     /// fails fast instead of after the operating system's TCP timeout.
     pub connect_timeout: Duration,
+    /// The password to log in with, overriding any in the URL (so it need not appear in a
+    /// command line or a URL kept in a configuration file).
+    pub password: Option<String>,
     /// Extra trust anchors (PEM certificates) for the database server's certificate, beside
     /// the operating system's.
     #[cfg(feature = "tls")]
     pub tls_roots_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PgOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgOptions")
+            .field("max_connections", &self.max_connections)
+            .field("pool_wait", &self.pool_wait)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for PgOptions {
@@ -59,6 +73,7 @@ impl Default for PgOptions {
             max_connections: 16,
             pool_wait: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            password: None,
             #[cfg(feature = "tls")]
             tls_roots_pem: None,
         }
@@ -106,6 +121,9 @@ impl PgStore {
             config.connect_timeout(options.connect_timeout);
         }
         config.application_name("scep");
+        if let Some(password) = &options.password {
+            config.password(password);
+        }
         let connector = connector(&config, options)?;
         let mut first = connector.connect(&config).map_err(OpenError::Connect)?;
         let schema_before = migrate::run(&mut first)?;

@@ -3,13 +3,13 @@
 
 use std::fmt::Write as _;
 
-use ca_core::{Ca, CaEvent, DatabaseLevel, DirStore, GrantMode, PendingRequest, RequestStatus};
+use ca_core::{Ca, CaEvent, DatabaseLevel, GrantMode, PendingRequest, RequestStatus, Store};
 use pki_timers::{Instant, TimerListing};
 
 use super::protocol::{Reply, Row, Status, Timer};
 
 /// The status report (C-28) and the timers.
-pub(crate) fn status(ca: &Ca<DirStore>, now: Instant) -> Status {
+pub(crate) fn status<S: Store>(ca: &Ca<S>, now: Instant) -> Status {
     let report = ca.status(now);
     let listing = ca.timer_listing(now);
     Status {
