@@ -19,7 +19,7 @@ mod import;
 mod next_ca;
 mod otp;
 mod pipeline;
-mod records;
+pub(crate) mod records;
 mod state;
 mod status;
 mod tid;

@@ -30,6 +30,7 @@ pub use crate::{
         self_signed_ca_certificate, to_x509_time,
     },
     storage::{
-        ARCHIVE_NAME_MAX, DirStore, MemoryStore, RecordFamily, RecordKey, Store, StoreError,
+        ARCHIVE_NAME_MAX, Conflict, Counter, DirStore, Issuance, LeaseHeld, MemoryStore,
+        RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
     },
 };

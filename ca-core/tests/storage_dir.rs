@@ -34,6 +34,8 @@ fn c18_layout_is_the_documented_tree() {
     for (key, value) in all_records() {
         store.put(&key, &value).unwrap();
     }
+    // Writes go to the journal first; a compaction (automatic, or at close) lays them out.
+    store.compact().unwrap();
     let root = tmp.path();
     for (path, value) in [
         ("serial", &b"1A\n"[..]),
@@ -137,6 +139,7 @@ fn c19_files_are_private_and_folders_0700() {
     for (key, value) in all_records() {
         store.put(&key, &value).unwrap();
     }
+    store.compact().unwrap();
     assert_eq!(mode(&root), 0o700);
     for folder in [
         "ca", "requests", "names", "certs", "revoked", "otp", "archive",
@@ -145,6 +148,7 @@ fn c19_files_are_private_and_folders_0700() {
     }
     for file in [
         ".lock",
+        "journal",
         "serial",
         "request-id",
         "ca/state",
@@ -228,15 +232,26 @@ fn c20_io_failure_is_a_typed_error_and_leaves_no_temp_file() {
     fs::write(tmp.path().join("requests"), b"not a folder").unwrap();
     let key = RecordKey::Request(1);
     let is_io = |e: StoreError| matches!(e, StoreError::Io { key: Some(ref k), .. } if *k == key);
-    assert!(is_io(store.put(&key, b"x").unwrap_err()));
+    // Reads of the family's files fail, typed.
     assert!(is_io(store.get(&key).unwrap_err()));
-    assert!(is_io(store.remove(&key).unwrap_err()));
     assert!(matches!(
         store.list(RecordFamily::Request),
         Err(StoreError::Io { key: None, .. })
     ));
+    // A write is durable in the journal; laying it out in the folder fails, typed, and the
+    // record stays readable from the journal (and is replayed at the next open).
+    store.put(&key, b"x").unwrap();
+    assert_eq!(store.get(&key).unwrap().unwrap(), b"x");
+    let compacted = store.compact().unwrap_err();
+    assert!(matches!(compacted, StoreError::Io { .. }), "{compacted:?}");
+    assert_eq!(store.get(&key).unwrap().unwrap(), b"x");
     // Other records still work, and no temp file was left behind.
     store.put(&RecordKey::Crl, b"crl").unwrap();
+    // Once the folder is back, the compaction lays the record out.
+    fs::remove_file(tmp.path().join("requests")).unwrap();
+    fs::create_dir(tmp.path().join("requests")).unwrap();
+    store.compact().unwrap();
+    assert_eq!(fs::read(tmp.path().join("requests/1")).unwrap(), b"x");
     let leftovers: Vec<_> = fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -38,6 +38,7 @@ fn c20_symlink_planted_at_a_predictable_temp_path_is_not_followed() {
     // Writes still succeed (a planted name is not a way to stop the CA) ...
     store.put(&RecordKey::SerialCounter, b"7\n").unwrap();
     store.put(&RecordKey::CaState, b"keys").unwrap();
+    store.compact().unwrap();
     // ... land in the records, and leave the symlinks' target alone.
     assert_eq!(fs::read(root.join("serial")).unwrap(), b"7\n");
     assert_eq!(fs::read(root.join("ca/state")).unwrap(), b"keys");
@@ -67,6 +68,7 @@ fn c20_planted_files_do_not_lend_their_permissions() {
     fs::write(root.join("request-id"), b"old").unwrap();
     fs::set_permissions(root.join("request-id"), fs::Permissions::from_mode(0o644)).unwrap();
     store.put(&RecordKey::RequestCounter, b"9\n").unwrap();
+    store.compact().unwrap();
     assert_eq!(fs::read(root.join("request-id")).unwrap(), b"9\n");
     assert_eq!(mode(&root.join("request-id")), 0o600);
     let planted = root.join(".tmp-0-request-id");

@@ -152,6 +152,34 @@ impl Fields {
     }
 }
 
+/// The indexed columns of a request entry's encoding (transactionID, signer key, whether it
+/// is still open, when it was made), read by the stores of this crate when they rebuild their
+/// transactionID index from stored entries. `None` if `body` is not an entry.
+pub(crate) fn request_columns(id: u64, body: &[u8]) -> Option<(String, Vec<u8>, bool, u64)> {
+    let f = Fields::parse(&RecordKey::Request(id), "scep-rs-request", body).ok()?;
+    let key = f.opt_bytes("signer_key").ok().flatten().unwrap_or_default();
+    let open = f.opt_text("state")? == "pending";
+    Some((
+        f.text("transaction_id").ok()?.to_owned(),
+        key,
+        open,
+        f.num("created").ok()?,
+    ))
+}
+
+/// The number of a CRL record's encoding, for the stores' CRL compare-and-swap.
+pub(crate) fn crl_number_of(body: &[u8]) -> Option<u64> {
+    Fields::parse(&RecordKey::Crl, "scep-rs-crl", body)
+        .ok()?
+        .num("number")
+        .ok()
+}
+
+/// The value of a counter record, for the stores' counters.
+pub(crate) fn decode_counter_value(bytes: &[u8]) -> Option<u64> {
+    core::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
 /// Decimal text of a counter record.
 pub(crate) fn encode_counter(value: u64) -> Vec<u8> {
     format!("{value}\n").into_bytes()

@@ -7,6 +7,7 @@
 //! .lock              held locked while a DirStore has the folder open
 //! serial             RecordKey::SerialCounter
 //! request-id         RecordKey::RequestCounter
+//! otp-id             RecordKey::OtpCounter
 //! ca/state           RecordKey::CaState            (holds the CA keys)
 //! crl.der            RecordKey::Crl
 //! requests/<id>      RecordKey::Request, decimal id
@@ -35,7 +36,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{RecordFamily, RecordKey, Store, StoreError, check_key, is_valid_archive_name};
+use super::log::Op;
+use super::{
+    Counter, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+    check_key, is_valid_archive_name,
+};
 
 /// The lock file's name.
 const LOCK_FILE: &str = ".lock";
@@ -115,6 +120,13 @@ pub struct DirStore {
     temp_tag: u64,
     /// Makes temp file names unique between threads.
     next_temp: AtomicU64,
+    /// The indexes and versions of the typed operations, and the records written since the
+    /// last compaction; held while an operation decides and queues its write.
+    pub(super) shared: std::sync::Mutex<super::dir_typed::Shared>,
+    /// The write-ahead journal (group commit).
+    pub(super) journal: super::log::Journal,
+    /// A compaction is running.
+    pub(super) compacting: std::sync::atomic::AtomicBool,
 }
 
 /// How many taken temp names a write skips before it gives up.
@@ -161,12 +173,24 @@ impl DirStore {
         }
         remove_temp_files(&root).map_err(io_error(None))?;
         sync_dir(&root).map_err(io_error(None))?;
-        Ok(Self {
+        let journal_path = root.join(super::dir_journal::JOURNAL);
+        let journal_file = private_file_options()
+            .append(true)
+            .create(true)
+            .open(&journal_path)
+            .map_err(io_error(None))?;
+        let store = Self {
             root,
             _lock: lock,
             temp_tag: random_tag(),
             next_temp: AtomicU64::new(0),
-        })
+            shared: std::sync::Mutex::default(),
+            journal: super::log::Journal::new(journal_path, journal_file, 0),
+            compacting: std::sync::atomic::AtomicBool::new(false),
+        };
+        store.replay()?;
+        store.load_shared()?;
+        Ok(store)
     }
 
     /// The store's folder.
@@ -181,6 +205,7 @@ impl DirStore {
         let (folder, name) = match key {
             RecordKey::SerialCounter => (None, "serial".to_owned()),
             RecordKey::RequestCounter => (None, "request-id".to_owned()),
+            RecordKey::OtpCounter => (None, "otp-id".to_owned()),
             RecordKey::CaState => (Some("ca"), "state".to_owned()),
             RecordKey::Crl => (None, "crl.der".to_owned()),
             RecordKey::Request(n) => family_path(RecordFamily::Request, *n),
@@ -217,14 +242,68 @@ impl DirStore {
         Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
     }
 
+    /// Writes one record file atomically (synced and renamed into place); the caller syncs
+    /// the folders ([`DirStore::sync_folders`]) before it relies on the rename.
+    pub(super) fn put_file(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        let (dir, name) = self.locate(key)?;
+        self.write_atomically(&dir, &name, value)
+            .map_err(io_error(Some(key)))
+    }
+
+    /// Removes one record file; the caller syncs the folders.
+    pub(super) fn remove_file(&self, key: &RecordKey) -> Result<(), StoreError> {
+        let (dir, name) = self.locate(key)?;
+        match fs::remove_file(dir.join(name)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(Some(key))(e)),
+        }
+    }
+
+    /// Makes every rename and unlink in the store's folders durable.
+    pub(super) fn sync_folders(&self) -> Result<(), StoreError> {
+        for folder in FOLDERS {
+            sync_dir(&self.root.join(folder)).map_err(io_error(None))?;
+        }
+        sync_dir(&self.root).map_err(io_error(None))
+    }
+
+    /// The record as its file holds it (not counting the journal).
+    pub(super) fn read_file(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let (dir, name) = self.locate(key)?;
+        match read_record(&dir.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(Some(key))(e)),
+        }
+    }
+
+    /// The numbers of the files of `family` (not counting the journal).
+    pub(super) fn list_files(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        let layout = layout(family);
+        Ok(visible_files(&self.root.join(layout.folder))
+            .map_err(io_error(None))?
+            .iter()
+            .filter_map(|name| layout.parse(name))
+            .collect())
+    }
+
+    /// The archive file names (not counting the journal).
+    pub(super) fn list_archive_files(&self) -> Result<Vec<String>, StoreError> {
+        Ok(visible_files(&self.root.join("archive"))
+            .map_err(io_error(None))?
+            .into_iter()
+            .filter(|name| is_valid_archive_name(name))
+            .collect())
+    }
+
     fn write_atomically(&self, dir: &Path, name: &str, value: &[u8]) -> io::Result<()> {
         let (temp, mut file) = self.create_temp(dir, name)?;
         let result = (|| {
             file.write_all(value)?;
             file.sync_all()?;
             drop(file);
-            fs::rename(&temp, dir.join(name))?;
-            sync_dir(dir)
+            fs::rename(&temp, dir.join(name))
         })();
         if result.is_err() {
             // Best effort: a leftover is harmless (ignored, and deleted at the next open).
@@ -352,6 +431,31 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::DirBuilder::new().recursive(true).create(dir)
 }
 
+/// Records written straight into their files, never through the journal: archives (for the
+/// operator and openssl to read, C-19) and the CA state (it holds the CA keys: a key the CA
+/// re-encrypts under a passphrase must not linger in clear in a journal). Both are rare and
+/// part of no multi-record write.
+pub(super) fn is_direct(key: &RecordKey) -> bool {
+    matches!(key, RecordKey::Archive(_) | RecordKey::CaState)
+}
+
+/// A new, empty journal file (mode `0600`, never through a link).
+pub(super) fn new_journal_file(path: &Path) -> io::Result<File> {
+    let file = private_file_options()
+        .append(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    file.set_len(0)?;
+    file.sync_all()?;
+    Ok(file)
+}
+
+/// [`sync_dir`] for the journal module.
+pub(super) fn sync_dir_pub(dir: &Path) -> io::Result<()> {
+    sync_dir(dir)
+}
+
 /// Makes a rename or unlink in `dir` durable.
 #[cfg(unix)]
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -366,47 +470,82 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 
 impl Store for DirStore {
     fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
-        let (dir, name) = self.locate(key)?;
-        match read_record(&dir.join(name)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_error(Some(key))(e)),
-        }
+        check_key(key)?;
+        self.read(&self.shared_lock(), key)
     }
 
     fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
-        let (dir, name) = self.locate(key)?;
-        self.write_atomically(&dir, &name, value)
-            .map_err(io_error(Some(key)))
+        check_key(key)?;
+        let shared = self.shared_lock();
+        if is_direct(key) {
+            return self.write_direct(shared, Op::Put(key.clone(), value.to_vec()));
+        }
+        self.commit(shared, vec![Op::Put(key.clone(), value.to_vec())])
     }
 
     fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
-        let (dir, name) = self.locate(key)?;
-        match fs::remove_file(dir.join(name)) {
-            Ok(()) => sync_dir(&dir).map_err(io_error(Some(key))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_error(Some(key))(e)),
+        check_key(key)?;
+        let shared = self.shared_lock();
+        if is_direct(key) {
+            return self.write_direct(shared, Op::Remove(key.clone()));
         }
+        self.commit(shared, vec![Op::Remove(key.clone())])
     }
 
     fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
-        let layout = layout(family);
-        let mut numbers: Vec<u64> = visible_files(&self.root.join(layout.folder))
-            .map_err(io_error(None))?
-            .iter()
-            .filter_map(|name| layout.parse(name))
-            .collect();
-        numbers.sort_unstable();
-        Ok(numbers)
+        self.list_family(family)
     }
 
     fn list_archives(&self) -> Result<Vec<String>, StoreError> {
-        let mut names: Vec<String> = visible_files(&self.root.join("archive"))
-            .map_err(io_error(None))?
-            .into_iter()
-            .filter(|name| is_valid_archive_name(name))
-            .collect();
-        names.sort_unstable();
-        Ok(names)
+        self.list_archive_names()
+    }
+
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        self.typed_allocate(counters)
+    }
+
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        self.typed_put_request(row, replaces)
+    }
+
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        self.typed_find_request(transaction_id)
+    }
+
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        self.typed_record_issuance(issuance)
+    }
+
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        self.typed_consume_otp(id)
+    }
+
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        self.typed_revoke(serial, record)
+    }
+
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        self.typed_ca_state()
+    }
+
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        self.typed_swap_ca_state(expected, bytes)
+    }
+
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.typed_swap_crl(expected, number, bytes)
+    }
+
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        self.typed_acquire_lease(holder, now, ttl_secs)
+    }
+
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        self.typed_release_lease(holder);
+        Ok(())
+    }
+
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        Ok(self.typed_shared_version())
     }
 }

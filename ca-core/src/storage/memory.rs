@@ -1,10 +1,14 @@
 //! [`MemoryStore`]: records in a map, for tests and simulations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{RecordFamily, RecordKey, Store, StoreError, check_key};
+use super::{
+    Conflict, Counter, Issuance, LeaseHeld, RecordFamily, RecordKey, RequestRow, Store, StoreError,
+    Versioned, check_key,
+};
+use crate::ca::records::{crl_number_of, decode_counter_value, encode_counter, request_columns};
 
 /// A [`Store`] that keeps every record in memory: nothing survives the process.
 ///
@@ -24,9 +28,107 @@ struct Inner {
     records: BTreeMap<RecordKey, Vec<u8>>,
     /// `None`: writes succeed. `Some(n)`: `n` more writes succeed, then every write fails.
     write_budget: Option<u64>,
+    /// The transactionID index of the request table.
+    by_tid: HashMap<String, u64>,
+    /// The transactionID of each indexed request row.
+    tid_of: HashMap<u64, String>,
+    /// The CA state's version.
+    ca_version: u64,
+    /// The timer lease: holder and end.
+    lease: Option<(u64, u64)>,
+    /// See [`Store::shared_version`].
+    shared_version: u64,
+    /// The stored CRL's number (`None`: no CRL).
+    crl_number: Option<u64>,
 }
 
 impl Inner {
+    /// Indexes (or un-indexes) request `id` after its record changed.
+    fn reindex(&mut self, id: u64) {
+        if let Some(old) = self.tid_of.remove(&id)
+            && self.by_tid.get(&old) == Some(&id)
+        {
+            self.by_tid.remove(&old);
+        }
+        let tid = self
+            .records
+            .get(&RecordKey::Request(id))
+            .and_then(|body| request_columns(id, body))
+            .map(|(tid, ..)| tid);
+        if let Some(tid) = tid {
+            self.by_tid.insert(tid.clone(), id);
+            self.tid_of.insert(id, tid);
+        }
+    }
+
+    /// Bookkeeping after `key` was written or removed.
+    fn changed(&mut self, key: &RecordKey) {
+        match key {
+            RecordKey::Request(id) => self.reindex(*id),
+            RecordKey::CaState => {
+                self.ca_version = self.ca_version.saturating_add(1);
+                self.shared_version = self.shared_version.saturating_add(1);
+            }
+            RecordKey::Crl => {
+                self.crl_number = self.records.get(key).and_then(|b| crl_number_of(b));
+                self.shared_version = self.shared_version.saturating_add(1);
+            }
+            RecordKey::Revoked(_) | RecordKey::OneTimePassword(_) => {
+                self.shared_version = self.shared_version.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+
+    /// The holder of `tid` other than `id` and `replaces`, if any.
+    fn tid_conflict(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        match self.by_tid.get(&row.transaction_id) {
+            Some(&holder) if holder != row.id && Some(holder) != replaces => {
+                Err(StoreError::Conflict(Conflict::TransactionId { holder }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes a request row (the checks are done).
+    fn write_row(&mut self, row: &RequestRow, replaces: Option<u64>) {
+        if let Some(old) = replaces.filter(|&old| old != row.id) {
+            self.records.remove(&RecordKey::Request(old));
+            self.reindex(old);
+        }
+        self.records
+            .insert(RecordKey::Request(row.id), row.body.clone());
+        if let Some(old) = self.tid_of.remove(&row.id)
+            && self.by_tid.get(&old) == Some(&row.id)
+        {
+            self.by_tid.remove(&old);
+        }
+        self.by_tid.insert(row.transaction_id.clone(), row.id);
+        self.tid_of.insert(row.id, row.transaction_id.clone());
+    }
+
+    /// The last value counter `counter` gave.
+    fn counter_value(&self, counter: Counter) -> Result<u64, StoreError> {
+        let key = counter.record_key();
+        let stored = match self.records.get(&key) {
+            Some(bytes) => decode_counter_value(bytes).ok_or(StoreError::Corrupt { key })?,
+            None => 0,
+        };
+        let family = match counter {
+            Counter::RequestId => Some(RecordFamily::Request),
+            Counter::OtpId => Some(RecordFamily::OneTimePassword),
+            _ => None,
+        };
+        let largest = family.map_or(0, |family| {
+            self.records
+                .keys()
+                .filter_map(|k| number_in(k, family))
+                .max()
+                .unwrap_or(0)
+        });
+        Ok(stored.max(largest))
+    }
+
     /// Spends one write from the budget, or refuses.
     fn take_write(&mut self) -> Result<(), StoreError> {
         match self.write_budget {
@@ -112,6 +214,7 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         inner.take_write()?;
         inner.records.insert(key.clone(), value.to_vec());
+        inner.changed(key);
         Ok(())
     }
 
@@ -120,6 +223,7 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         inner.take_write()?;
         inner.records.remove(key);
+        inner.changed(key);
         Ok(())
     }
 
@@ -145,6 +249,174 @@ impl Store for MemoryStore {
                 _ => None,
             })
             .collect())
+    }
+
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        let mut inner = self.lock();
+        let mut taken: Vec<(Counter, u64)> = Vec::with_capacity(counters.len());
+        let mut values = Vec::with_capacity(counters.len());
+        for &counter in counters {
+            let last = match taken.iter().rev().find(|(c, _)| *c == counter) {
+                Some(&(_, v)) => v,
+                None => inner.counter_value(counter)?,
+            };
+            let next = last
+                .checked_add(1)
+                .ok_or(StoreError::Conflict(Conflict::CounterExhausted { counter }))?;
+            taken.push((counter, next));
+            values.push(next);
+        }
+        inner.take_write()?;
+        for (counter, value) in taken {
+            inner
+                .records
+                .insert(counter.record_key(), encode_counter(value));
+        }
+        Ok(values)
+    }
+
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.tid_conflict(row, replaces)?;
+        inner.take_write()?;
+        inner.write_row(row, replaces);
+        Ok(())
+    }
+
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        let inner = self.lock();
+        let Some(&id) = inner.by_tid.get(transaction_id) else {
+            return Ok(None);
+        };
+        let Some(body) = inner.records.get(&RecordKey::Request(id)) else {
+            return Ok(None);
+        };
+        let (tid, requester_key, open, created) =
+            request_columns(id, body).unwrap_or((transaction_id.to_owned(), Vec::new(), false, 0));
+        Ok(Some(RequestRow {
+            id,
+            transaction_id: tid,
+            requester_key,
+            open,
+            created,
+            body: body.clone(),
+        }))
+    }
+
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.tid_conflict(&issuance.request, issuance.replaces)?;
+        let serial = issuance.serial;
+        if inner.records.contains_key(&RecordKey::IssuedName(serial))
+            || inner.records.contains_key(&RecordKey::IssuedCert(serial))
+        {
+            return Err(StoreError::Conflict(Conflict::Serial { serial }));
+        }
+        inner.take_write()?;
+        inner.write_row(&issuance.request, issuance.replaces);
+        if let Some(name) = &issuance.name {
+            inner
+                .records
+                .insert(RecordKey::IssuedName(serial), name.clone());
+        }
+        if let Some(cert) = &issuance.cert {
+            inner
+                .records
+                .insert(RecordKey::IssuedCert(serial), cert.clone());
+        }
+        Ok(())
+    }
+
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let key = RecordKey::OneTimePassword(id);
+        if !inner.records.contains_key(&key) {
+            return Ok(false);
+        }
+        inner.take_write()?;
+        inner.records.remove(&key);
+        inner.changed(&key);
+        Ok(true)
+    }
+
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        let key = RecordKey::Revoked(serial);
+        if inner.records.contains_key(&key) {
+            return Ok(false);
+        }
+        inner.take_write()?;
+        inner.records.insert(key.clone(), record.to_vec());
+        inner.changed(&key);
+        Ok(true)
+    }
+
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .records
+            .get(&RecordKey::CaState)
+            .map(|bytes| Versioned {
+                version: inner.ca_version,
+                bytes: bytes.clone(),
+            }))
+    }
+
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let current = inner
+            .records
+            .contains_key(&RecordKey::CaState)
+            .then_some(inner.ca_version);
+        if current != expected {
+            return Err(StoreError::Conflict(Conflict::CaState { current }));
+        }
+        inner.take_write()?;
+        inner.records.insert(RecordKey::CaState, bytes.to_vec());
+        inner.changed(&RecordKey::CaState);
+        Ok(inner.ca_version)
+    }
+
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let current = inner.crl_number;
+        if current != expected || current.is_some_and(|c| number <= c) {
+            return Err(StoreError::Conflict(Conflict::CrlNumber { current }));
+        }
+        inner.take_write()?;
+        inner.records.insert(RecordKey::Crl, bytes.to_vec());
+        inner.changed(&RecordKey::Crl);
+        // The number is the caller's, whatever the bytes say.
+        inner.crl_number = Some(number);
+        Ok(())
+    }
+
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        match inner.lease {
+            Some((other, until)) if other != holder && until > now => {
+                Err(StoreError::LeaseHeld(LeaseHeld {
+                    holder: other,
+                    until,
+                }))
+            }
+            _ => {
+                inner.lease = Some((holder, now.saturating_add(ttl_secs)));
+                Ok(())
+            }
+        }
+    }
+
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.lease.is_some_and(|(h, _)| h == holder) {
+            inner.lease = None;
+        }
+        Ok(())
+    }
+
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().shared_version)
     }
 }
 
