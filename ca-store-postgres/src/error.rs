@@ -76,3 +76,24 @@ impl From<r2d2::Error> for PgError {
         PgError::Pool(e)
     }
 }
+
+/// Turns a driver error on `key` into the CA's [`StoreError`].
+pub(crate) fn db_error(key: Option<&RecordKey>) -> impl Fn(postgres::Error) -> StoreError + '_ {
+    move |e| PgError::Db(e).into_store_error(key)
+}
+
+/// The constraint a unique violation (SQLSTATE 23505) broke.
+pub(crate) fn violated(e: &postgres::Error) -> Option<&str> {
+    let db = e.as_db_error()?;
+    (*db.code() == postgres::error::SqlState::UNIQUE_VIOLATION)
+        .then(|| db.constraint())
+        .flatten()
+}
+
+/// [`violated`] for a driver error already wrapped by [`db_error`].
+pub(crate) fn unique_violation(e: &std::io::Error) -> Option<&str> {
+    match e.get_ref()?.downcast_ref::<PgError>()? {
+        PgError::Db(e) => violated(e),
+        _ => None,
+    }
+}

@@ -21,19 +21,23 @@
 //! ```
 
 mod error;
+mod kv;
 mod migrate;
 mod pool;
 mod records;
 #[cfg(feature = "tls")]
 mod tls;
+mod typed;
 
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use ca_core::{RecordFamily, RecordKey, Store, StoreError};
+use ca_core::{
+    Counter, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+};
 
 pub use crate::error::{OpenError, PgError};
-use crate::pool::{Conn, Connector, Pool};
+use crate::pool::{Connector, Manager, Pool};
 
 /// How [`PgStore::open`] sets up its connections.
 #[derive(Clone)]
@@ -93,7 +97,7 @@ impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
             .field("target", &self.target)
-            .field("connections", &self.pool.open_connections())
+            .field("connections", &self.pool.state().connections)
             .finish_non_exhaustive()
     }
 }
@@ -129,12 +133,14 @@ impl PgStore {
         let schema_before = migrate::run(&mut first)?;
         drop(first);
         let target = describe(&config);
-        let pool = Pool::new(
-            config,
-            connector,
-            options.max_connections,
-            options.pool_wait,
-        )?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.pool_wait)
+            // A broken connection is noticed when it is returned (`is_closed`); a test query on
+            // every checkout would cost a round trip per operation.
+            .test_on_check_out(false)
+            .build_unchecked(Manager { config, connector });
         Ok(Self {
             pool,
             target,
@@ -160,8 +166,14 @@ impl PgStore {
         &self.target
     }
 
-    fn conn(&self) -> Result<Conn, PgError> {
-        Ok(self.pool.get()?)
+    /// A pooled connection, or the CA's error for `key` when none is free in time.
+    pub(crate) fn conn(
+        &self,
+        key: Option<&RecordKey>,
+    ) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| PgError::Pool(e).into_store_error(key))
     }
 }
 
@@ -183,65 +195,70 @@ fn connector(config: &postgres::Config, options: &PgOptions) -> Result<Connector
 
 impl Store for PgStore {
     fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
-        let (kind, num, name) = records::row_key(key)?;
-        let run = || -> Result<Option<Vec<u8>>, PgError> {
-            let row = self.conn()?.query_opt(
-                "SELECT value FROM scep_record WHERE kind = $1 AND num = $2 AND name = $3",
-                &[&kind, &num, &name],
-            )?;
-            Ok(row.map(|r| r.get(0)))
-        };
-        run().map_err(|e| e.into_store_error(Some(key)))
+        self.kv_get(key)
     }
 
     fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
-        let (kind, num, name) = records::row_key(key)?;
-        let run = || -> Result<(), PgError> {
-            self.conn()?.execute(
-                "INSERT INTO scep_record (kind, num, name, value) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (kind, num, name) DO UPDATE SET value = EXCLUDED.value",
-                &[&kind, &num, &name, &value],
-            )?;
-            Ok(())
-        };
-        run().map_err(|e| e.into_store_error(Some(key)))
+        self.kv_put(key, value)
     }
 
     fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
-        let (kind, num, name) = records::row_key(key)?;
-        let run = || -> Result<(), PgError> {
-            self.conn()?.execute(
-                "DELETE FROM scep_record WHERE kind = $1 AND num = $2 AND name = $3",
-                &[&kind, &num, &name],
-            )?;
-            Ok(())
-        };
-        run().map_err(|e| e.into_store_error(Some(key)))
+        self.kv_remove(key)
     }
 
     fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
-        let Some(kind) = records::family_kind(family) else {
-            return Ok(Vec::new());
-        };
-        let run = || -> Result<Vec<u64>, PgError> {
-            let rows = self
-                .conn()?
-                .query("SELECT num FROM scep_record WHERE kind = $1", &[&kind])?;
-            let mut out: Vec<u64> = rows.iter().map(|r| records::number(r.get(0))).collect();
-            out.sort_unstable();
-            Ok(out)
-        };
-        run().map_err(|e| e.into_store_error(None))
+        self.kv_list(family)
     }
 
     fn list_archives(&self) -> Result<Vec<String>, StoreError> {
-        let run = || -> Result<Vec<String>, PgError> {
-            let rows = self.conn()?.query(
-                "SELECT name FROM scep_record WHERE kind = 'archive' ORDER BY name COLLATE \"C\"",
-                &[],
-            )?;
-            Ok(rows.iter().map(|r| r.get(0)).collect())
-        };
-        run().map_err(|e| e.into_store_error(None))
+        self.kv_list_archives()
+    }
+
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        self.op_allocate(counters)
+    }
+
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        self.op_put_request(row, replaces)
+    }
+
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        self.op_find_request(transaction_id)
+    }
+
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        self.op_record_issuance(issuance)
+    }
+
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        self.op_consume_otp(id)
+    }
+
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        self.op_revoke(serial, record)
+    }
+
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        self.op_ca_state()
+    }
+
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        self.op_swap_ca_state(expected, bytes)
+    }
+
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.op_swap_crl(expected, number, bytes)
+    }
+
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        self.op_acquire_lease(holder, now, ttl_secs)
+    }
+
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        self.op_release_lease(holder)
+    }
+
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        self.op_shared_version()
     }
 }

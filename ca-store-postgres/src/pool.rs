@@ -1,17 +1,10 @@
 //! The connection pool: r2d2 over the synchronous `postgres` client, plain or (feature `tls`)
-//! rustls, behind one type so the store is not generic over the TLS connector.
+//! rustls. Each pooled connection keeps its prepared statements, so an operation costs its
+//! statements' round trips only.
 
-use std::ops::{Deref, DerefMut};
-use std::time::Duration;
+use std::collections::HashMap;
 
-use postgres::{Client, Config};
-use r2d2_postgres::PostgresConnectionManager;
-
-use crate::OpenError;
-
-type Plain = PostgresConnectionManager<postgres::NoTls>;
-#[cfg(feature = "tls")]
-type Tls = PostgresConnectionManager<tokio_postgres_rustls::MakeRustlsConnect>;
+use postgres::{Client, Config, Statement};
 
 /// How the store reaches the database.
 #[derive(Clone)]
@@ -24,7 +17,7 @@ pub(crate) enum Connector {
 }
 
 impl Connector {
-    /// One connection outside the pool (migrations, the timer lease, LISTEN).
+    /// One connection outside the pool (the migrations).
     pub(crate) fn connect(&self, config: &Config) -> Result<Client, postgres::Error> {
         match self {
             Connector::Plain => config.connect(postgres::NoTls),
@@ -34,88 +27,49 @@ impl Connector {
     }
 }
 
-/// A pool of connections.
-pub(crate) enum Pool {
-    Plain(r2d2::Pool<Plain>),
-    #[cfg(feature = "tls")]
-    Tls(r2d2::Pool<Tls>),
+/// One pooled connection and the statements prepared on it.
+pub(crate) struct PgConn {
+    pub(crate) client: Client,
+    prepared: HashMap<&'static str, Statement>,
 }
 
-/// One connection borrowed from the [`Pool`]; back into it when dropped (or discarded if it
-/// broke).
-pub(crate) enum Conn {
-    Plain(r2d2::PooledConnection<Plain>),
-    #[cfg(feature = "tls")]
-    Tls(r2d2::PooledConnection<Tls>),
-}
-
-impl Pool {
-    /// A pool of at most `size` connections. Does not connect: the caller has already checked
-    /// that the database answers.
-    pub(crate) fn new(
-        config: Config,
-        connector: Connector,
-        size: u32,
-        wait: Duration,
-    ) -> Result<Self, OpenError> {
-        fn builder<M: r2d2::ManageConnection>(size: u32, wait: Duration) -> r2d2::Builder<M> {
-            r2d2::Pool::builder()
-                .max_size(size.max(1))
-                .min_idle(Some(0))
-                .connection_timeout(wait)
-                // A broken connection is noticed when it is returned (`is_closed`); a test
-                // query on every checkout would cost a round trip per operation.
-                .test_on_check_out(false)
+impl PgConn {
+    /// `sql` prepared on this connection (once; later calls reuse it).
+    pub(crate) fn stmt(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
         }
-        Ok(match connector {
-            Connector::Plain => Pool::Plain(
-                builder(size, wait)
-                    .build_unchecked(PostgresConnectionManager::new(config, postgres::NoTls)),
-            ),
-            #[cfg(feature = "tls")]
-            Connector::Tls(tls) => Pool::Tls(
-                builder(size, wait).build_unchecked(PostgresConnectionManager::new(config, tls)),
-            ),
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
+/// Makes the pool's connections.
+pub(crate) struct Manager {
+    pub(crate) config: Config,
+    pub(crate) connector: Connector,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        Ok(PgConn {
+            client: self.connector.connect(&self.config)?,
+            prepared: HashMap::new(),
         })
     }
 
-    /// A connection, waiting up to the pool's timeout for one to be free.
-    pub(crate) fn get(&self) -> Result<Conn, r2d2::Error> {
-        match self {
-            Pool::Plain(p) => p.get().map(Conn::Plain),
-            #[cfg(feature = "tls")]
-            Pool::Tls(p) => p.get().map(Conn::Tls),
-        }
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(drop)
     }
 
-    /// Connections open now (idle or in use).
-    pub(crate) fn open_connections(&self) -> u32 {
-        match self {
-            Pool::Plain(p) => p.state().connections,
-            #[cfg(feature = "tls")]
-            Pool::Tls(p) => p.state().connections,
-        }
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
     }
 }
 
-impl Deref for Conn {
-    type Target = Client;
-
-    fn deref(&self) -> &Client {
-        match self {
-            Conn::Plain(c) => c,
-            #[cfg(feature = "tls")]
-            Conn::Tls(c) => c,
-        }
-    }
-}
-
-impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut Client {
-        match self {
-            Conn::Plain(c) => c,
-            #[cfg(feature = "tls")]
-            Conn::Tls(c) => c,
-        }
-    }
-}
+/// The pool.
+pub(crate) type Pool = r2d2::Pool<Manager>;

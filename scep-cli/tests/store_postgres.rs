@@ -14,14 +14,11 @@ use test_postgres::TestDb;
 /// The DER of every issued certificate the database holds.
 fn issued_in_database(url: &str) -> Vec<Vec<u8>> {
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    c.query(
-        "SELECT value FROM scep_record WHERE kind = 'issued_cert'",
-        &[],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+    c.query("SELECT cert FROM scep_issued WHERE cert IS NOT NULL", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 fn der_of(pem: &Path) -> Vec<u8> {

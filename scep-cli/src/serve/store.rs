@@ -5,7 +5,9 @@
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
-use ca_core::{DirStore, RecordFamily, RecordKey, Store, StoreError};
+use ca_core::{
+    Counter, DirStore, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+};
 use ca_store_postgres::{OpenError, PgOptions, PgStore};
 
 use crate::secrets::read_secret;
@@ -31,7 +33,7 @@ pub(crate) struct StoreArgs {
 #[derive(Debug)]
 pub(crate) enum ServerStore {
     /// The directory store in `--dir`.
-    Dir(DirStore),
+    Dir(Box<DirStore>),
     /// A PostgreSQL database.
     Postgres(PgStore),
 }
@@ -43,7 +45,7 @@ impl ServerStore {
     pub(crate) fn open(dir: &Path, args: &StoreArgs, workers: usize) -> Result<Self, String> {
         let Some(url) = &args.url else {
             return DirStore::open(dir)
-                .map(ServerStore::Dir)
+                .map(|s| ServerStore::Dir(Box::new(s)))
                 .map_err(|e| format!("opening {}: {e}", dir.display()));
         };
         if !(url.starts_with("postgres://")
@@ -117,6 +119,90 @@ impl Store for ServerStore {
         match self {
             ServerStore::Dir(s) => s.list_archives(),
             ServerStore::Postgres(s) => s.list_archives(),
+        }
+    }
+
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.allocate(counters),
+            ServerStore::Postgres(s) => s.allocate(counters),
+        }
+    }
+
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.put_request(row, replaces),
+            ServerStore::Postgres(s) => s.put_request(row, replaces),
+        }
+    }
+
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.find_request(transaction_id),
+            ServerStore::Postgres(s) => s.find_request(transaction_id),
+        }
+    }
+
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.record_issuance(issuance),
+            ServerStore::Postgres(s) => s.record_issuance(issuance),
+        }
+    }
+
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.consume_otp(id),
+            ServerStore::Postgres(s) => s.consume_otp(id),
+        }
+    }
+
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.revoke(serial, record),
+            ServerStore::Postgres(s) => s.revoke(serial, record),
+        }
+    }
+
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.ca_state(),
+            ServerStore::Postgres(s) => s.ca_state(),
+        }
+    }
+
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.swap_ca_state(expected, bytes),
+            ServerStore::Postgres(s) => s.swap_ca_state(expected, bytes),
+        }
+    }
+
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.swap_crl(expected, number, bytes),
+            ServerStore::Postgres(s) => s.swap_crl(expected, number, bytes),
+        }
+    }
+
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.acquire_lease(holder, now, ttl_secs),
+            ServerStore::Postgres(s) => s.acquire_lease(holder, now, ttl_secs),
+        }
+    }
+
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.release_lease(holder),
+            ServerStore::Postgres(s) => s.release_lease(holder),
+        }
+    }
+
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.shared_version(),
+            ServerStore::Postgres(s) => s.shared_version(),
         }
     }
 }
