@@ -129,6 +129,9 @@ pub struct DirStore {
     pub(super) compacting: std::sync::atomic::AtomicBool,
 }
 
+/// Whether bulk copies of journal records skip the per-file sync (one `syncfs` instead).
+const BULK_SYNC: bool = cfg!(target_os = "linux");
+
 /// How many taken temp names a write skips before it gives up.
 const TEMP_ATTEMPTS: u32 = 16;
 
@@ -186,10 +189,13 @@ impl DirStore {
             next_temp: AtomicU64::new(0),
             shared: std::sync::Mutex::default(),
             journal: super::log::Journal::new(journal_path, journal_file, 0),
-            compacting: std::sync::atomic::AtomicBool::new(false),
+            // No compaction (not even the one at drop) until the journal was replayed: a store
+            // that fails to open leaves its folder exactly as it found it.
+            compacting: std::sync::atomic::AtomicBool::new(true),
         };
         store.replay()?;
         store.load_shared()?;
+        store.compacting.store(false, Ordering::Release);
         Ok(store)
     }
 
@@ -242,12 +248,34 @@ impl DirStore {
         Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
     }
 
-    /// Writes one record file atomically (synced and renamed into place); the caller syncs
-    /// the folders ([`DirStore::sync_folders`]) before it relies on the rename.
-    pub(super) fn put_file(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+    /// Writes one record file atomically (written to a temp file and renamed into place).
+    /// With `sync` the file is synced before the rename; without it (a bulk copy of journal
+    /// records) the caller makes everything durable at once with [`DirStore::sync_bulk`]
+    /// before it relies on the files. Either way the caller syncs the folders.
+    pub(super) fn put_file(
+        &self,
+        key: &RecordKey,
+        value: &[u8],
+        sync: bool,
+    ) -> Result<(), StoreError> {
         let (dir, name) = self.locate(key)?;
-        self.write_atomically(&dir, &name, value)
+        self.write_atomically(&dir, &name, value, sync || !BULK_SYNC)
             .map_err(io_error(Some(key)))
+    }
+
+    /// Makes every file written by [`DirStore::put_file`] without `sync`, and every rename
+    /// and unlink in the store's folders, durable: one `syncfs` of the store's file system
+    /// on Linux (its records were written unsynced), else a sync of each folder (each file
+    /// was synced as it was written).
+    pub(super) fn sync_bulk(&self) -> Result<(), StoreError> {
+        #[cfg(target_os = "linux")]
+        {
+            let root = File::open(&self.root).map_err(io_error(None))?;
+            rustix::fs::syncfs(&root)
+                .map_err(|e| io_error(None)(io::Error::from_raw_os_error(e.raw_os_error())))
+        }
+        #[cfg(not(target_os = "linux"))]
+        self.sync_folders()
     }
 
     /// Removes one record file; the caller syncs the folders.
@@ -297,11 +325,13 @@ impl DirStore {
             .collect())
     }
 
-    fn write_atomically(&self, dir: &Path, name: &str, value: &[u8]) -> io::Result<()> {
+    fn write_atomically(&self, dir: &Path, name: &str, value: &[u8], sync: bool) -> io::Result<()> {
         let (temp, mut file) = self.create_temp(dir, name)?;
         let result = (|| {
             file.write_all(value)?;
-            file.sync_all()?;
+            if sync {
+                file.sync_all()?;
+            }
             drop(file);
             fs::rename(&temp, dir.join(name))
         })();

@@ -57,7 +57,7 @@ impl DirStore {
             }
         }
         if replayed {
-            self.sync_folders()?;
+            self.sync_bulk()?;
         }
         match fs::remove_file(self.path().join(JOURNAL_OLD)) {
             Ok(()) => {}
@@ -73,9 +73,14 @@ impl DirStore {
         self.sync_folders()
     }
 
+    /// Copies one journal operation into the files, unsynced ([`DirStore::sync_bulk`]).
     fn apply_to_file(&self, op: &Op) -> Result<(), StoreError> {
+        self.apply_op(op, false)
+    }
+
+    fn apply_op(&self, op: &Op, sync: bool) -> Result<(), StoreError> {
         match op {
-            Op::Put(key, value) => self.put_file(key, value),
+            Op::Put(key, value) => self.put_file(key, value, sync),
             Op::Remove(key) => self.remove_file(key),
         }
     }
@@ -129,7 +134,7 @@ impl DirStore {
         shared: &mut Shared,
         op: Op,
     ) -> Result<(), StoreError> {
-        self.apply_to_file(&op)?;
+        self.apply_op(&op, true)?;
         self.sync_folders()?;
         shared.apply_direct(&op);
         Ok(())
@@ -218,7 +223,7 @@ impl DirStore {
         for op in &snapshot {
             self.apply_to_file(op)?;
         }
-        self.sync_folders()?;
+        self.sync_bulk()?;
         match fs::remove_file(&old_path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}

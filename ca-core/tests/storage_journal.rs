@@ -1,0 +1,251 @@
+//! DirStore v2's journal from the attacker's and the crash's side (C-20): a torn last record
+//! is dropped, damage anywhere else is a typed `CorruptLog` (never a panic, never accepted),
+//! an impossible length is refused, and every write that returned `Ok` — from many threads
+//! at once, sharing group commits — is there after a reopen.
+// Test code: a failed step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::Path;
+
+use ca_core::{
+    Counter, DirStore, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError,
+};
+
+/// A copy of the store's folder as a crash would leave it: the journal and files as they
+/// are now, no compaction (the lock file is not copied).
+fn crash_copy(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".lock" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            crash_copy(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(to, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+}
+
+/// A folder whose journal holds three writes (requests 1, 2 and 3), not compacted; the
+/// journal's bytes and where each record starts.
+fn journal_with_three(tmp: &Path) -> (std::path::PathBuf, Vec<u8>, Vec<usize>) {
+    let live = tmp.join("live");
+    let crashed = tmp.join("crashed");
+    let store = DirStore::open(&live).unwrap();
+    let mut starts = Vec::new();
+    for id in 1..=3u64 {
+        starts.push(usize::try_from(fs::metadata(live.join("journal")).unwrap().len()).unwrap());
+        store
+            .put(&RecordKey::Request(id), format!("request {id}").as_bytes())
+            .unwrap();
+    }
+    crash_copy(&live, &crashed);
+    drop(store);
+    let bytes = fs::read(crashed.join("journal")).unwrap();
+    (crashed, bytes, starts)
+}
+
+fn requests(store: &DirStore) -> Vec<u64> {
+    store.list(RecordFamily::Request).unwrap()
+}
+
+#[test]
+fn c20_crash_before_compaction_loses_no_acknowledged_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (crashed, bytes, _) = journal_with_three(tmp.path());
+    assert!(!bytes.is_empty(), "the writes are in the journal");
+    assert!(
+        !crashed.join("requests/1").exists(),
+        "not compacted before the crash"
+    );
+    let store = DirStore::open(&crashed).unwrap();
+    assert_eq!(requests(&store), [1, 2, 3]);
+    assert_eq!(
+        store.get(&RecordKey::Request(2)).unwrap().unwrap(),
+        b"request 2"
+    );
+    // The replay laid the records out and emptied the journal.
+    assert_eq!(fs::read(crashed.join("requests/3")).unwrap(), b"request 3");
+    assert_eq!(fs::metadata(crashed.join("journal")).unwrap().len(), 0);
+}
+
+#[test]
+fn c20_torn_last_record_is_dropped_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (crashed, bytes, starts) = journal_with_three(tmp.path());
+    let third = starts[2];
+    // Cut anywhere inside the last record: header, payload, the last byte.
+    for cut in [third + 1, third + 5, third + 9, bytes.len() - 1] {
+        let dir = tmp.path().join(format!("cut-{cut}"));
+        crash_copy(&crashed, &dir);
+        fs::write(dir.join("journal"), &bytes[..cut]).unwrap();
+        let store = DirStore::open(&dir).unwrap();
+        assert_eq!(requests(&store), [1, 2], "cut at {cut}");
+    }
+    // A tail of zeros after the last complete record (a crash after the file grew).
+    let dir = tmp.path().join("zeros");
+    crash_copy(&crashed, &dir);
+    let mut zeroed = bytes[..third].to_vec();
+    zeroed.extend([0u8; 100]);
+    fs::write(dir.join("journal"), &zeroed).unwrap();
+    assert_eq!(requests(&DirStore::open(&dir).unwrap()), [1, 2]);
+    // The last record complete but its checksum wrong: a torn write too.
+    let dir = tmp.path().join("last-bad-crc");
+    crash_copy(&crashed, &dir);
+    let mut flipped = bytes.clone();
+    *flipped.last_mut().unwrap() ^= 0xff;
+    fs::write(dir.join("journal"), &flipped).unwrap();
+    assert_eq!(requests(&DirStore::open(&dir).unwrap()), [1, 2]);
+}
+
+#[test]
+fn c20_bad_checksum_in_the_middle_is_a_typed_corrupt_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (crashed, bytes, starts) = journal_with_three(tmp.path());
+    // One payload byte of the second record changed: the third follows it.
+    let mut damaged = bytes.clone();
+    damaged[starts[1] + 12] ^= 0x01;
+    fs::write(crashed.join("journal"), &damaged).unwrap();
+    match DirStore::open(&crashed) {
+        Err(StoreError::CorruptLog { offset, path }) => {
+            assert_eq!(offset, u64::try_from(starts[1]).unwrap());
+            assert_eq!(path, crashed.join("journal"));
+        }
+        other => panic!("expected CorruptLog, got {other:?}"),
+    }
+    // Nothing was applied past the damage, and the journal is kept for the operator.
+    assert!(!crashed.join("requests/3").exists());
+    assert_eq!(fs::read(crashed.join("journal")).unwrap(), damaged);
+}
+
+#[test]
+fn c20_absurd_record_length_is_refused_not_allocated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (crashed, bytes, starts) = journal_with_three(tmp.path());
+    for len in [u32::MAX, 0x7fff_ffff, 0] {
+        let mut damaged = bytes.clone();
+        damaged[starts[0]..starts[0] + 4].copy_from_slice(&len.to_le_bytes());
+        fs::write(crashed.join("journal"), &damaged).unwrap();
+        assert!(
+            matches!(
+                DirStore::open(&crashed),
+                Err(StoreError::CorruptLog { offset: 0, .. })
+            ),
+            "length {len:#x}"
+        );
+    }
+    // A record that parses under a valid checksum but holds garbage operations.
+    let payload = [9u8, 0, 0, 0, 7, 7, 7];
+    let mut forged = (u32::try_from(payload.len()).unwrap())
+        .to_le_bytes()
+        .to_vec();
+    forged.extend(crc32fast::hash(&payload).to_le_bytes());
+    forged.extend(payload);
+    forged.extend(&bytes); // followed by valid records: not a torn tail
+    fs::write(crashed.join("journal"), &forged).unwrap();
+    assert!(matches!(
+        DirStore::open(&crashed),
+        Err(StoreError::CorruptLog { offset: 0, .. })
+    ));
+}
+
+#[test]
+fn c20_second_open_is_refused_and_leaves_the_journal_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = DirStore::open(tmp.path()).unwrap();
+    store.put(&RecordKey::Request(1), b"one").unwrap();
+    let before = fs::read(tmp.path().join("journal")).unwrap();
+    assert!(matches!(
+        DirStore::open(tmp.path()),
+        Err(StoreError::Locked { .. })
+    ));
+    assert_eq!(fs::read(tmp.path().join("journal")).unwrap(), before);
+    assert_eq!(store.get(&RecordKey::Request(1)).unwrap().unwrap(), b"one");
+}
+
+fn entry(id: u64, tid: &str) -> Vec<u8> {
+    format!(
+        "scep-rs-request v1\ntransaction_id={tid}\ncreated=5\nsigner_id=00\ncsr=00\n\
+         to_rollover=0\nstate=issued\nserial={id}\ncert=00\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn c20_concurrent_issuances_share_commits_and_all_survive_a_crash() {
+    const THREADS: u64 = 8;
+    const EACH: u64 = 40;
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("live");
+    let store = DirStore::open(&live).unwrap();
+    let acked = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (store, acked) = (&store, &acked);
+            s.spawn(move || {
+                for i in 0..EACH {
+                    let v = store
+                        .allocate(&[Counter::RequestId, Counter::Serial])
+                        .unwrap();
+                    let (id, serial) = (v[0], v[1]);
+                    let tid = format!("T{t}-{i}");
+                    store
+                        .record_issuance(&Issuance {
+                            request: RequestRow {
+                                id,
+                                transaction_id: tid.clone(),
+                                requester_key: vec![1],
+                                open: false,
+                                created: 5,
+                                body: entry(serial, &tid),
+                            },
+                            replaces: None,
+                            serial,
+                            name: Some(format!("name {serial}").into_bytes()),
+                            cert: Some(serial.to_be_bytes().to_vec()),
+                        })
+                        .unwrap();
+                    acked.lock().unwrap().push((id, serial, tid));
+                }
+            });
+        }
+    });
+    let crashed = tmp.path().join("crashed");
+    crash_copy(&live, &crashed);
+    drop(store);
+    let acked = acked.into_inner().unwrap();
+    let store = DirStore::open(&crashed).unwrap();
+    let mut serials: Vec<u64> = acked.iter().map(|a| a.1).collect();
+    serials.sort_unstable();
+    serials.dedup();
+    assert_eq!(serials.len(), acked.len(), "a serial was handed out twice");
+    assert_eq!(
+        store.list(RecordFamily::IssuedCert).unwrap(),
+        serials,
+        "every acknowledged certificate is there, and nothing else"
+    );
+    for (id, serial, tid) in &acked {
+        let row = store
+            .find_request(tid)
+            .unwrap()
+            .expect("indexed after replay");
+        assert_eq!(row.id, *id);
+        assert_eq!(
+            store.get(&RecordKey::IssuedCert(*serial)).unwrap().unwrap(),
+            serial.to_be_bytes()
+        );
+    }
+    // The counters went on: the next values are fresh.
+    let next = store.allocate(&[Counter::Serial]).unwrap()[0];
+    assert_eq!(next, serials.last().unwrap() + 1);
+}
