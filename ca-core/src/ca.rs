@@ -19,6 +19,7 @@ mod import;
 mod next_ca;
 mod otp;
 mod pipeline;
+mod record;
 pub(crate) mod records;
 mod state;
 mod status;
@@ -45,7 +46,7 @@ use crate::issue::{
     CaCertParams, CaKey, CrlParams, RevokedSerial, SignatureConfig, certificate_revocation_list,
     generate_key, self_signed_ca_certificate,
 };
-use crate::storage::{RecordFamily, RecordKey, Store};
+use crate::storage::{Conflict, Counter, RecordFamily, RecordKey, Store, StoreError};
 
 /// The certificate server. `Send + Sync`: share it (e.g. in an `Arc`) between the threads
 /// of an HTTP server.
@@ -66,6 +67,13 @@ impl<S: Store> core::fmt::Debug for Ca<S> {
             .field("host", &self.host.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// Counter values taken from the store ([`Ca::allocate`]) and not used yet.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Allocated {
+    pub(crate) request_id: Option<u64>,
+    pub(crate) serial: Option<u64>,
 }
 
 /// What a request needs of the CA, copied under the lock.
@@ -296,35 +304,36 @@ impl<S: Store> Ca<S> {
         SignatureConfig::new(self.config.hash).with_legacy_algorithms(self.config.legacy_algorithms)
     }
 
-    /// C-3, C-20: the next serial, durable before it is used.
+    /// C-3, C-20: the next serial from the store's counter (shared by every instance),
+    /// durable before it is used.
     pub(crate) fn alloc_serial(&self, inner: &mut Inner) -> Result<u64, CaError> {
-        let next = inner
-            .last_serial
-            .checked_add(1)
-            .ok_or(CaError::CounterExhausted)?;
-        self.store
-            .put(&RecordKey::SerialCounter, &encode_counter(next))
-            .map_err(CaError::storage)?;
-        inner.last_serial = next;
-        Ok(next)
+        let next = self.allocate(&[Counter::Serial])?;
+        inner.last_serial = inner.last_serial.max(next.serial.unwrap_or(0));
+        next.serial.ok_or(CaError::CounterExhausted)
     }
 
-    /// C-14: the next request id, durable before it is used.
-    pub(crate) fn alloc_request_id(&self, inner: &mut Inner) -> Result<u64, CaError> {
-        let next = inner
-            .last_request
-            .checked_add(1)
-            .ok_or(CaError::CounterExhausted)?;
-        self.store
-            .put(&RecordKey::RequestCounter, &encode_counter(next))
-            .map_err(CaError::storage)?;
-        inner.last_request = next;
-        Ok(next)
+    /// C-3, C-14: fresh values of the store's counters (durable before use; one store call,
+    /// so one durable write, for both). Called without the CA's lock held.
+    pub(crate) fn allocate(&self, counters: &[Counter]) -> Result<Allocated, CaError> {
+        let values = self.store.allocate(counters).map_err(|e| match e {
+            StoreError::Conflict(Conflict::CounterExhausted { .. }) => CaError::CounterExhausted,
+            e => CaError::storage(e),
+        })?;
+        let mut out = Allocated::default();
+        for (counter, value) in counters.iter().zip(values) {
+            match counter {
+                Counter::Serial => out.serial = Some(value),
+                Counter::RequestId => out.request_id = Some(value),
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
+    /// Writes a request entry (a pending one, or one changing state) as a request-table row.
     pub(crate) fn put_entry(&self, entry: &Entry) -> Result<(), CaError> {
         self.store
-            .put(&RecordKey::Request(entry.id), &entry.encode())
+            .put_request(&entry.row(), None)
             .map_err(CaError::storage)
     }
 

@@ -3,20 +3,19 @@
 
 use std::sync::Arc;
 
-use der::{Decode, Encode};
+use der::Decode;
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
 use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
 use x509_cert::request::CertReq;
 
-use super::error::{CaError, Failure};
-use super::state::{Entry, EntryState, Generation, encode_issued_name, signer_id};
+use super::error::Failure;
+use super::state::{Entry, EntryState, Generation, signer_id};
 use super::{Ca, GrantMode, SignerClass, Snapshot};
 use crate::DatabaseLevel;
 use crate::host::{RequestView, Requester, Review, ReviewStage, SignerKind};
 use crate::issue::{
-    IdentityParams, VerifiedCsr, certificate_serial, identity_certificate, identity_validity,
-    rollover_identity_validity_for,
+    VerifiedCsr, certificate_serial, identity_validity, rollover_identity_validity_for,
 };
 use crate::policy::{IssuancePolicy, Violation};
 use crate::storage::{RecordKey, Store};
@@ -26,6 +25,11 @@ enum Decision {
     Pending(String),
     Failure(Failure),
     Redeliver(Vec<u8>),
+    /// Counter values are needed first: taken from the store without the lock, then the
+    /// decision is made again (the table may have changed meanwhile).
+    Allocate {
+        serial: bool,
+    },
     Issue {
         id: u64,
         serial: u64,
@@ -236,35 +240,60 @@ impl<S: Store> Ca<S> {
             csr,
             violations: &violations,
         })?;
-        let decision = {
-            let mut inner = self.lock();
-            let credential = match class {
-                SignerClass::Credential { serial, validity }
-                    if !inner.revoked.contains_key(&serial) =>
-                {
-                    Some(validity)
+        // C-3/C-14: request ids and serials come from the store, without the lock (their
+        // durable write is shared with other requests' writes); the decision is retaken with
+        // them in hand.
+        let mut allocated = super::Allocated::default();
+        let mut decision = Decision::Allocate { serial: false };
+        for _ in 0..4 {
+            decision = {
+                let mut inner = self.lock();
+                let credential = match class {
+                    SignerClass::Credential { serial, validity }
+                        if !inner.revoked.contains_key(&serial) =>
+                    {
+                        Some(validity)
+                    }
+                    _ => None,
+                };
+                if renewal && credential.is_none() {
+                    return Err(Failure::RenewalNotAuthorized);
                 }
-                _ => None,
+                self.adopt_stored(&mut inner, &tid);
+                let asked = Asked {
+                    csr,
+                    tid: &tid,
+                    sid: sid.clone(),
+                    signer_key: cert_key(request.signer),
+                    signer: (requester.kind, requester.subject.clone()),
+                    credential,
+                    to_rollover,
+                    violations: violations.clone(),
+                    policy,
+                };
+                self.decide(&mut inner, asked, &issuer, now, &mut allocated)
             };
-            if renewal && credential.is_none() {
-                return Err(Failure::RenewalNotAuthorized);
+            let Decision::Allocate { serial } = decision else {
+                break;
+            };
+            let mut wanted = Vec::with_capacity(2);
+            if allocated.request_id.is_some() && (!serial || allocated.serial.is_some()) {
+                continue;
             }
-            let asked = Asked {
-                csr,
-                tid: &tid,
-                sid,
-                signer_key: cert_key(request.signer),
-                signer: (requester.kind, requester.subject.clone()),
-                credential,
-                to_rollover,
-                violations,
-                policy,
-            };
-            self.decide(&mut inner, asked, &issuer, now)
-        };
+            if allocated.request_id.is_none() {
+                wanted.push(crate::storage::Counter::RequestId);
+            }
+            if serial && allocated.serial.is_none() {
+                wanted.push(crate::storage::Counter::Serial);
+            }
+            let got = self.allocate(&wanted).map_err(|_| Failure::Storage)?;
+            allocated.request_id = allocated.request_id.or(got.request_id);
+            allocated.serial = allocated.serial.or(got.serial);
+        }
         match decision {
             Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
             Decision::Failure(f) => Err(f),
+            Decision::Allocate { .. } => Err(Failure::Storage),
             Decision::Redeliver(der) => Ok(Delivery::Cert {
                 der,
                 newly_issued: false,
@@ -305,6 +334,7 @@ impl<S: Store> Ca<S> {
         asked: Asked<'_>,
         issuer: &Generation,
         now: Instant,
+        allocated: &mut super::Allocated,
     ) -> Decision {
         let Asked {
             csr,
@@ -356,12 +386,6 @@ impl<S: Store> Ca<S> {
         {
             return Decision::Failure(Failure::KeyQuota);
         }
-        if let Some((old_id, _)) = replaced {
-            if self.store.remove(&RecordKey::Request(old_id)).is_err() {
-                return Decision::Failure(Failure::Storage);
-            }
-            inner.requests.remove(&old_id);
-        }
         let note = match replaced {
             Some((old_id, true)) => format!(
                 "replaced request {old_id}, a squatter on this key's transactionID (C-12); "
@@ -372,21 +396,15 @@ impl<S: Store> Ca<S> {
         let clean = violations.is_empty();
         // Step 3: a one-time password, consumed once, and only by a signer that holds the
         // requested key or is a renewal credential: a captured envelope replayed in another
-        // signer's SignedData must not spend the victim's password.
+        // signer's SignedData must not spend the victim's password. Found here, spent below
+        // (once nothing else can fail) with the store's conditional write.
         let holds_key =
             signer_key.as_slice() == csr.public_key_info().subject_public_key.raw_bytes();
-        let mut granted = None;
-        if let Some(password) = csr
+        let otp = csr
             .challenge_password()
             .filter(|_| clean && (holds_key || credential.is_some()))
-            && let Some(id) = inner.otps.find(password, now)
-        {
-            if self.store.remove(&RecordKey::OneTimePassword(id)).is_err() {
-                return Decision::Failure(Failure::Storage);
-            }
-            inner.otps.remove(id);
-            granted = Some("granted: one-time password");
-        }
+            .and_then(|password| inner.otps.find(password, now));
+        let mut granted = otp.map(|_| "granted: one-time password");
         // Step 4: authorized auto-grant of renewals (keeping their names, C-10). Step 5
         // (grant_auto_rollover) is not implemented. Step 6: Auto (RaAuto without RAs never
         // grants).
@@ -408,13 +426,40 @@ impl<S: Store> Ca<S> {
             None
         };
         // The table is capped: a full table answers 503 (nothing signed, nothing stored), except
-        // to renewal credentials (C-14: bounded by the certificates the CA issued).
-        if credential.is_none() && inner.requests.len() >= self.config.max_requests {
+        // to renewal credentials (C-14: bounded by the certificates the CA issued). A replaced
+        // entry frees its place.
+        let entries = inner
+            .requests
+            .len()
+            .saturating_sub(usize::from(replaced.is_some()));
+        if credential.is_none() && entries >= self.config.max_requests {
             return Decision::Failure(Failure::TableFull);
         }
-        let Ok(id) = self.alloc_request_id(inner) else {
-            return Decision::Failure(Failure::Storage);
+        let issuing = matches!((validity, granted), (Some(_), Some(_)));
+        let (Some(id), true) = (allocated.request_id, !issuing || allocated.serial.is_some())
+        else {
+            return Decision::Allocate { serial: issuing };
         };
+        // Nothing can fail the decision now but the store: the side effects.
+        if let Some((old_id, _)) = replaced {
+            if self.store.remove(&RecordKey::Request(old_id)).is_err() {
+                return Decision::Failure(Failure::Storage);
+            }
+            inner.requests.remove(&old_id);
+        }
+        if let Some(otp_id) = otp {
+            match self.store.consume_otp(otp_id) {
+                Ok(true) => inner.otps.remove(otp_id),
+                Ok(false) => {
+                    // Another instance spent it first: decide again without it.
+                    inner.otps.remove(otp_id);
+                    return Decision::Allocate { serial: false };
+                }
+                Err(_) => return Decision::Failure(Failure::Storage),
+            }
+        }
+        allocated.request_id = None;
+        inner.last_request = inner.last_request.max(id);
         let mut entry = Entry {
             id,
             transaction_id: tid.to_owned(),
@@ -430,9 +475,10 @@ impl<S: Store> Ca<S> {
         };
         match (validity, granted) {
             (Some(validity), Some(reason)) => {
-                let Ok(serial) = self.alloc_serial(inner) else {
+                let Some(serial) = allocated.serial.take() else {
                     return Decision::Failure(Failure::Storage);
                 };
+                inner.last_serial = inner.last_serial.max(serial);
                 entry.state = EntryState::Issuing;
                 inner.requests.insert(id, entry);
                 Decision::Issue {
@@ -461,85 +507,11 @@ impl<S: Store> Ca<S> {
         }
     }
 
-    /// C-10: signs outside the lock, then records durably before the certificate is
-    /// returned (C-20). On failure an entry that was `persisted` as pending goes back to
-    /// pending; an auto-granted one (never stored) is forgotten.
-    #[allow(clippy::too_many_arguments)] // grant and auto-grant share it; all are needed
-    pub(crate) fn issue<R: CryptoRng + ?Sized>(
-        &self,
-        id: u64,
-        serial: u64,
-        validity: Validity,
-        issuer: &Generation,
-        csr: &VerifiedCsr,
-        persisted: bool,
-        policy: &IssuancePolicy,
-        rng: &mut R,
-    ) -> Result<Vec<u8>, Failure> {
-        let mut params = IdentityParams::new(serial, validity);
-        params.signature = self.signature();
-        params.policy = *policy;
-        let signed = identity_certificate(&issuer.ca, csr, &params, rng);
-        let mut inner = self.lock();
-        let cert = match signed.and_then(|c| c.to_der().map_err(crate::issue::IssueError::Encoding))
-        {
-            Ok(der) => der,
-            Err(e) => {
-                forget_or_restore(&mut inner, id, persisted);
-                return Err(Failure::Csr(e));
-            }
-        };
-        let Some(entry) = inner.requests.get(&id).cloned() else {
-            return Err(Failure::Storage);
-        };
-        let mut issued = entry.clone();
-        issued.state = EntryState::Issued {
-            serial,
-            cert: cert.clone(),
-        };
-        let stored = self
-            .record_issued(serial, csr, validity, &cert)
-            .and_then(|()| self.put_entry(&issued));
-        match stored {
-            Ok(()) => {
-                inner.requests.insert(id, issued);
-                Ok(cert)
-            }
-            Err(_) => {
-                forget_or_restore(&mut inner, id, persisted);
-                Err(Failure::Storage)
-            }
-        }
-    }
-
-    /// C-18: the Names and Complete records of an issued certificate.
-    fn record_issued(
-        &self,
-        serial: u64,
-        csr: &VerifiedCsr,
-        validity: Validity,
-        der: &[u8],
-    ) -> Result<(), CaError> {
-        if self.config.database_level >= DatabaseLevel::Names {
-            self.store
-                .put(
-                    &RecordKey::IssuedName(serial),
-                    &encode_issued_name(&csr.subject().to_string(), validity.not_after()),
-                )
-                .map_err(CaError::storage)?;
-        }
-        if self.config.database_level >= DatabaseLevel::Complete {
-            self.store
-                .put(&RecordKey::IssuedCert(serial), der)
-                .map_err(CaError::storage)?;
-        }
-        Ok(())
-    }
-
     /// C-13: CertPoll by transactionID.
     pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
         let tid = request.tid;
         let mut inner = self.lock();
+        self.adopt_stored(&mut inner, tid);
         let Some(entry) = inner.find_transaction(tid).cloned() else {
             return Err(Failure::UnknownTransaction);
         };
@@ -589,16 +561,6 @@ impl<S: Store> Ca<S> {
             newly_issued: false,
             reason: "GetCert".to_owned(),
         })
-    }
-}
-
-fn forget_or_restore(inner: &mut super::state::Inner, id: u64, persisted: bool) {
-    if persisted {
-        if let Some(e) = inner.requests.get_mut(&id) {
-            e.state = EntryState::Pending;
-        }
-    } else {
-        inner.requests.remove(&id);
     }
 }
 

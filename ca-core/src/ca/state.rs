@@ -301,6 +301,18 @@ pub(crate) struct Entry {
 impl Entry {
     const KIND: &'static str = "scep-rs-request";
 
+    /// The entry as a request-table row: its encoding and the columns a store indexes.
+    pub(crate) fn row(&self) -> crate::storage::RequestRow {
+        crate::storage::RequestRow {
+            id: self.id,
+            transaction_id: self.transaction_id.clone(),
+            requester_key: self.signer_key.clone().unwrap_or_default(),
+            open: matches!(self.state, EntryState::Pending | EntryState::Issuing),
+            created: self.created.unix(),
+            body: self.encode(),
+        }
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new(Self::KIND)
             .text("transaction_id", &self.transaction_id)
