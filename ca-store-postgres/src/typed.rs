@@ -18,6 +18,15 @@ const BUMP: &str = "UPDATE scep_counter
      SET value = CASE WHEN value = 9223372036854775807 THEN -9223372036854775808 ELSE value + 1 END
      WHERE name = $1 AND value <> -1 RETURNING value";
 
+/// Several counters in one statement, all or none: `$1` the distinct counter names, `$2` how
+/// many values each gives, `$3` how many names. Updates nothing (no row) unless every counter
+/// exists and stays below 2^63; the caller then takes the slow path.
+const BUMP_MANY: &str = "WITH n AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS t(name, k)),
+     ok AS (SELECT count(*) = $3 AS all_ok FROM scep_counter c JOIN n USING (name)
+            WHERE c.value >= 0 AND c.value <= 9223372036854775807 - n.k)
+     UPDATE scep_counter c SET value = c.value + n.k FROM n, ok
+     WHERE ok.all_ok AND c.name = n.name RETURNING c.name, c.value";
+
 /// Inserts or replaces a request row by id.
 const UPSERT_REQUEST: &str = "INSERT INTO scep_request
        (id, transaction_id, requester_key, open, created, body) VALUES ($1, $2, $3, $4, $5, $6)
@@ -99,6 +108,51 @@ impl PgStore {
         let bump = c.stmt(BUMP).map_err(db_error(None))?;
         if let [one] = counters {
             return Self::bump(&mut c.client, &bump, *one).map(|v| vec![v]);
+        }
+        // The common case (the CA takes a request id and a serial together): one statement.
+        let mut names: Vec<&str> = Vec::new();
+        let mut counts: Vec<i64> = Vec::new();
+        for counter in counters {
+            let name = counter_name(*counter);
+            match names.iter().position(|n| *n == name) {
+                Some(i) => counts[i] += 1,
+                None => {
+                    names.push(name);
+                    counts.push(1);
+                }
+            }
+        }
+        let many = c.stmt(BUMP_MANY).map_err(db_error(None))?;
+        let distinct = i64::try_from(names.len()).unwrap_or(i64::MAX);
+        let rows = c
+            .client
+            .query(&many, &[&names, &counts, &distinct])
+            .map_err(db_error(None))?;
+        if rows.len() == names.len() {
+            // Each counter's values are the `k` below its new value, handed out in order.
+            let mut next: Vec<u64> = names
+                .iter()
+                .zip(&counts)
+                .map(|(name, k)| {
+                    let v = rows
+                        .iter()
+                        .find(|r| r.get::<_, &str>(0) == *name)
+                        .map_or(0, |r| r.get::<_, i64>(1));
+                    from_db(v - k + 1)
+                })
+                .collect();
+            return Ok(counters
+                .iter()
+                .map(|counter| {
+                    let i = names
+                        .iter()
+                        .position(|n| *n == counter_name(*counter))
+                        .unwrap_or(0);
+                    let v = next[i];
+                    next[i] = v + 1;
+                    v
+                })
+                .collect());
         }
         let mut tx = c.client.transaction().map_err(db_error(None))?;
         let mut out = Vec::with_capacity(counters.len());

@@ -109,6 +109,13 @@ fn c3_allocate_counts_from_the_last_value(store: &dyn Store) {
     // A fresh request-id counter starts after the largest stored request.
     store.put(&RecordKey::Request(41), b"old entry").unwrap();
     assert_eq!(store.allocate(&[Counter::RequestId]).unwrap(), vec![42]);
+    // Several existing counters at once, one of them twice: values in the order asked.
+    assert_eq!(
+        store
+            .allocate(&[Counter::RequestId, Counter::Serial, Counter::RequestId])
+            .unwrap(),
+        vec![43, 4, 44]
+    );
     // An imported CA continues after its last serial.
     store
         .put(
@@ -131,7 +138,16 @@ fn c3_allocate_never_gives_a_value_twice_under_concurrency(store: &dyn Store) {
             .map(|_| {
                 s.spawn(|| {
                     (0..25)
-                        .map(|_| store.allocate(&[Counter::Serial]).unwrap()[0])
+                        .map(|i| {
+                            if i % 2 == 0 {
+                                store.allocate(&[Counter::Serial]).unwrap()[0]
+                            } else {
+                                let got = store
+                                    .allocate(&[Counter::RequestId, Counter::Serial])
+                                    .unwrap();
+                                got[1]
+                            }
+                        })
                         .collect::<Vec<_>>()
                 })
             })

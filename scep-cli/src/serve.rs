@@ -49,7 +49,7 @@ pub(crate) struct ServerArgs {
     #[arg(long, env = "SCEP_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(flatten)]
-    store: store::StoreArgs,
+    store: Box<store::StoreArgs>,
     #[command(flatten)]
     server: ServerSettings,
     #[command(flatten)]

@@ -53,6 +53,10 @@ pub struct Options {
     /// the tests kill CA servers, never the database, so its durability is not under test and
     /// skipping the syncs keeps the suite fast.
     pub durable: bool,
+    /// Serve TLS only: a fresh self-signed certificate for 127.0.0.1 and `localhost` (made
+    /// with the `openssl` program), and loopback logins accepted over TLS alone
+    /// (`hostssl`), so a plain connection is refused. See [`Cluster::tls_root_pem`].
+    pub tls_only: bool,
 }
 
 /// A running throwaway PostgreSQL cluster on 127.0.0.1.
@@ -62,6 +66,7 @@ pub struct Cluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    tls_root: Option<Vec<u8>>,
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -164,6 +169,7 @@ impl Cluster {
             bin,
             port: 0,
             as_postgres,
+            tls_root: None,
         };
         if as_postgres {
             let (uid, gid) = (id_of("-u")?, id_of("-g")?);
@@ -184,6 +190,10 @@ impl Cluster {
                 "--locale=C".as_ref(),
             ],
         )?;
+        let mut extra = String::new();
+        if options.tls_only {
+            extra = cluster.make_tls(&data)?;
+        }
         let sync = if options.durable { "on" } else { "off" };
         let mut last = None;
         // A port found free can be taken before the server binds it: try a few.
@@ -191,7 +201,7 @@ impl Cluster {
             cluster.port = free_port()?;
             let server_options = format!(
                 "-p {} -h 127.0.0.1 -k {} -c fsync={sync} -c synchronous_commit={sync} \
-                 -c full_page_writes={sync} -c max_connections=300",
+                 -c full_page_writes={sync} -c max_connections=300{extra}",
                 cluster.port,
                 cluster.base.display()
             );
@@ -219,6 +229,59 @@ impl Cluster {
             }
         }
         Err(last.unwrap_or_else(|| err("the server did not start")))
+    }
+
+    /// Makes the server's certificate and key, and a pg_hba.conf that takes loopback logins
+    /// over TLS only; the server options that switch TLS on.
+    fn make_tls(&mut self, data: &Path) -> Result<String, Error> {
+        let (cert, key) = (self.base.join("server.crt"), self.base.join("server.key"));
+        let out = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+            // An end-entity certificate (webpki refuses a CA certificate as a server's).
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .args(["-addext", "extendedKeyUsage=serverAuth"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| err(format!("running openssl (Debian package `openssl`): {e}")))?;
+        if !out.status.success() {
+            return Err(err(format!(
+                "openssl req failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let hba = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n";
+        std::fs::write(data.join("pg_hba.conf"), hba)
+            .map_err(|e| err(format!("writing pg_hba.conf: {e}")))?;
+        for file in [&cert, &key, &data.join("pg_hba.conf")] {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| err(format!("chmod {}: {e}", file.display())))?;
+            if self.as_postgres {
+                let (uid, gid) = (id_of("-u")?, id_of("-g")?);
+                std::os::unix::fs::chown(file, Some(uid), Some(gid))
+                    .map_err(|e| err(format!("chown {}: {e}", file.display())))?;
+            }
+        }
+        self.tls_root =
+            Some(std::fs::read(&cert).map_err(|e| err(format!("{}: {e}", cert.display())))?);
+        Ok(format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            cert.display(),
+            key.display()
+        ))
+    }
+
+    /// The PEM certificate a [`Options::tls_only`] cluster presents (its own trust anchor).
+    pub fn tls_root_pem(&self) -> Option<&[u8]> {
+        self.tls_root.as_deref()
     }
 
     fn data(&self) -> PathBuf {

@@ -24,6 +24,11 @@ pub(crate) struct StoreArgs {
     /// the URL nor the process list.
     #[arg(long, env = "SCEP_STORE_PASSWORD_FILE", value_name = "FILE")]
     pub(crate) store_password_file: Option<PathBuf>,
+    /// PEM certificates to trust for the database server's TLS certificate, beside the
+    /// system's roots (with `sslmode=require` or `prefer` in the URL).
+    #[cfg(feature = "postgres-tls")]
+    #[arg(long, env = "SCEP_STORE_TLS_CA_FILE", value_name = "FILE")]
+    pub(crate) store_tls_ca_file: Option<PathBuf>,
     /// The most database connections this server opens [default: --threads + 4].
     #[arg(long, env = "SCEP_STORE_CONNECTIONS", value_name = "N")]
     pub(crate) store_connections: Option<u32>,
@@ -69,6 +74,11 @@ impl ServerStore {
         options.max_connections = args
             .store_connections
             .unwrap_or_else(|| u32::try_from(workers.saturating_add(4)).unwrap_or(u32::MAX));
+        #[cfg(feature = "postgres-tls")]
+        if let Some(path) = &args.store_tls_ca_file {
+            options.tls_roots_pem =
+                Some(std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?);
+        }
         PgStore::open(url, &options)
             .map(ServerStore::Postgres)
             .map_err(|e| match e {
