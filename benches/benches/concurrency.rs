@@ -6,15 +6,19 @@
 //! Each run gets a fresh CA and fresh messages: a message handed twice would be a resend,
 //! answered from the request table instead of being decrypted and signed again.
 //!
+//! The same is then done with the directory store (issue 16: durable writes with group
+//! commit; no fsync under the CA's lock) in a fresh folder under `BENCH_STORE_DIR` (default:
+//! the system's temp folder; put it on a real disk to include the fsyncs).
+//!
 //! `cargo bench -p benches --bench concurrency [--features aws-lc]`; prints one line per round
-//! and the median `threads2/threads1` throughput ratio.
+//! and the median `threads2/threads1` throughput ratio, per store.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant as Clock;
 
 use benches::load::{BuildParams, build_messages};
-use ca_core::{Ca, CaConfig, GrantMode, MemoryStore};
+use ca_core::{Ca, CaConfig, DirStore, GrantMode, MemoryStore, Store};
 use pki_timers::Instant;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -24,13 +28,13 @@ const MESSAGES: usize = 400;
 const ROUNDS: usize = 5;
 const NOW: u64 = 1_750_000_000;
 
-fn ca(seed: u64) -> Ca<MemoryStore> {
+fn ca<S: Store>(seed: u64, store: S) -> Ca<S> {
     let mut config = CaConfig::default();
     config.grant = GrantMode::Auto;
     let mut rng = StdRng::seed_from_u64(seed);
     Ca::open(
         config,
-        MemoryStore::new(),
+        store,
         Instant::from_unix(NOW - 3600),
         true,
         &mut rng,
@@ -39,9 +43,9 @@ fn ca(seed: u64) -> Ca<MemoryStore> {
 }
 
 /// Requests per second when `threads` threads share the CA's work.
-fn throughput(threads: usize, seed: u64) -> f64 {
+fn throughput<S: Store>(threads: usize, seed: u64, store: S) -> f64 {
     use der::Decode;
-    let ca = ca(seed);
+    let ca = ca(seed, store);
     let cert = Certificate::from_der(&ca.ca_certificate_der()).unwrap();
     let mut params = BuildParams::new(MESSAGES, NOW);
     params.seed = seed;
@@ -86,10 +90,27 @@ fn main() {
         "CA concurrency, {MESSAGES} PKCSReq per run, RSA backend {}",
         scep_proto::RSA_BACKEND
     );
+    ratios(&|| MemoryStore::new(), "in-memory store");
+    let base = std::env::var_os("BENCH_STORE_DIR").map_or_else(std::env::temp_dir, Into::into);
+    let folders = std::cell::RefCell::new(Vec::new());
+    ratios(
+        &|| {
+            let dir = tempfile::tempdir_in(&base).unwrap();
+            let store = DirStore::open(dir.path()).unwrap();
+            folders.borrow_mut().push(dir);
+            store
+        },
+        &format!("directory store in {}", base.display()),
+    );
+}
+
+/// Runs the rounds with stores from `store`; prints each and the median ratio.
+fn ratios<S: Store>(store: &dyn Fn() -> S, label: &str) {
+    println!("{label}:");
     let mut ratios = Vec::new();
     for round in 0..ROUNDS {
-        let one = throughput(1, 10 + round as u64);
-        let two = throughput(2, 20 + round as u64);
+        let one = throughput(1, 10 + round as u64, store());
+        let two = throughput(2, 20 + round as u64, store());
         println!(
             "round {round}: 1 thread {one:.1}/s, 2 threads {two:.1}/s, ratio {:.2}",
             two / one
@@ -97,5 +118,8 @@ fn main() {
         ratios.push(two / one);
     }
     ratios.sort_by(f64::total_cmp);
-    println!("threads2/threads1 median ratio: {:.2}", ratios[ROUNDS / 2]);
+    println!(
+        "{label}: threads2/threads1 median ratio: {:.2}",
+        ratios[ROUNDS / 2]
+    );
 }

@@ -21,6 +21,7 @@ mod otp;
 mod pipeline;
 mod record;
 pub(crate) mod records;
+mod shared;
 mod state;
 mod status;
 mod tid;
@@ -56,6 +57,8 @@ pub struct Ca<S: Store> {
     inner: Mutex<Inner>,
     /// S-33: the GetNextCACert answer, signed once per rollover.
     next_ca: next_ca::NextCaCache,
+    /// This instance's id for the store's timer lease (random per open).
+    instance: u64,
     host: Option<Arc<dyn CaHost>>,
 }
 
@@ -105,10 +108,11 @@ impl<S: Store> Ca<S> {
         let issuer = config.issuer()?;
         let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
         let passphrase = config.key_passphrase.as_deref();
-        let existing = store
-            .get(&RecordKey::CaState)
-            .map_err(CaError::storage)?
-            .map(|b| CaRecord::decode(&Zeroizing::new(b), passphrase))
+        let shared_seen = store.shared_version().map_err(CaError::storage)?;
+        let stored = store.ca_state().map_err(CaError::storage)?;
+        let mut ca_version = stored.as_ref().map(|v| v.version);
+        let existing = stored
+            .map(|v| CaRecord::decode(&Zeroizing::new(v.bytes), passphrase))
             .transpose()?;
         let (ca, crl, last_serial) = match existing {
             Some(mut ca) => {
@@ -119,9 +123,11 @@ impl<S: Store> Ca<S> {
                     && ca.needs_sealing(Some(passphrase))
                 {
                     ca.seal(passphrase, rng)?;
-                    store
-                        .put(&RecordKey::CaState, &ca.encode()?)
-                        .map_err(CaError::storage)?;
+                    ca_version = Some(
+                        store
+                            .swap_ca_state(ca_version, &ca.encode()?)
+                            .map_err(CaError::storage)?,
+                    );
                 }
                 let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
                     Some(b) => CrlRecord::decode(&b)?,
@@ -137,7 +143,12 @@ impl<S: Store> Ca<S> {
                 if !authoritative_time {
                     return Err(CaError::NoAuthoritativeTime);
                 }
-                create(&config, &store, issuer, last_serial, now, rng)?
+                let created = create(&config, &store, issuer, last_serial, now, rng)?;
+                ca_version = store
+                    .ca_state()
+                    .map_err(CaError::storage)?
+                    .map(|v| v.version);
+                created
             }
         };
         let mut requests = state::RequestTable::default();
@@ -180,6 +191,8 @@ impl<S: Store> Ca<S> {
             requests,
             otps,
             timers,
+            ca_version,
+            shared_seen,
         };
         rearm(&config, &mut inner);
         Ok(Self {
@@ -187,6 +200,7 @@ impl<S: Store> Ca<S> {
             store,
             inner: Mutex::new(inner),
             next_ca: next_ca::NextCaCache::default(),
+            instance: rng.next_u64(),
             host: None,
         })
     }
@@ -337,10 +351,16 @@ impl<S: Store> Ca<S> {
             .map_err(CaError::storage)
     }
 
-    pub(crate) fn put_ca(&self, inner: &Inner) -> Result<(), CaError> {
-        self.store
-            .put(&RecordKey::CaState, &inner.ca.encode()?)
-            .map_err(CaError::storage)
+    /// Writes the CA record if the store still holds the version this instance read
+    /// (compare-and-swap): on a conflict nothing is written and the error is returned; the
+    /// caller undoes its change and the next [`Ca::refresh`] reads the other instance's state.
+    pub(crate) fn put_ca(&self, inner: &mut Inner) -> Result<(), CaError> {
+        let version = self
+            .store
+            .swap_ca_state(inner.ca_version, &inner.ca.encode()?)
+            .map_err(CaError::storage)?;
+        inner.ca_version = Some(version);
+        Ok(())
     }
 
     /// C-21/T-8: a new CRL from the active key, number + 1, stored, timer re-armed.
@@ -363,8 +383,9 @@ impl<S: Store> Ca<S> {
             now,
             rng,
         )?;
+        // Compare-and-swap on the number: one instance's CRL per number.
         self.store
-            .put(&RecordKey::Crl, &crl.encode())
+            .swap_crl(Some(inner.crl.number), number, &crl.encode())
             .map_err(CaError::storage)?;
         inner.crl = crl;
         rearm(&self.config, inner);

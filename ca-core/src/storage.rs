@@ -280,3 +280,59 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// instance whose cached copy was read at version `v` re-reads when this is above `v`.
     fn shared_version(&self) -> Result<u64, StoreError>;
 }
+
+/// A shared store is a store: several CA instances in one process (tests, simulations of a
+/// deployment with several instances) can use one [`MemoryStore`] or any other.
+impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
+    fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        (**self).put(key, value)
+    }
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        (**self).remove(key)
+    }
+    fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        (**self).list(family)
+    }
+    fn list_archives(&self) -> Result<Vec<String>, StoreError> {
+        (**self).list_archives()
+    }
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        (**self).allocate(counters)
+    }
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        (**self).put_request(row, replaces)
+    }
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        (**self).find_request(transaction_id)
+    }
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        (**self).record_issuance(issuance)
+    }
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        (**self).consume_otp(id)
+    }
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        (**self).revoke(serial, record)
+    }
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        (**self).ca_state()
+    }
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        (**self).swap_ca_state(expected, bytes)
+    }
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        (**self).swap_crl(expected, number, bytes)
+    }
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        (**self).acquire_lease(holder, now, ttl_secs)
+    }
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        (**self).release_lease(holder)
+    }
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        (**self).shared_version()
+    }
+}

@@ -323,11 +323,9 @@ impl<S: Store> Ca<S> {
                 revoked_at: now,
                 not_after: self.known_not_after(&inner, serial),
             };
+            // Another instance may have revoked it meanwhile: then its record stands.
             self.store
-                .put(
-                    &RecordKey::Revoked(serial),
-                    &super::state::encode_revoked(&revocation),
-                )
+                .revoke(serial, &super::state::encode_revoked(&revocation))
                 .map_err(CaError::storage)?;
             inner.revoked.insert(serial, revocation);
         }
@@ -471,7 +469,7 @@ impl<S: Store> Ca<S> {
         let old = inner.ca.rollover.take();
         inner.ca.state = CaState::Active;
         inner.ca.shadow_suppressed = true;
-        if let Err(e) = self.put_ca(&inner) {
+        if let Err(e) = self.put_ca(&mut inner) {
             inner.ca.rollover = old;
             inner.ca.state = CaState::ActiveWithRollover;
             inner.ca.shadow_suppressed = false;
@@ -494,6 +492,12 @@ impl<S: Store> Ca<S> {
     ) -> Result<Vec<CaEvent>, CaError> {
         let mut events = Vec::new();
         let mut inner = self.lock();
+        // Store v2: the state other instances wrote first; then the timers run only in the
+        // instance holding the store's lease (the others pick up its results).
+        self.refresh(&mut inner, rng)?;
+        if inner.timers.is_authoritative() && !self.hold_lease(now)? {
+            return Ok(events);
+        }
         // Each firing moves its timer past `now` or disarms it; the bound only guards
         // against a livelock.
         for _ in 0..16 {

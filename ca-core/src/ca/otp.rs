@@ -223,15 +223,19 @@ impl<S: Store> Ca<S> {
         let password = lower.to_ascii_uppercase();
         let expires = now.saturating_add(pki_timers::Duration::from_minutes(u64::from(minutes)));
         let otp = Otp::new(&password, expires, rng);
-        let mut inner = self.lock();
-        let id = inner
-            .last_otp
-            .checked_add(1)
+        // the id from the store's counter (unique across instances), taken unlocked.
+        let id = self
+            .store
+            .allocate(&[crate::storage::Counter::OtpId])
+            .map_err(CaError::storage)?
+            .first()
+            .copied()
             .ok_or(CaError::CounterExhausted)?;
+        let mut inner = self.lock();
         self.store
             .put(&RecordKey::OneTimePassword(id), &otp.encode())
             .map_err(CaError::storage)?;
-        inner.last_otp = id;
+        inner.last_otp = inner.last_otp.max(id);
         inner.otps.insert(id, otp);
         Ok(password)
     }

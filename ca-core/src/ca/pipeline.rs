@@ -94,6 +94,8 @@ impl<S: Store> Ca<S> {
             Ok(r) => r,
             Err(e) => return ScepResponse::from(e).into_http(),
         };
+        // Store v2: pick up what other instances changed (a no-op while nothing changed).
+        self.refresh_before_request(rng);
         let snap = self.snapshot();
         let response = match request {
             ScepRequest::GetCaCert { .. } => ScepResponse::CaCert(snap.active.der.clone()),

@@ -461,6 +461,10 @@ pub(crate) struct Inner {
     pub(crate) requests: RequestTable,
     pub(crate) otps: super::otp::OtpTable,
     pub(crate) timers: TimerTable<CaTimer>,
+    /// The store's version of the CA record this instance holds (compare-and-swap).
+    pub(crate) ca_version: Option<u64>,
+    /// The store's shared version when this instance last read what it caches.
+    pub(crate) shared_seen: u64,
 }
 
 impl Inner {

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! .lock              held locked while a DirStore has the folder open
+//! journal            the write-ahead journal (see below; `journal.old` during a compaction)
 //! serial             RecordKey::SerialCounter
 //! request-id         RecordKey::RequestCounter
 //! otp-id             RecordKey::OtpCounter
@@ -18,10 +19,14 @@
 //! archive/<name>     RecordKey::Archive, the file name as given (C-19)
 //! ```
 //!
-//! File contents are the CA's bytes, unchanged. Writes go to `.tmp-<tag>-<n>-<name>` in the
+//! Every write but those of the CA record and the archives is first one record of the journal,
+//! shared with concurrent writes' records by one sync (group commit), and reaches its file at
+//! the next compaction (module `dir_journal`). File contents are the CA's bytes, unchanged.
+//! Files are written to `.tmp-<tag>-<n>-<name>` in the
 //! target's folder (`tag` 64 random bits drawn at open, so the name cannot be guessed in
 //! advance), created exclusively (`O_CREAT|O_EXCL`: never through a symlink, never an existing
-//! file, whose permissions would then be kept; a taken name is skipped), synced, renamed over
+//! file, whose permissions would then be kept; a taken name is skipped), synced (or, for a
+//! compaction, made durable by one `syncfs` with the rest), renamed over
 //! the target, and the folder is synced; names that start with a dot are never records, and
 //! leftover temp files (and links) from a crash are deleted when the store is opened. Files
 //! whose name is not a canonical record name are ignored, so an operator's notes or backups in

@@ -1,0 +1,94 @@
+//! Several CA instances on one store (Store v2): what an instance caches is re-read when the
+//! store's shared version moved, and timers run only in the instance that holds the lease.
+
+use std::collections::BTreeMap;
+
+use pki_timers::Instant;
+use rand::CryptoRng;
+use zeroize::Zeroizing;
+
+use super::state::{CaRecord, CrlRecord, Inner, decode_revoked};
+use super::{Ca, CaError, rearm};
+use crate::storage::{RecordFamily, RecordKey, Store, StoreError};
+
+/// How long a timer lease lasts (seconds): the holder renews it at every timer run; if it
+/// stops, another instance takes over this long after its last run.
+pub(crate) const LEASE_SECS: u64 = 600;
+
+impl<S: Store> Ca<S> {
+    /// Re-reads what instances share when another instance (or this one) changed it: the CA
+    /// record (when its version differs from the one held), the CRL (when its number
+    /// differs), the revoked serials and the one-time passwords. A no-op while the store's
+    /// shared version has not moved.
+    pub(crate) fn refresh<R: CryptoRng + ?Sized>(
+        &self,
+        inner: &mut Inner,
+        rng: &mut R,
+    ) -> Result<(), CaError> {
+        let seen = self.store.shared_version().map_err(CaError::storage)?;
+        if seen == inner.shared_seen {
+            return Ok(());
+        }
+        let mut rearm_needed = false;
+        if let Some(stored) = self.store.ca_state().map_err(CaError::storage)?
+            && Some(stored.version) != inner.ca_version
+        {
+            let record = CaRecord::decode(
+                &Zeroizing::new(stored.bytes),
+                self.config.key_passphrase.as_deref(),
+            )?;
+            inner.ca = record;
+            inner.ca_version = Some(stored.version);
+            rearm_needed = true;
+        }
+        if let Some(bytes) = self.store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+            let crl = CrlRecord::decode(&bytes)?;
+            if crl.number != inner.crl.number {
+                inner.crl = crl;
+                rearm_needed = true;
+            }
+        }
+        let mut revoked = BTreeMap::new();
+        for serial in self
+            .store
+            .list(RecordFamily::Revoked)
+            .map_err(CaError::storage)?
+        {
+            if let Some(b) = self
+                .store
+                .get(&RecordKey::Revoked(serial))
+                .map_err(CaError::storage)?
+            {
+                revoked.insert(serial, decode_revoked(serial, &b)?);
+            }
+        }
+        inner.revoked = revoked;
+        inner.otps = super::otp::load(&self.store, rng)?;
+        inner.last_otp = inner.last_otp.max(inner.otps.last_id().unwrap_or(0));
+        if rearm_needed {
+            rearm(&self.config, inner);
+        }
+        inner.shared_seen = seen;
+        Ok(())
+    }
+
+    /// Takes or renews the store's timer lease for this instance. `false`: another instance
+    /// runs the timers now (this one only re-reads their results).
+    pub(crate) fn hold_lease(&self, now: Instant) -> Result<bool, CaError> {
+        match self
+            .store
+            .acquire_lease(self.instance, now.unix(), LEASE_SECS)
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::LeaseHeld(_)) => Ok(false),
+            Err(e) => Err(CaError::storage(e)),
+        }
+    }
+
+    /// [`Ca::refresh`] before a request: a store that cannot be read now leaves the cache as
+    /// it is (the request then meets the store's error where it writes).
+    pub(crate) fn refresh_before_request<R: CryptoRng + ?Sized>(&self, rng: &mut R) {
+        let mut inner = self.lock();
+        let _ = self.refresh(&mut inner, rng);
+    }
+}
