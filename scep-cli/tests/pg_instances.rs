@@ -140,8 +140,6 @@ fn send(url: &str, ca: &load::CaInfo, messages: &[load::Prepared]) -> u64 {
 }
 
 #[test]
-#[ignore = "needs ca-core to refresh its one-time password table when Store::shared_version moves \
-            (Store v2 step 2, branch store-v2): an instance does not yet see a password made on another"]
 fn c9_one_time_password_presented_to_two_instances_at_once_grants_exactly_one_50_rounds() {
     let db = TestDb::create().unwrap();
     let tmp = tempfile::tempdir().unwrap();
