@@ -253,3 +253,50 @@ fn c3_c20_kill_9_of_one_instance_under_load_the_other_answers_and_nothing_is_los
     a.terminate();
     b.terminate();
 }
+
+#[test]
+fn c22_two_servers_started_together_generate_exactly_one_rollover_and_serve_the_same_next_ca() {
+    let db = TestDb::create().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = ["--store", db.url(), "--grant", "auto", "--key-bits", "1024"];
+    // A CA whose whole one-day life lies inside the rollover overlap: the shadow CA is due at
+    // once. It is created first, without auto-rollover, then both servers start together.
+    let mut create = base.to_vec();
+    create.extend(["--lifetime-ca-certificate", "1d"]);
+    Server::start(&tmp.path().join("a"), &create).terminate();
+    let mut flags = base.to_vec();
+    flags.extend(["--auto-rollover", "1d"]);
+    let (a, b) = std::thread::scope(|s| {
+        let ta = s.spawn(|| Server::start(&tmp.path().join("a"), &flags));
+        let tb = s.spawn(|| Server::start(&tmp.path().join("b"), &flags));
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    let generated = |s: &Server| {
+        s.log_text()
+            .matches("rollover CA certificate generated")
+            .count()
+    };
+    let mut waited = 0;
+    while generated(&a) + generated(&b) == 0 && waited < 300 {
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    }
+    // Give a second generation (the bug) time to show.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        generated(&a) + generated(&b),
+        1,
+        "--- a:\n{}\n--- b:\n{}",
+        a.log_text(),
+        b.log_text()
+    );
+    let (status_a, next_a) = a.get("/scep?operation=GetNextCACert");
+    let (status_b, next_b) = b.get("/scep?operation=GetNextCACert");
+    assert_eq!((status_a, status_b), (200, 200));
+    assert_eq!(
+        next_a, next_b,
+        "the two instances serve different rollover CAs"
+    );
+    a.terminate();
+    b.terminate();
+}
