@@ -7,7 +7,7 @@
 //! instances starting together do not race.
 //!
 //! TLS to the database comes with the `tls` feature (rustls, trusting the operating system's
-//! roots plus any given in [`PgOptions::tls_roots_pem`]); without it a URL that demands TLS
+//! roots plus any given in `PgOptions::tls_roots_pem`); without it a URL that demands TLS
 //! (`sslmode=require`) is refused with [`OpenError::TlsUnavailable`].
 //!
 //! ```no_run
