@@ -39,7 +39,7 @@ pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
 pub use self::error::{CaError, CaState, ConfigError};
 pub use self::status::StatusReport;
 
-use self::records::{decode_counter, encode_counter};
+use self::records::decode_counter;
 use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
 use crate::archive::{ArchiveGeneration, export_archive};
 use crate::host::CaHost;
@@ -410,12 +410,15 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     now: Instant,
     rng: &mut R,
 ) -> Result<(CaRecord, CrlRecord, u64), CaError> {
-    let serial = last_serial
-        .checked_add(1)
-        .ok_or(CaError::CounterExhausted)?;
-    store
-        .put(&RecordKey::SerialCounter, &encode_counter(serial))
-        .map_err(CaError::storage)?;
+    // Store v2: the serial from the store's counter, the CRL and the CA record by
+    // compare-and-swap, so that of several instances creating the CA at once exactly one wins
+    // (the others fail with a conflict; opened again, they find the winner's CA).
+    let serial = store
+        .allocate(&[Counter::Serial])
+        .map_err(CaError::storage)?
+        .first()
+        .copied()
+        .unwrap_or(last_serial.saturating_add(1));
     let key = generate_key(config.key_bits, rng).map_err(CaError::Issue)?;
     let mut params = CaCertParams::new(issuer, now);
     params.serial = serial;
@@ -423,9 +426,22 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     params.signature =
         SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
     let ca = self_signed_ca_certificate(&params, key, rng).map_err(CaError::Issue)?;
-    let crl = make_crl(config, &ca, &BTreeMap::new(), 1, now, rng)?;
+    // A creation cut short may have left a CRL: the new one follows its number.
+    let previous = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+        Some(bytes) => Some(CrlRecord::decode(&bytes)?.number),
+        None => None,
+    };
+    let number = previous.map_or(Some(1), |n| n.checked_add(1));
+    let crl = make_crl(
+        config,
+        &ca,
+        &BTreeMap::new(),
+        number.ok_or(CaError::CounterExhausted)?,
+        now,
+        rng,
+    )?;
     store
-        .put(&RecordKey::Crl, &crl.encode())
+        .swap_crl(previous, crl.number, &crl.encode())
         .map_err(CaError::storage)?;
     archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
@@ -436,7 +452,7 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
         shadow_suppressed: false,
     };
     store
-        .put(&RecordKey::CaState, &record.encode()?)
+        .swap_ca_state(None, &record.encode()?)
         .map_err(CaError::storage)?;
     Ok((record, crl, serial))
 }
