@@ -75,6 +75,10 @@ fn c12_c13_a_transaction_made_on_one_instance_is_known_to_the_other() {
         matches!(rep.status, CertRepStatus::Failure { .. }),
         "{rep:?}"
     );
+    // The administrator of either instance sees it.
+    let listed = b.list_pending();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].transaction_id, "TID-X");
     // Granted on A, collected by CertPoll on B.
     a.grant(ca_core::RequestSelector::All, T0, &mut rng(6))
         .unwrap();

@@ -119,6 +119,7 @@ impl<S: Store> Ca<S> {
     /// No signature is checked again while listing.
     #[must_use]
     pub fn list_pending(&self) -> Vec<PendingRequest> {
+        self.sync_requests();
         let entries: Vec<_> = self.lock().requests.values().cloned().collect();
         entries
             .into_iter()
@@ -161,6 +162,7 @@ impl<S: Store> Ca<S> {
     }
 
     fn select(&self, selector: RequestSelector) -> Result<Vec<u64>, CaError> {
+        self.sync_requests();
         let inner = self.lock();
         match selector {
             RequestSelector::Id(id) => match inner.requests.get(&id) {

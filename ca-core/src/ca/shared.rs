@@ -7,7 +7,7 @@ use pki_timers::Instant;
 use rand::CryptoRng;
 use zeroize::Zeroizing;
 
-use super::state::{CaRecord, CrlRecord, Inner, decode_revoked};
+use super::state::{CaRecord, CrlRecord, EntryState, Inner, decode_revoked};
 use super::{Ca, CaError, rearm};
 use crate::storage::{RecordFamily, RecordKey, Store, StoreError};
 
@@ -82,6 +82,43 @@ impl<S: Store> Ca<S> {
             Ok(()) => Ok(true),
             Err(StoreError::LeaseHeld(_)) => Ok(false),
             Err(e) => Err(CaError::storage(e)),
+        }
+    }
+
+    /// The request table as the store has it, for the admin operations (C-14, C-15): entries
+    /// other instances made or changed join the table, entries they removed leave it. Entries
+    /// being signed here (not stored yet) stay. A store that cannot be read leaves the table
+    /// as it is.
+    pub(crate) fn sync_requests(&self) {
+        let Ok(ids) = self.store.list(RecordFamily::Request) else {
+            return;
+        };
+        let mut stored = BTreeMap::new();
+        for id in ids {
+            if let Ok(Some(bytes)) = self.store.get(&RecordKey::Request(id))
+                && let Ok(entry) = super::state::Entry::decode(id, &bytes)
+            {
+                stored.insert(id, entry);
+            }
+        }
+        let mut inner = self.lock();
+        let gone: Vec<u64> = inner
+            .requests
+            .values()
+            .filter(|e| e.state != EntryState::Issuing && !stored.contains_key(&e.id))
+            .map(|e| e.id)
+            .collect();
+        for id in gone {
+            inner.requests.remove(&id);
+        }
+        for (id, entry) in stored {
+            if inner
+                .requests
+                .get(&id)
+                .is_none_or(|e| e.state != EntryState::Issuing)
+            {
+                inner.requests.insert(id, entry);
+            }
         }
     }
 
