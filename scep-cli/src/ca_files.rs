@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ca_core::{Ca, DirStore};
+use ca_core::{Ca, Store};
 use der::Decode as _;
 use pkcs8::der::pem::{self, LineEnding};
 
@@ -18,7 +18,7 @@ pub(crate) const NEXT: &str = "ca-next.pem";
 
 /// Brings both files in line with the CA: written atomically (temp file, sync, rename) when
 /// their content changes; ca-next.pem removed when there is no rollover.
-pub(crate) fn publish(dir: &Path, ca: &Ca<DirStore>) -> Result<(), String> {
+pub(crate) fn publish<S: Store>(dir: &Path, ca: &Ca<S>) -> Result<(), String> {
     // The timer task and admin commands publish from different workers: one at a time, each
     // reading the CA's state inside the lock, so the last writer writes the newest state.
     static PUBLISHING: Mutex<()> = Mutex::new(());

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ca_core::{Ca, CaError, CaKey, ConfigError, DirStore};
+use ca_core::{Ca, CaError, CaKey, ConfigError, DirStore, Store};
 use der::Decode as _;
 use pkcs8::der::pem;
 use scep_proto::{Certificate, PrivateKey};
@@ -49,20 +49,32 @@ fn parse_hex_serial(s: &str) -> Result<u64, String> {
 /// Opens the CA in `dir`, creating the directory and the CA (C-1) if they do not exist.
 pub(crate) fn open_or_create(dir: &Path, settings: &CaSettings) -> Result<Ca<DirStore>, String> {
     let store = DirStore::open(dir).map_err(|e| format!("opening {}: {e}", dir.display()))?;
+    open_in(dir, store, &dir.display().to_string(), settings)
+}
+
+/// Opens the CA kept in `store` (creating it there if the store is empty); `dir` holds the
+/// server's own files (`ca.pem` names the issuer when none is configured); `place` names the
+/// store in messages.
+pub(crate) fn open_in<S: Store>(
+    dir: &Path,
+    store: S,
+    place: &str,
+    settings: &CaSettings,
+) -> Result<Ca<S>, String> {
     let config = settings.to_config(ca_files::stored_issuer(dir), secrets(settings)?)?;
     let mut rng = clock::rng()?;
     Ca::open(config, store, clock::now(), true, &mut rng).map_err(|e| match e {
         CaError::Config(ConfigError::IssuerNameChanged) => format!(
             "the CA in {} has another subject than the configured issuer: leave --issuer out \
              (DIR/ca.pem names it) or give the stored one",
-            dir.display()
+            place
         ),
         CaError::KeyPassphraseRequired => format!(
             "the CA keys in {} are encrypted: give --key-passphrase-file or set \
              SCEP_KEY_PASSPHRASE",
-            dir.display()
+            place
         ),
-        e => format!("opening the CA in {}: {e}", dir.display()),
+        e => format!("opening the CA in {}: {e}", place),
     })
 }
 

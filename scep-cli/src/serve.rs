@@ -17,6 +17,7 @@ mod http;
 mod logging;
 mod metrics;
 mod pool;
+mod store;
 mod timers;
 mod tls;
 
@@ -26,13 +27,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ca_core::{Ca, DirStore};
+use ca_core::Ca;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 pub(crate) use self::metrics::Metrics;
 pub(crate) use self::pool::Pool;
+pub(crate) use self::store::ServerStore;
 use crate::settings::{CaSettings, ConfigFile, LogFormat, ServerSettings};
 use crate::span::Span;
 use crate::{DirArg, ca_files};
@@ -46,6 +48,8 @@ pub(crate) struct ServerArgs {
     /// `-`); flags and SCEP_* variables win over it.
     #[arg(long, env = "SCEP_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    store: Box<store::StoreArgs>,
     #[command(flatten)]
     server: ServerSettings,
     #[command(flatten)]
@@ -62,7 +66,7 @@ pub(crate) struct Limits {
 
 /// What every connection, the admin socket and the timer task share.
 pub(crate) struct App {
-    pub(crate) ca: Ca<DirStore>,
+    pub(crate) ca: Ca<ServerStore>,
     pub(crate) dir: PathBuf,
     pub(crate) pool: Pool,
     pub(crate) metrics: Metrics,
@@ -86,12 +90,6 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
     };
     let dir = args.dir.dir;
     let metrics = Metrics::new();
-    let ca = crate::init::open_or_create(&dir, &ca_settings)?.with_host(Arc::new(
-        crate::observe::Audit {
-            issued: metrics.issued_counter(),
-        },
-    ));
-    ca_files::publish(&dir, &ca)?;
     // Default: four workers per core. A request's CPU work is bounded by the cores anyway;
     // the extra workers wait on the store's durable writes, which concurrent requests share
     // (group commit), so more requests in flight means fewer syncs per request.
@@ -101,6 +99,14 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
             std::thread::available_parallelism().map_or(2, |n| n.get().saturating_mul(4))
         })
         .max(1);
+    let store = ServerStore::open(&dir, &args.store, workers)?;
+    let place = store.describe(&dir);
+    let ca = crate::init::open_in(&dir, store, &place, &ca_settings)?.with_host(Arc::new(
+        crate::observe::Audit {
+            issued: metrics.issued_counter(),
+        },
+    ));
+    ca_files::publish(&dir, &ca)?;
     let max_connections = server.max_connections.unwrap_or(1024).clamp(1, 1 << 20);
     let secs = |s: Option<Span>, default: u64| s.map_or(Duration::from_secs(default), Span::std);
     let limits = Limits {

@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use ca_core::{Ca, CaEvent, DatabaseLevel, DirStore, GrantMode, PendingRequest, RequestStatus};
+use ca_core::{Ca, CaEvent, DatabaseLevel, GrantMode, PendingRequest, RequestStatus, Store};
 use pki_timers::{Instant, TimerListing};
 
 use super::protocol::{Reply, Row, Status, Timer};
 
 /// The status report (C-28) and the timers. The text is IOS's (times as `12:14:16 UTC Oct 8
 /// 2017`); the data fields keep RFC 3339 for machines (`scep admin --json status`).
-pub(crate) fn status(ca: &Ca<DirStore>, dir: &std::path::Path, now: Instant) -> Status {
+pub(crate) fn status<S: Store>(ca: &Ca<S>, dir: &std::path::Path, now: Instant) -> Status {
     let mut report = ca.status(now);
     let dir = dir.display().to_string();
     report.storage_dir = Some(if dir.ends_with('/') { dir } else { dir + "/" });

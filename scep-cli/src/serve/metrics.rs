@@ -7,7 +7,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use ca_core::{Ca, DirStore};
+use ca_core::{Ca, Store};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -127,7 +127,7 @@ impl Metrics {
 
     /// Reads the CA's state into the gauges (call on the worker pool: it takes the CA's lock)
     /// and renders the text exposition.
-    pub(crate) fn render(&self, ca: &Ca<DirStore>) -> Result<String, std::fmt::Error> {
+    pub(crate) fn render<S: Store>(&self, ca: &Ca<S>) -> Result<String, std::fmt::Error> {
         let status = ca.status(crate::clock::now());
         let pending = ca.pending_count();
         self.pending.set(i64::try_from(pending).unwrap_or(i64::MAX));

@@ -1,0 +1,218 @@
+//! Where `scep server` keeps the CA: the directory store in `--dir` (the default), or a
+//! PostgreSQL database (`--store postgres://…`) that several instances may share. `--dir`
+//! still holds the server's own files (`ca.pem`, `ca-next.pem`, `admin.sock`) either way.
+
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+
+use ca_core::{
+    Counter, DirStore, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+};
+use ca_store_postgres::{OpenError, PgOptions, PgStore};
+
+use crate::secrets::read_secret;
+
+/// `scep server` options that choose the store.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreArgs {
+    /// Keep the CA in this PostgreSQL database (`postgres://user@host:port/dbname`, or
+    /// libpq's `key=value` form) instead of the directory store in --dir; several servers may
+    /// share one database. Better given as SCEP_STORE than on the command line.
+    #[arg(long = "store", env = "SCEP_STORE", value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// File holding the database password (or set SCEP_STORE_PASSWORD), so it is in neither
+    /// the URL nor the process list.
+    #[arg(long, env = "SCEP_STORE_PASSWORD_FILE", value_name = "FILE")]
+    pub(crate) store_password_file: Option<PathBuf>,
+    /// PEM certificates to trust for the database server's TLS certificate, beside the
+    /// system's roots (with `sslmode=require` or `prefer` in the URL).
+    #[cfg(feature = "postgres-tls")]
+    #[arg(long, env = "SCEP_STORE_TLS_CA_FILE", value_name = "FILE")]
+    pub(crate) store_tls_ca_file: Option<PathBuf>,
+    /// The most database connections this server opens [default: --threads + 4].
+    #[arg(long, env = "SCEP_STORE_CONNECTIONS", value_name = "N")]
+    pub(crate) store_connections: Option<u32>,
+}
+
+/// The store `scep server` runs on.
+#[derive(Debug)]
+pub(crate) enum ServerStore {
+    /// The directory store in `--dir`.
+    Dir(Box<DirStore>),
+    /// A PostgreSQL database.
+    Postgres(PgStore),
+}
+
+impl ServerStore {
+    /// Opens the store `args` names, or the directory store in `dir`. `workers` sizes the
+    /// database pool. The error is a message for the operator (the URL's password is never in
+    /// it).
+    pub(crate) fn open(dir: &Path, args: &StoreArgs, workers: usize) -> Result<Self, String> {
+        let Some(url) = &args.url else {
+            return DirStore::open(dir)
+                .map(|s| ServerStore::Dir(Box::new(s)))
+                .map_err(|e| format!("opening {}: {e}", dir.display()));
+        };
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.contains('='))
+        {
+            return Err(
+                "--store: expected a postgres://user@host:port/dbname URL (the directory store \
+                 is the default, in --dir)"
+                    .to_owned(),
+            );
+        }
+        // The server's own files (ca.pem, admin.sock) still live in --dir.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let mut options = PgOptions::default();
+        options.password = read_secret(args.store_password_file.as_deref(), "SCEP_STORE_PASSWORD")?;
+        options.max_connections = args
+            .store_connections
+            .unwrap_or_else(|| u32::try_from(workers.saturating_add(4)).unwrap_or(u32::MAX));
+        #[cfg(feature = "postgres-tls")]
+        if let Some(path) = &args.store_tls_ca_file {
+            options.tls_roots_pem =
+                Some(std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?);
+        }
+        PgStore::open(url, &options)
+            .map(ServerStore::Postgres)
+            .map_err(|e| match e {
+                OpenError::BadUrl(_) | OpenError::NoHost => format!("--store: {e}"),
+                e => format!("opening the database store: {e}"),
+            })
+    }
+
+    /// Where the CA is, for messages: the folder, or `host:port/dbname`.
+    pub(crate) fn describe(&self, dir: &Path) -> String {
+        match self {
+            ServerStore::Dir(_) => dir.display().to_string(),
+            ServerStore::Postgres(pg) => format!("the database {}", pg.target()),
+        }
+    }
+}
+
+impl Store for ServerStore {
+    fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.get(key),
+            ServerStore::Postgres(s) => s.get(key),
+        }
+    }
+
+    fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.put(key, value),
+            ServerStore::Postgres(s) => s.put(key, value),
+        }
+    }
+
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.remove(key),
+            ServerStore::Postgres(s) => s.remove(key),
+        }
+    }
+
+    fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.list(family),
+            ServerStore::Postgres(s) => s.list(family),
+        }
+    }
+
+    fn list_archives(&self) -> Result<Vec<String>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.list_archives(),
+            ServerStore::Postgres(s) => s.list_archives(),
+        }
+    }
+
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.allocate(counters),
+            ServerStore::Postgres(s) => s.allocate(counters),
+        }
+    }
+
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.put_request(row, replaces),
+            ServerStore::Postgres(s) => s.put_request(row, replaces),
+        }
+    }
+
+    fn find_request(&self, transaction_id: &str) -> Result<Option<RequestRow>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.find_request(transaction_id),
+            ServerStore::Postgres(s) => s.find_request(transaction_id),
+        }
+    }
+
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.record_issuance(issuance),
+            ServerStore::Postgres(s) => s.record_issuance(issuance),
+        }
+    }
+
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.consume_otp(id),
+            ServerStore::Postgres(s) => s.consume_otp(id),
+        }
+    }
+
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.revoke(serial, record),
+            ServerStore::Postgres(s) => s.revoke(serial, record),
+        }
+    }
+
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.ca_state(),
+            ServerStore::Postgres(s) => s.ca_state(),
+        }
+    }
+
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.swap_ca_state(expected, bytes),
+            ServerStore::Postgres(s) => s.swap_ca_state(expected, bytes),
+        }
+    }
+
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.swap_crl(expected, number, bytes),
+            ServerStore::Postgres(s) => s.swap_crl(expected, number, bytes),
+        }
+    }
+
+    fn acquire_lease(&self, holder: u64, now: u64, ttl_secs: u64) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.acquire_lease(holder, now, ttl_secs),
+            ServerStore::Postgres(s) => s.acquire_lease(holder, now, ttl_secs),
+        }
+    }
+
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.release_lease(holder),
+            ServerStore::Postgres(s) => s.release_lease(holder),
+        }
+    }
+
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.shared_version(),
+            ServerStore::Postgres(s) => s.shared_version(),
+        }
+    }
+}
