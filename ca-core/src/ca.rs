@@ -25,6 +25,7 @@ pub(crate) mod records;
 mod shared;
 mod state;
 mod status;
+mod table;
 mod tid;
 
 use std::collections::BTreeMap;

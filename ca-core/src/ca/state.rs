@@ -17,6 +17,8 @@ use crate::host::SignerKind;
 use crate::issue::CaKey;
 use crate::storage::RecordKey;
 
+pub(crate) use super::table::RequestTable;
+
 /// One CA key with its certificate and the certificate's DER (what GetCACert sends), shared
 /// read-only with request threads.
 pub(crate) struct Generation {
@@ -476,91 +478,6 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
         self.requests.find_transaction(tid)
-    }
-}
-
-/// The request table (C-12 … C-16): entries by id, with an index by transactionID so a
-/// request's duplicate check does not scan the table under the lock, and one by arrival so
-/// the purge (T-15) looks at the oldest entries only.
-#[derive(Default)]
-pub(crate) struct RequestTable {
-    by_id: BTreeMap<u64, Entry>,
-    by_tid: std::collections::HashMap<String, u64>,
-    by_created: std::collections::BTreeSet<(Instant, u64)>,
-}
-
-impl RequestTable {
-    /// Inserts or replaces entry `id` (its transactionID must not change on replace).
-    pub(crate) fn insert(&mut self, id: u64, entry: Entry) {
-        self.by_tid.insert(entry.transaction_id.clone(), id);
-        let created = entry.created;
-        if let Some(old) = self.by_id.insert(id, entry) {
-            self.by_created.remove(&(old.created, id));
-            if self.by_id.get(&id).map(|e| &e.transaction_id) != Some(&old.transaction_id)
-                && self.by_tid.get(&old.transaction_id) == Some(&id)
-            {
-                self.by_tid.remove(&old.transaction_id);
-            }
-        }
-        self.by_created.insert((created, id));
-    }
-
-    pub(crate) fn remove(&mut self, id: &u64) -> Option<Entry> {
-        let entry = self.by_id.remove(id)?;
-        if self.by_tid.get(&entry.transaction_id) == Some(id) {
-            self.by_tid.remove(&entry.transaction_id);
-        }
-        self.by_created.remove(&(entry.created, *id));
-        Some(entry)
-    }
-
-    /// When the oldest entry arrived.
-    pub(crate) fn oldest_created(&self) -> Option<Instant> {
-        self.by_created.first().map(|&(created, _)| created)
-    }
-
-    /// The ids of the entries that arrived at or before `cutoff`, oldest first, except those
-    /// being signed right now.
-    pub(crate) fn created_until(&self, cutoff: impl Fn(Instant) -> bool) -> Vec<u64> {
-        self.by_created
-            .iter()
-            .take_while(|&&(created, _)| cutoff(created))
-            .filter(|(_, id)| {
-                self.by_id
-                    .get(id)
-                    .is_some_and(|e| e.state != EntryState::Issuing)
-            })
-            .map(|&(_, id)| id)
-            .collect()
-    }
-
-    pub(crate) fn get(&self, id: &u64) -> Option<&Entry> {
-        self.by_id.get(id)
-    }
-
-    /// For state changes only: the transactionID must stay as it is.
-    pub(crate) fn get_mut(&mut self, id: &u64) -> Option<&mut Entry> {
-        self.by_id.get_mut(id)
-    }
-
-    pub(crate) fn contains_key(&self, id: &u64) -> bool {
-        self.by_id.contains_key(id)
-    }
-
-    pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &u64> {
-        self.by_id.keys()
-    }
-
-    pub(crate) fn values(&self) -> impl Iterator<Item = &Entry> {
-        self.by_id.values()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub(crate) fn find_transaction(&self, tid: &str) -> Option<&Entry> {
-        self.by_tid.get(tid).and_then(|id| self.by_id.get(id))
     }
 }
 
