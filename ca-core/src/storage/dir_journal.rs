@@ -183,7 +183,7 @@ impl DirStore {
     }
 
     /// Copies every record the journal holds into its file and empties the journal. Runs by
-    /// itself when the journal grows past [`COMPACT_AFTER`] and when the store is dropped;
+    /// itself when the journal grows past 64 MiB and when the store is dropped;
     /// writers go on during it (only the switch to a new journal holds the store's lock).
     ///
     /// # Errors
