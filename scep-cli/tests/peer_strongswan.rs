@@ -9,15 +9,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{
+    Server, assert_own_certificate, cert_facts, openssl_verify, pki_gen_key as gen_key, require,
+    run, text,
+};
 
 fn setup(work: &Path, server: &Server) -> std::path::PathBuf {
     require("pki", "strongswan-pki");
@@ -39,20 +34,6 @@ fn setup(work: &Path, server: &Server) -> std::path::PathBuf {
         text(&out)
     );
     ca
-}
-
-fn gen_key(path: &Path) {
-    let out = run(Command::new("pki").args([
-        "--gen",
-        "--type",
-        "rsa",
-        "--size",
-        "2048",
-        "--outform",
-        "pem",
-    ]));
-    assert!(out.status.success(), "pki --gen: {}", text(&out));
-    std::fs::write(path, &out.stdout).unwrap();
 }
 
 /// `pki --scep` with the given key, DN and extra flags; the certificate goes to `out`.

@@ -10,29 +10,10 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn gen_key(path: &Path) {
-    let out = run(Command::new("pki").args([
-        "--gen",
-        "--type",
-        "rsa",
-        "--size",
-        "2048",
-        "--outform",
-        "pem",
-    ]));
-    assert!(out.status.success(), "pki --gen: {}", text(&out));
-    std::fs::write(path, &out.stdout).unwrap();
-}
+use support::{
+    Server, assert_own_certificate, cert_facts, openssl_verify, pki_gen_key as gen_key, require,
+    run, text,
+};
 
 fn scep(server: &Server, ca: &Path, key: &Path, dn: &str, extra: &[&str]) -> Output {
     run(Command::new("pki")

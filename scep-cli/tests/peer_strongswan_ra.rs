@@ -9,15 +9,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::{Server, assert_own_certificate, cert_facts, openssl_verify, require, run};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{
+    Server, assert_own_certificate, cert_facts, openssl_verify, pki_gen_key as gen_key, require,
+    run, text,
+};
 
 /// The subject of a PEM certificate as openssl prints it (RFC 2253).
 fn subject(cert: &Path) -> String {
@@ -60,20 +55,6 @@ fn scepca(work: &Path, server: &Server) -> (PathBuf, PathBuf) {
         text(&out)
     );
     (ca, ra)
-}
-
-fn gen_key(path: &Path) {
-    let out = run(Command::new("pki").args([
-        "--gen",
-        "--type",
-        "rsa",
-        "--size",
-        "2048",
-        "--outform",
-        "pem",
-    ]));
-    assert!(out.status.success(), "pki --gen: {}", text(&out));
-    std::fs::write(path, &out.stdout).unwrap();
 }
 
 /// `pki --scep` encrypting to `enc`, checking the answer's signature with `sig`.

@@ -371,3 +371,27 @@ pub fn assert_own_certificate(
     );
     facts
 }
+
+/// A program's stdout then stderr, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A fresh 2048-bit RSA key from strongSwan's `pki --gen`, PEM, written to `path`.
+pub fn pki_gen_key(path: &Path) {
+    let out = run(Command::new("pki").args([
+        "--gen",
+        "--type",
+        "rsa",
+        "--size",
+        "2048",
+        "--outform",
+        "pem",
+    ]));
+    assert!(out.status.success(), "pki --gen: {}", text(&out));
+    std::fs::write(path, &out.stdout).unwrap();
+}
