@@ -1,7 +1,7 @@
 //! The certificate server: a sans-IO state machine over a [`Store`] (SPEC §3, C-1 … C-28).
 //!
-//! The host feeds it HTTP requests ([`Ca::handle`]), wakes it at [`Ca::next_wakeup`]
-//! ([`Ca::on_timer`]) and calls the admin operations. Time and randomness are arguments;
+//! The host feeds it HTTP requests ([`Ca::handle`]), wakes it at [`Ca::poll_timeout`]
+//! ([`Ca::handle_timeout`]) and calls the admin operations. Time and randomness are arguments;
 //! the store is the only I/O.
 //!
 //! Locking: one mutex guards the counters, the request table and the store writes. Request
@@ -283,17 +283,18 @@ impl<S: Store> Ca<S> {
     }
 
     /// The earliest of the three CA timers (T-16 labels), or `None` without authoritative
-    /// time (T-12). Request purges (T-15) are not CA timers: see [`Ca::next_wakeup`].
+    /// time (T-12). Request purges (T-15) and password expiries are not CA timers: see
+    /// [`Ca::poll_timeout`].
     #[must_use]
-    pub fn next_timer(&self) -> Option<(CaTimer, Instant)> {
+    pub fn next_ca_timer(&self) -> Option<(CaTimer, Instant)> {
         self.lock().timers.next_deadline()
     }
 
-    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer, pending
-    /// request purge (T-15) or one-time password expiry. `None` without authoritative
+    /// When the host must call [`Ca::handle_timeout`] next: the earliest CA timer, pending
+    /// request purge (T-15) or one-time password expiry; `None` without authoritative
     /// time.
     #[must_use]
-    pub fn next_wakeup(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let inner = self.lock();
         let timer = inner.timers.next_deadline().map(|(_, at)| at)?;
         let purge = earliest_purge(&self.config, &inner);

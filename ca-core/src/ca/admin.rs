@@ -69,7 +69,7 @@ pub struct PendingRequest {
     pub violations: Vec<Violation>,
 }
 
-/// What the CA did in [`Ca::on_timer`] or a rollover operation.
+/// What the CA did in [`Ca::handle_timeout`] or a rollover operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CaEvent {
@@ -489,13 +489,14 @@ impl<S: Store> Ca<S> {
         Ok(CaEvent::RolloverCancelled { rejected, issued })
     }
 
-    /// Fires every due timer in chronological order (T-12: none without authoritative
+    /// Fires every timer due at `now`, earliest first (T-12: none without authoritative
     /// time): CRL update (C-21), shadow generation (C-22), expiry or activation (C-25), then
-    /// the request purge (C-16) and the one-time password purge. Early calls do nothing.
+    /// the request purge (C-16) and the one-time password purge; calls before a
+    /// deadline change nothing.
     ///
     /// # Errors
     /// The first failing step's error; the timers not yet fired stay due.
-    pub fn on_timer<R: CryptoRng + ?Sized>(
+    pub fn handle_timeout<R: CryptoRng + ?Sized>(
         &self,
         now: Instant,
         rng: &mut R,
