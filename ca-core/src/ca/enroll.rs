@@ -1,6 +1,8 @@
 //! What a decrypted request asks for: enrolment (C-8 … C-12), CertPoll (C-13), GetCert (S-35),
 //! and the issuance itself (C-10, C-18, C-20).
 
+mod record;
+
 use std::sync::Arc;
 
 use der::Decode;

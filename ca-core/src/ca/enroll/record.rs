@@ -5,10 +5,10 @@ use der::Encode;
 use pki_timers::Validity;
 use rand::CryptoRng;
 
-use super::Ca;
-use super::error::Failure;
-use super::state::{Entry, EntryState, Generation, encode_issued_name};
 use crate::DatabaseLevel;
+use crate::ca::Ca;
+use crate::ca::error::Failure;
+use crate::ca::state::{Entry, EntryState, Generation, encode_issued_name};
 use crate::issue::{IdentityParams, VerifiedCsr, identity_certificate};
 use crate::policy::IssuancePolicy;
 use crate::storage::{Issuance, Store};
@@ -18,7 +18,7 @@ impl<S: Store> Ca<S> {
     /// know may be held by an entry another instance wrote; if the store has one, it joins
     /// the table (the store is the source of truth, the table its cache).
     /// A pending entry is read again too: another instance may have granted or rejected it.
-    pub(crate) fn adopt_stored(&self, inner: &mut super::state::Inner, tid: &str) {
+    pub(crate) fn adopt_stored(&self, inner: &mut crate::ca::state::Inner, tid: &str) {
         let known = inner.find_transaction(tid).map(|e| (e.id, e.state.clone()));
         if matches!(known, Some((_, ref state)) if *state != EntryState::Pending) {
             return;
@@ -102,7 +102,7 @@ impl<S: Store> Ca<S> {
     }
 }
 
-fn forget_or_restore(inner: &mut super::state::Inner, id: u64, persisted: bool) {
+fn forget_or_restore(inner: &mut crate::ca::state::Inner, id: u64, persisted: bool) {
     if persisted {
         if let Some(e) = inner.requests.get_mut(&id) {
             e.state = EntryState::Pending;
