@@ -1,5 +1,5 @@
-//! What a decrypted request asks for: enrolment (C-8 … C-12), CertPoll (C-13), GetCert (S-35),
-//! and the issuance itself (C-10, C-18, C-20).
+//! An enrolment's life past the envelope: the signer's class (C-8), the grant decision (C-9 …
+//! C-12, C-14), the issuance and its record ([`record`]: C-10, C-18, C-20).
 
 mod record;
 
@@ -8,14 +8,13 @@ use std::sync::Arc;
 use der::Decode;
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
-use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
+use scep_proto::{CertValidity, Certificate, Profile};
 use x509_cert::request::CertReq;
 
 use super::error::Failure;
 use super::ra::{Standing, auto_grant};
 use super::state::{Entry, EntryState, Generation, signer_id};
-use super::{Ca, GrantMode, SignerClass, Snapshot};
-use crate::DatabaseLevel;
+use super::{Ca, GrantMode, Snapshot};
 use crate::host::{RequestView, Requester, Review, ReviewStage, SignerKind};
 use crate::issue::{
     VerifiedCsr, certificate_serial, identity_validity, rollover_identity_validity_for,
@@ -111,7 +110,7 @@ fn csr_key(csr_der: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// C-12/C-13 (amended): whether `key` is the key of the entry's signer or of its CSR.
-fn bound_to(entry: &Entry, key: &[u8]) -> bool {
+pub(crate) fn bound_to(entry: &Entry, key: &[u8]) -> bool {
     entry.signer_key.as_deref() == Some(key) || csr_key(&entry.csr).as_deref() == Some(key)
 }
 
@@ -525,62 +524,6 @@ impl<S: Store> Ca<S> {
             }
         }
     }
-
-    /// C-13: CertPoll by transactionID.
-    pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
-        let tid = request.tid;
-        let mut inner = self.lock();
-        self.adopt_stored(&mut inner, tid);
-        let Some(entry) = inner.find_transaction(tid).cloned() else {
-            return Err(Failure::UnknownTransaction);
-        };
-        // C-13 (amended): only the requester learns anything, and nothing is consumed by
-        // anyone else.
-        if !bound_to(&entry, &cert_key(request.signer)) {
-            return Err(Failure::UnknownTransaction);
-        }
-        match entry.state {
-            EntryState::Pending | EntryState::Issuing => {
-                Ok(Delivery::Pending("CertPoll: still pending".to_owned()))
-            }
-            EntryState::Issued { cert, .. } => Ok(Delivery::Cert {
-                der: cert,
-                newly_issued: false,
-                reason: "CertPoll: issued".to_owned(),
-            }),
-            EntryState::Rejected => {
-                // Told once, then forgotten (a failed delete only keeps it for the purge).
-                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
-                    inner.requests.remove(&entry.id);
-                }
-                Err(Failure::Rejected)
-            }
-        }
-    }
-
-    /// S-35: GetCert at database level Complete.
-    pub(crate) fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
-        if self.config.database_level < DatabaseLevel::Complete {
-            return Err(Failure::UnknownTransaction);
-        }
-        // C-6: the IssuerAndSerialNumber is malleable plaintext; a miss looks like any
-        // envelope that did not open.
-        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::Opaque)?;
-        let der = self
-            .store
-            .get(&RecordKey::IssuedCert(serial))
-            .map_err(|_| Failure::Storage)?
-            .ok_or(Failure::Opaque)?;
-        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
-        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
-            return Err(Failure::Opaque);
-        }
-        Ok(Delivery::Cert {
-            der,
-            newly_issued: false,
-            reason: "GetCert".to_owned(),
-        })
-    }
 }
 
 /// T-7, or C-11 for a request addressed to the rollover CA, at the grant instant.
@@ -612,18 +555,6 @@ pub(crate) fn issued_validity(
         }
         _ => Ok(validity),
     }
-}
-
-fn serial_u64(bytes: &[u8]) -> Option<u64> {
-    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
-    if trimmed.len() > 8 {
-        return None;
-    }
-    Some(
-        trimmed
-            .iter()
-            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-    )
 }
 
 /// C-8: self-signed, a renewal credential of the active CA (chain-verified under `profile` and
@@ -660,4 +591,16 @@ pub(crate) fn classify(
         }
         _ => SignerClass::Untrusted,
     }
+}
+
+/// C-8: how the CA sees the signer of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignerClass {
+    /// Self-signed: a new enrolment.
+    SelfSigned,
+    /// Issued by the active CA, signature verified, in force now; revocation is checked
+    /// under the lock.
+    Credential { serial: u64, validity: Validity },
+    /// Anything else: a new enrolment with an untrusted signer.
+    Untrusted,
 }

@@ -1,4 +1,6 @@
-//! `handle`: the HTTP operations and the PKIOperation pipeline (C-5 … C-13, S-26 … S-36).
+//! `handle`: the HTTP operations and the PKIOperation pipeline (C-5 … C-13, S-26 … S-36):
+//! dispatch, the answers to CertPoll (C-13) and GetCert (S-35), and the CertRep replies.
+//! Enrolments go to [`super::enroll`].
 
 use std::sync::Arc;
 
@@ -11,15 +13,15 @@ use scep_proto::{
     ScepRequest, ScepResponse, VerifiedMessage,
 };
 
-use super::enroll::{Delivery, Opened, requester};
+use super::enroll::{Delivery, Opened, SignerClass, bound_to, cert_key, requester};
 use super::error::{Answer, Failure};
 use super::ra::{Recipient, Standing};
-use super::state::Generation;
-use super::{Ca, GrantMode, SignerClass, Snapshot};
+use super::state::{EntryState, Generation};
+use super::{Ca, GrantMode, Snapshot};
 use crate::DatabaseLevel;
 use crate::host::{AuditOutcome, AuditRecord, Requester};
 use crate::issue::{VerifiedCsr, certificate_serial};
-use crate::storage::Store;
+use crate::storage::{RecordKey, Store};
 
 /// Where a CertRep goes: identifiers, algorithms and the signing key (C-7, S-27), and what
 /// the audit record says so far.
@@ -555,4 +557,74 @@ impl<S: Store> Ca<S> {
             });
         }
     }
+}
+
+impl<S: Store> Ca<S> {
+    /// C-13: CertPoll by transactionID.
+    pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
+        let tid = request.tid;
+        let mut inner = self.lock();
+        self.adopt_stored(&mut inner, tid);
+        let Some(entry) = inner.find_transaction(tid).cloned() else {
+            return Err(Failure::UnknownTransaction);
+        };
+        // C-13 (amended): only the requester learns anything, and nothing is consumed by
+        // anyone else.
+        if !bound_to(&entry, &cert_key(request.signer)) {
+            return Err(Failure::UnknownTransaction);
+        }
+        match entry.state {
+            EntryState::Pending | EntryState::Issuing => {
+                Ok(Delivery::Pending("CertPoll: still pending".to_owned()))
+            }
+            EntryState::Issued { cert, .. } => Ok(Delivery::Cert {
+                der: cert,
+                newly_issued: false,
+                reason: "CertPoll: issued".to_owned(),
+            }),
+            EntryState::Rejected => {
+                // Told once, then forgotten (a failed delete only keeps it for the purge).
+                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
+                    inner.requests.remove(&entry.id);
+                }
+                Err(Failure::Rejected)
+            }
+        }
+    }
+
+    /// S-35: GetCert at database level Complete.
+    pub(crate) fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
+        if self.config.database_level < DatabaseLevel::Complete {
+            return Err(Failure::UnknownTransaction);
+        }
+        // C-6: the IssuerAndSerialNumber is malleable plaintext; a miss looks like any
+        // envelope that did not open.
+        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::Opaque)?;
+        let der = self
+            .store
+            .get(&RecordKey::IssuedCert(serial))
+            .map_err(|_| Failure::Storage)?
+            .ok_or(Failure::Opaque)?;
+        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
+        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
+            return Err(Failure::Opaque);
+        }
+        Ok(Delivery::Cert {
+            der,
+            newly_issued: false,
+            reason: "GetCert".to_owned(),
+        })
+    }
+}
+
+fn serial_u64(bytes: &[u8]) -> Option<u64> {
+    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+    if trimmed.len() > 8 {
+        return None;
+    }
+    Some(
+        trimmed
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
 }

@@ -33,10 +33,11 @@ use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
 use zeroize::Zeroizing;
 
+use super::enroll::SignerClass;
 use super::error::{CaError, CaState, ConfigError};
 use super::records::{Fields, Writer};
 use super::state::Generation;
-use super::{Ca, CaConfig, GrantMode, SignerClass, Snapshot};
+use super::{Ca, CaConfig, GrantMode, Snapshot};
 use crate::archive::DEFAULT_PBKDF2_ITERATIONS;
 use crate::issue::{CaKey, SignatureConfig, VerifiedCsr, generate_key, ra_certificate};
 use crate::storage::{RecordKey, Store};

@@ -1,5 +1,5 @@
-//! The record step of an issuance (C-10, C-18, C-20) and the request table as a cache of the
-//! store's (Store v2: several instances may share one store).
+//! The issuance and its record (C-10, C-18, C-20): the certificate signed outside the lock,
+//! then recorded durably before it is handed out.
 
 use der::Encode;
 use pki_timers::Validity;
@@ -8,36 +8,12 @@ use rand::CryptoRng;
 use crate::DatabaseLevel;
 use crate::ca::Ca;
 use crate::ca::error::Failure;
-use crate::ca::state::{Entry, EntryState, Generation, encode_issued_name};
+use crate::ca::state::{EntryState, Generation, encode_issued_name};
 use crate::issue::{IdentityParams, VerifiedCsr, identity_certificate};
 use crate::policy::IssuancePolicy;
 use crate::storage::{Issuance, Store};
 
 impl<S: Store> Ca<S> {
-    /// C-12/C-13 with several instances on one store: a transactionID this instance does not
-    /// know may be held by an entry another instance wrote; if the store has one, it joins
-    /// the table (the store is the source of truth, the table its cache).
-    /// A pending entry is read again too: another instance may have granted or rejected it.
-    pub(crate) fn adopt_stored(&self, inner: &mut crate::ca::state::Inner, tid: &str) {
-        let known = inner.find_transaction(tid).map(|e| (e.id, e.state.clone()));
-        if matches!(known, Some((_, ref state)) if *state != EntryState::Pending) {
-            return;
-        }
-        let Ok(Some(row)) = self.store.find_request(tid) else {
-            return;
-        };
-        let Ok(entry) = Entry::decode(row.id, &row.body) else {
-            return;
-        };
-        match known {
-            None if !inner.requests.contains_key(&row.id) => inner.requests.insert(row.id, entry),
-            Some((id, _)) if id == row.id && entry.state != EntryState::Pending => {
-                inner.requests.insert(row.id, entry);
-            }
-            _ => {}
-        }
-    }
-
     /// C-10: signs outside the lock, then records durably before the certificate is
     /// returned (C-20). On failure an entry that was `persisted` as pending goes back to
     /// pending; an auto-granted one (never stored) is forgotten.
