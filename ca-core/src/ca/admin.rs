@@ -6,12 +6,12 @@ use std::sync::Arc;
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
 
-use super::enroll::{issued_validity, key_fingerprint};
-use super::error::{CaError, CaState, Failure};
+use super::enroll::{CertProfile, Enrollment, EntryOrigin, Grant, issued_validity};
+use super::error::{CaError, CaState};
 use super::state::{EntryState, Generation};
 use super::{Ca, CaEvent, rearm};
 use crate::archive::ArchiveGeneration;
-use crate::host::{RequestView, Requester, ReviewStage, SignerKind};
+use crate::host::{ReviewStage, SignerKind};
 use crate::issue::{CsrSummary, RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
 use crate::policy::Violation;
 use crate::storage::{RecordKey, Store};
@@ -152,9 +152,10 @@ impl<S: Store> Ca<S> {
     /// on the next CertPoll. Returns the serials issued.
     ///
     /// # Errors
-    /// [`CaError::UnknownRequest`], [`CaError::NotPending`]; [`CaError::Issue`] when T-7
-    /// gives nothing (issuing CA expired) or the policy leaves no name to issue;
-    /// [`CaError::HostRejected`] when the host's review refuses it; [`CaError::Storage`].
+    /// [`CaError::UnknownRequest`] (also for a request removed while it was being signed),
+    /// [`CaError::NotPending`]; [`CaError::Issue`] when T-7 gives nothing (issuing CA
+    /// expired) or the policy leaves no name to issue; [`CaError::HostRejected`] when the
+    /// host's review refuses it; [`CaError::Storage`] with the store's own error.
     pub fn grant<R: CryptoRng + ?Sized>(
         &self,
         selector: RequestSelector,
@@ -171,75 +172,35 @@ impl<S: Store> Ca<S> {
             }
             // C-10 (amended): the host reviews the grant, without the lock.
             let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
-            let (kind, subject) = entry
-                .signer
-                .clone()
-                .unwrap_or((SignerKind::Untrusted, String::new()));
-            let requester = Requester {
-                kind,
-                subject,
-                key_fingerprint: entry
-                    .signer_key
-                    .as_deref()
-                    .map(key_fingerprint)
-                    .unwrap_or_default(),
-            };
-            let mut violations = csr.violations(&self.config.policy, None);
-            if entry.renames {
-                violations.push(Violation::RenewalChangesNames);
-            }
-            let policy = self
-                .review(&RequestView {
-                    stage: ReviewStage::AdminGrant,
-                    transaction_id: &entry.transaction_id,
-                    renewal: matches!(kind, SignerKind::Credential { .. }),
-                    to_rollover: entry.to_rollover,
-                    requester: &requester,
-                    csr: &csr,
-                    violations: &violations,
-                })
-                .map_err(|f| match f {
-                    Failure::HostRejected(reason) => CaError::HostRejected { reason },
-                    f => failure_error(f),
-                })?;
+            let enrollment = Enrollment::pending(&entry, &csr, &self.config.policy, now);
+            let policy = self.review(&enrollment, ReviewStage::AdminGrant)?;
             let (serial, validity, issuer) = {
                 let mut inner = self.lock();
                 if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
                     continue;
                 }
-                let issuer: Arc<Generation> = match (&inner.ca.rollover, entry.to_rollover) {
-                    (Some(r), true) => Arc::clone(r),
-                    _ => Arc::clone(&inner.ca.active),
-                };
-                let to_rollover = entry.to_rollover && inner.ca.rollover.is_some();
-                let validity = issued_validity(
-                    &self.config,
-                    &issuer,
-                    to_rollover,
-                    entry.signer_validity,
-                    &policy,
-                    now,
-                )
-                .map_err(failure_error)?;
+                let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
+                let validity =
+                    issued_validity(&self.config, &issuer, entry.signer_validity, &policy, now)
+                        .map_err(CaError::Issue)?;
                 let serial = self.alloc_serial(&mut inner)?;
                 if let Some(e) = inner.requests.get_mut(&id) {
                     e.state = EntryState::Issuing;
                 }
                 (serial, validity, issuer)
             };
-            match self.issue(
+            let grant = Grant {
                 id,
                 serial,
                 validity,
-                &issuer,
-                &csr,
-                (true, false),
-                &policy,
-                rng,
-            ) {
-                Ok(_) => serials.push(serial),
-                Err(f) => return Err(failure_error(f)),
-            }
+                issuer: &issuer.generation,
+                csr: &csr,
+                policy,
+                profile: CertProfile::EndEntity,
+                entry: EntryOrigin::Pending,
+            };
+            self.issue(&grant, rng)?;
+            serials.push(serial);
         }
         Ok(serials)
     }
@@ -456,12 +417,5 @@ impl<S: Store> Ca<S> {
         }
         rearm(&self.config, &mut inner);
         Ok(CaEvent::RolloverCancelled { rejected, issued })
-    }
-}
-
-fn failure_error(f: Failure) -> CaError {
-    match f {
-        Failure::Csr(e) => CaError::Issue(e),
-        _ => CaError::Storage(crate::storage::StoreError::Unavailable),
     }
 }

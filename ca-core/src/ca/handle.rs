@@ -13,7 +13,9 @@ use scep_proto::{
     ScepRequest, ScepResponse, VerifiedMessage,
 };
 
-use super::enroll::{Delivery, Opened, SignerClass, bound_to, cert_key, requester};
+use super::enroll::{
+    Addressee, Delivery, EnrollKind, Enrollment, Opened, SignerClass, bound_to, cert_key, requester,
+};
 use super::error::{Answer, Failure};
 use super::ra::{Recipient, Standing};
 use super::state::{EntryState, Generation};
@@ -51,7 +53,7 @@ const CIPHER_BLOCK: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Operation {
-    Enrol { renewal: bool },
+    Enrol(EnrollKind),
     Poll,
     GetCert,
     GetCrl,
@@ -60,8 +62,8 @@ enum Operation {
 impl Operation {
     fn of(message_type: MessageType) -> Option<Self> {
         match message_type {
-            MessageType::PkcsReq => Some(Self::Enrol { renewal: false }),
-            MessageType::RenewalReq => Some(Self::Enrol { renewal: true }),
+            MessageType::PkcsReq => Some(Self::Enrol(EnrollKind::Initial)),
+            MessageType::RenewalReq => Some(Self::Enrol(EnrollKind::Renewal)),
             MessageType::CertPoll => Some(Self::Poll),
             MessageType::GetCert => Some(Self::GetCert),
             MessageType::GetCrl => Some(Self::GetCrl),
@@ -72,7 +74,7 @@ impl Operation {
 
 /// The decrypted messageData, parsed and (for an enrolment) verified (S-21, S-26).
 enum Body {
-    Enrol(Box<VerifiedCsr>),
+    Enrol(EnrollKind, Box<VerifiedCsr>),
     Poll,
     GetCert(IssuerAndSerialNumber),
     GetCrl,
@@ -227,7 +229,7 @@ impl<S: Store> Ca<S> {
         if let Err(f) = self.allowed_in_clear(operation, class) {
             return self.fail(reply, &f, rng);
         }
-        if matches!(operation, Operation::Enrol { .. })
+        if matches!(operation, Operation::Enrol(_))
             && standing != Standing::Ra
             && self.over_key_quota(
                 verified.signer(),
@@ -246,7 +248,7 @@ impl<S: Store> Ca<S> {
         let Some(recipient) = Recipient::find(snap, &envelope) else {
             return self.fail(reply, &Failure::NotAddressed, rng);
         };
-        let to_rollover = recipient.to_rollover;
+        let addressee = Addressee::from_flag(recipient.to_rollover);
         // C-7 and S-28: the recipient key signs; a SUCCESS mirrors the request's cipher.
         reply.signer = Arc::clone(&recipient.generation);
         reply.via_ra = recipient.via_ra;
@@ -254,7 +256,7 @@ impl<S: Store> Ca<S> {
         // Issue 13 item 6, decided from cleartext (C-6): a PKCSReq's plaintext is its CSR, at
         // least one cipher block shorter than the ciphertext, so a ciphertext that long cannot
         // hold a CSR within the cap. A CSR over the cap found after decrypting is opaque.
-        if matches!(operation, Operation::Enrol { .. })
+        if matches!(operation, Operation::Enrol(_))
             && envelope.ciphertext_len().saturating_sub(CIPHER_BLOCK) > self.config.max_csr_bytes
         {
             return self.fail(reply, &Failure::CsrTooLarge, rng);
@@ -266,13 +268,14 @@ impl<S: Store> Ca<S> {
             tid: verified.attributes().transaction_id.as_str(),
             signer: verified.signer(),
             class,
-            to_rollover,
+            addressee,
             standing,
         };
         let outcome = match body {
-            Body::Enrol(csr) => {
-                let renewal = operation == Operation::Enrol { renewal: true };
-                self.enroll(snap, &request, &csr, renewal, now, rng)
+            Body::Enrol(kind, csr) => {
+                let enrollment =
+                    Enrollment::arriving(&request, &csr, kind, &self.config.policy, now);
+                self.enroll(snap, &request, &enrollment, rng)
             }
             Body::Poll => self.poll(&request),
             Body::GetCert(ias) => self.get_cert(&ias),
@@ -317,10 +320,8 @@ impl<S: Store> Ca<S> {
     /// level Complete).
     fn allowed_in_clear(&self, operation: Operation, class: SignerClass) -> Result<(), Failure> {
         match operation {
-            Operation::Enrol { .. } if self.config.grant == GrantMode::None => {
-                Err(Failure::GrantNone)
-            }
-            Operation::Enrol { renewal: true }
+            Operation::Enrol(_) if self.config.grant == GrantMode::None => Err(Failure::GrantNone),
+            Operation::Enrol(EnrollKind::Renewal)
                 if !matches!(class, SignerClass::Credential { .. }) =>
             {
                 Err(Failure::RenewalNotAuthorized)
@@ -369,12 +370,12 @@ impl<S: Store> Ca<S> {
             _ => return None,
         };
         match (operation, parsed) {
-            (Operation::Enrol { .. }, RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
+            (Operation::Enrol(kind), RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
                 if csr.to_der().len() <= self.config.max_csr_bytes =>
             {
                 VerifiedCsr::from_der(csr.to_der(), self.config.legacy_algorithms)
                     .ok()
-                    .map(|csr| Body::Enrol(Box::new(csr)))
+                    .map(|csr| Body::Enrol(kind, Box::new(csr)))
             }
             (Operation::GetCert, RequestBody::GetCert(ias)) => Some(Body::GetCert(ias)),
             _ => None,
