@@ -5,7 +5,7 @@
 mod ca_support;
 mod issue_support;
 
-use ca_core::{RequestStatus, certificate_serial};
+use ca_core::{RequestStatus, issue::certificate_serial};
 use ca_support::*;
 use der::{Decode, Encode};
 use x509_cert::request::CertReq;
