@@ -581,6 +581,6 @@ impl Store for DirStore {
     }
 
     fn shared_version(&self) -> Result<u64, StoreError> {
-        Ok(self.typed_shared_version())
+        self.typed_shared_version()
     }
 }
