@@ -56,8 +56,9 @@ pub struct PgOptions {
     pub password: Option<String>,
     /// Extra trust anchors (PEM certificates) for the database server's certificate, beside
     /// the operating system's. Giving them makes TLS mandatory: a URL whose `sslmode` is
-    /// `prefer` (the default) is treated as `require`, so a server that declines TLS is
-    /// refused rather than spoken to in plaintext (`sslmode=disable` still means no TLS).
+    /// `prefer` (the default) is treated as `require` for a TCP host, so a server that
+    /// declines TLS is refused rather than spoken to in plaintext (`sslmode=disable` still
+    /// means no TLS; a unix socket carries none).
     #[cfg(feature = "tls")]
     pub tls_roots_pem: Option<Vec<u8>>,
 }
@@ -188,8 +189,9 @@ fn connector(config: &mut postgres::Config, _: &PgOptions) -> Result<Connector, 
 }
 
 /// With the `tls` feature: plaintext only for `sslmode=disable`. Extra roots given mean the
-/// operator wants TLS: the URL's default `sslmode=prefer` then becomes `require`, since
-/// `prefer` goes on in plaintext when the server — or a man in the middle — declines TLS.
+/// operator wants TLS: the URL's default `sslmode=prefer` then becomes `require` for a TCP
+/// host, since `prefer` goes on in plaintext when the server — or a man in the middle —
+/// declines TLS.
 #[cfg(feature = "tls")]
 fn connector(config: &mut postgres::Config, options: &PgOptions) -> Result<Connector, OpenError> {
     use postgres::config::SslMode;
@@ -197,7 +199,12 @@ fn connector(config: &mut postgres::Config, options: &PgOptions) -> Result<Conne
     if matches!(mode, SslMode::Disable) {
         return Ok(Connector::Plain);
     }
-    if options.tls_roots_pem.is_some() && matches!(mode, SslMode::Prefer) {
+    // A unix socket carries no TLS (the server declines it there): nothing to upgrade.
+    let over_tcp = config
+        .get_hosts()
+        .iter()
+        .any(|h| matches!(h, postgres::config::Host::Tcp(_)));
+    if options.tls_roots_pem.is_some() && matches!(mode, SslMode::Prefer) && over_tcp {
         config.ssl_mode(SslMode::Require);
     }
     Ok(Connector::Tls(tls::make(options.tls_roots_pem.as_deref())?))

@@ -192,4 +192,13 @@ fn tls_roots_given_never_fall_back_to_plaintext() {
     }
     let disabled = format!("{}?sslmode=disable", db.url());
     PgStore::open(&disabled, &options).unwrap();
+    // A unix socket carries no TLS: still reached with the roots given.
+    let cluster = test_postgres::Cluster::shared().unwrap().unwrap();
+    let socket = format!(
+        "host={} port={} user=postgres dbname={}",
+        cluster.path().display(),
+        cluster.port(),
+        db.name()
+    );
+    PgStore::open(&socket, &options).unwrap();
 }
