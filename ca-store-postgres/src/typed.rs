@@ -433,26 +433,30 @@ impl PgStore {
         // Instants stay below 2^63 so that bigint comparison is u64 comparison.
         let clamp = |t: u64| to_db(t.min(i64::MAX.unsigned_abs()));
         let until = clamp(now.saturating_add(ttl));
-        let rows = self.rows(
-            None,
-            "INSERT INTO scep_lease (singleton, holder, until) VALUES (true, $1, $2)
-             ON CONFLICT (singleton) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until
-             WHERE scep_lease.holder = EXCLUDED.holder OR scep_lease.until <= $3
-             RETURNING holder",
-            &[&to_db(holder), &until, &clamp(now)],
-        )?;
-        if !rows.is_empty() {
-            return Ok(());
+        // Released by its holder between the two statements: try again, a few times (a
+        // database that keeps answering neither is not retried for ever).
+        for _ in 0..3 {
+            let rows = self.rows(
+                None,
+                "INSERT INTO scep_lease (singleton, holder, until) VALUES (true, $1, $2)
+                 ON CONFLICT (singleton) DO UPDATE SET holder = EXCLUDED.holder,
+                   until = EXCLUDED.until
+                 WHERE scep_lease.holder = EXCLUDED.holder OR scep_lease.until <= $3
+                 RETURNING holder",
+                &[&to_db(holder), &until, &clamp(now)],
+            )?;
+            if !rows.is_empty() {
+                return Ok(());
+            }
+            let rows = self.rows(None, "SELECT holder, until FROM scep_lease", &[])?;
+            if let Some(r) = rows.first() {
+                return Err(StoreError::LeaseHeld(LeaseHeld {
+                    holder: from_db(col(r, 0, None)?),
+                    until: from_db(col(r, 1, None)?),
+                }));
+            }
         }
-        let rows = self.rows(None, "SELECT holder, until FROM scep_lease", &[])?;
-        match rows.first() {
-            Some(r) => Err(StoreError::LeaseHeld(LeaseHeld {
-                holder: from_db(col(r, 0, None)?),
-                until: from_db(col(r, 1, None)?),
-            })),
-            // Released between the two statements: try again.
-            None => self.op_acquire_lease(holder, now, ttl),
-        }
+        Err(StoreError::Unavailable)
     }
 
     pub(crate) fn op_release_lease(&self, holder: u64) -> Result<(), StoreError> {

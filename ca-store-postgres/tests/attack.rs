@@ -202,3 +202,32 @@ fn tls_roots_given_never_fall_back_to_plaintext() {
     );
     PgStore::open(&socket, &options).unwrap();
 }
+
+/// A database that neither takes the lease nor shows a holder (here a trigger that drops the
+/// row; a hostile server can answer the same) gets a typed error after a few tries — not an
+/// endless retry, whose recursion ended in a stack overflow that aborts the whole CA server.
+#[test]
+fn a_lease_row_that_never_sticks_is_an_error_not_an_endless_retry() {
+    let db = TestDb::create().unwrap();
+    let store = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    let mut admin = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql
+               AS $$ BEGIN RETURN NULL; END $$;
+             CREATE TRIGGER drop_lease BEFORE INSERT ON scep_lease
+               FOR EACH ROW EXECUTE FUNCTION drop_row();",
+        )
+        .unwrap();
+    // A small stack: an unbounded retry overflows it at once instead of after minutes.
+    let result = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || store.acquire_lease(0xA, 100, 30))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(
+        matches!(result, Err(StoreError::Unavailable | StoreError::Io { .. })),
+        "{result:?}"
+    );
+}
