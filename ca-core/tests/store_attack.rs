@@ -528,3 +528,28 @@ fn c01_c21_two_first_starts_at_once_keep_the_winners_crl() {
         "the stored CRL is signed by the losing instance's key"
     );
 }
+
+/// C-20: the journals are read like every record, without following a symlink: a
+/// `journal.old` link planted in the folder, pointing at a file elsewhere whose records were
+/// crafted, is refused — never replayed into the store.
+#[test]
+fn c20_a_planted_journal_link_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("store");
+    fresh_folder(&root);
+    let outside = tmp.path().join("outside-journal");
+    fs::write(
+        &outside,
+        journal_record(1, &put_op(&request_key(7), b"injected")),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("journal.old")).unwrap();
+    match DirStore::open(&root) {
+        Ok(store) => panic!(
+            "opened through a planted journal link; request 7: {:?}",
+            store.get(&RecordKey::Request(7))
+        ),
+        Err(e) => assert!(matches!(e, StoreError::Io { .. }), "{e:?}"),
+    }
+    assert!(!root.join("requests").join("7").exists());
+}
