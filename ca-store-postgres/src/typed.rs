@@ -43,6 +43,18 @@ const ISSUE: &str = "WITH r AS (INSERT INTO scep_request
      RETURNING id)
      INSERT INTO scep_issued (serial, name, cert) SELECT $7, $8, $9 FROM r";
 
+/// Takes or renews the lease: `$1` holder, `$2` the caller's end of term (`$3` + TTL), `$3`
+/// the caller's now. Time is the earlier of the caller's clock and the database's: a caller
+/// whose clock runs fast neither ends another's lease early nor holds its own past its term
+/// on the database's clock; a caller behind it (and the tests' simulated clocks) keeps its
+/// own instants.
+const LEASE: &str = "INSERT INTO scep_lease (singleton, holder, until)
+       VALUES (true, $1, $2 - ($3 - LEAST($3, floor(extract(epoch FROM now()))::bigint)))
+     ON CONFLICT (singleton) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until
+     WHERE scep_lease.holder = EXCLUDED.holder
+       OR scep_lease.until <= LEAST($3, floor(extract(epoch FROM now()))::bigint)
+     RETURNING holder";
+
 /// A failed statement inside an operation: a driver error, or the conflict it meant.
 fn conflict_of(e: postgres::Error, tid_holder: impl FnOnce() -> u64, serial: u64) -> StoreError {
     match violated(&e) {
@@ -436,15 +448,7 @@ impl PgStore {
         // Released by its holder between the two statements: try again, a few times (a
         // database that keeps answering neither is not retried for ever).
         for _ in 0..3 {
-            let rows = self.rows(
-                None,
-                "INSERT INTO scep_lease (singleton, holder, until) VALUES (true, $1, $2)
-                 ON CONFLICT (singleton) DO UPDATE SET holder = EXCLUDED.holder,
-                   until = EXCLUDED.until
-                 WHERE scep_lease.holder = EXCLUDED.holder OR scep_lease.until <= $3
-                 RETURNING holder",
-                &[&to_db(holder), &until, &clamp(now)],
-            )?;
+            let rows = self.rows(None, LEASE, &[&to_db(holder), &until, &clamp(now)])?;
             if !rows.is_empty() {
                 return Ok(());
             }

@@ -231,3 +231,35 @@ fn a_lease_row_that_never_sticks_is_an_error_not_an_endless_retry() {
         "{result:?}"
     );
 }
+
+/// The timer lease with clocks that disagree: an instance whose clock runs an hour fast
+/// neither ends a live lease early (two instances would run the timers — shadow generation
+/// twice, archives overwritten) nor holds one an hour longer than its term. The lease's end is
+/// judged on the earlier of the caller's clock and the database's.
+#[test]
+fn a_clock_running_ahead_neither_ends_a_live_lease_nor_stretches_its_own() {
+    let db = TestDb::create().unwrap();
+    let store = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    store.acquire_lease(0xA, now, 600).unwrap();
+    match store.acquire_lease(0xB, now + 3600, 600) {
+        Err(StoreError::LeaseHeld(held)) => assert_eq!(held.holder, 0xA),
+        other => panic!("a fast clock took a live lease: {other:?}"),
+    }
+    store.release_lease(0xA).unwrap();
+    store.acquire_lease(0xB, now + 3600, 600).unwrap();
+    match store.acquire_lease(0xC, now, 600) {
+        Err(StoreError::LeaseHeld(held)) => {
+            assert_eq!(held.holder, 0xB);
+            assert!(
+                held.until <= now + 600 + 30,
+                "a fast clock's lease lasts until {} (now {now})",
+                held.until
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
