@@ -506,7 +506,11 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 impl Store for DirStore {
     fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
         check_key(key)?;
-        self.read(&self.shared_lock(), key)
+        let shared = self.shared_lock();
+        match Self::counter_given(&shared, key) {
+            Some(value) => Ok(Some(value)),
+            None => self.read(&shared, key),
+        }
     }
 
     fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {

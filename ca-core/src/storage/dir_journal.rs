@@ -247,6 +247,11 @@ pub(super) struct Queued<'a> {
 }
 
 impl Queued<'_> {
+    /// The journal record this write is (0: nothing was written).
+    pub(super) const fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Returns once the write is durable (leading a group commit if none is running), then
     /// compacts if the journal has grown past [`COMPACT_AFTER`].
     pub(super) fn wait(self) -> Result<(), StoreError> {
@@ -265,7 +270,9 @@ impl Queued<'_> {
 
 impl Drop for DirStore {
     fn drop(&mut self) {
-        // Best effort: what is not compacted stays in the journal, replayed at the next open.
+        // Best effort: a reservation not released only skips counter values (C-3 allows gaps,
+        // never reuse); what is not compacted stays in the journal, replayed at the next open.
+        let _ = self.release_reservations();
         let _ = self.compact();
     }
 }
