@@ -99,7 +99,12 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
             std::thread::available_parallelism().map_or(2, |n| n.get().saturating_mul(4))
         })
         .max(1);
-    let store = ServerStore::open(&dir, &args.store, workers)?;
+    let key_passphrase = crate::secrets::read_secret(
+        ca_settings.key_passphrase_file.as_deref(),
+        "SCEP_KEY_PASSPHRASE",
+    )?
+    .is_some();
+    let store = ServerStore::open(&dir, &args.store, workers, key_passphrase)?;
     let place = store.describe(&dir);
     let ca = crate::init::open_in(&dir, store, &place, &ca_settings)?.with_host(Arc::new(
         crate::observe::Audit {
