@@ -393,3 +393,23 @@ fn c20_a_planted_journal_link_is_not_followed() {
     }
     assert!(!root.join("requests").join("7").exists());
 }
+
+/// T-12 with several instances: an instance that closes cleanly (gives its store back, as
+/// `scep server` does at SIGTERM) gives the timer lease up, so the others run the timers (CRL
+/// update, rollover) at once instead of waiting out the lease of an instance that no longer
+/// exists.
+#[test]
+fn t12_a_closed_instance_gives_the_timer_lease_up() {
+    let store = Arc::new(MemoryStore::new());
+    let a = Ca::open(config(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    // A takes the lease at its first timer run.
+    a.on_timer(T0, &mut rng(70)).unwrap();
+    assert!(matches!(
+        store.acquire_lease(0xFEED, T0.unix() + 1, 60),
+        Err(StoreError::LeaseHeld(_))
+    ));
+    drop(a.into_store());
+    store
+        .acquire_lease(0xFEED, T0.unix() + 1, 60)
+        .expect("the lease of a closed instance is free");
+}

@@ -147,7 +147,9 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
     // whole writes only).
     drop(runtime);
     let app = Arc::try_unwrap(app).map_err(|_| "the CA is still in use at exit".to_owned())?;
-    drop(app.ca);
+    // Closing the CA gives the store's timer lease up: other instances take the timers
+    // over at once.
+    drop(app.ca.into_store());
     crate::admin::socket::remove(&dir);
     served?;
     tracing::info!("stopped");
