@@ -448,7 +448,7 @@ fn c25_activation_switches_the_ra_and_the_old_ra_is_no_recipient() {
     ca.rollover(T0, &mut rng(2)).unwrap();
     let next_der = ca.rollover_certificate_der().unwrap();
     let next_ra = ca.rollover_ra_certificate_der().unwrap();
-    ca.on_timer(at_days(100), &mut rng(6)).unwrap();
+    ca.handle_timeout(at_days(100), &mut rng(6)).unwrap();
     assert_eq!(ca.state(), CaState::Active);
     assert_eq!(ra_der(&ca), next_ra);
     let bag = CertsOnly::from_der(&get_ca_cert(&ca, at_days(100)).body).unwrap();

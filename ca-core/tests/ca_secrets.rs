@@ -117,8 +117,8 @@ fn q7_expired_one_time_password_is_purged_from_the_store_and_refused() {
     );
     // The host is woken up when the first password expires.
     let expiry = T0.saturating_add(Duration::from_minutes(1));
-    assert!(ca.next_wakeup().unwrap() <= expiry);
-    let events = ca.on_timer(expiry, &mut rng(3)).unwrap();
+    assert!(ca.poll_timeout().unwrap() <= expiry);
+    let events = ca.handle_timeout(expiry, &mut rng(3)).unwrap();
     assert!(
         events.contains(&CaEvent::OneTimePasswordsPurged { count: 1 }),
         "{events:?}"
@@ -142,7 +142,7 @@ fn q7_expired_one_time_password_is_purged_from_the_store_and_refused() {
     let ca = open(manual(), 2);
     ca.generate_otp(Some(1), T0, &mut rng(14)).unwrap();
     ca.set_authoritative_time(false);
-    ca.on_timer(T0.saturating_add(Duration::from_hours(2)), &mut rng(3))
+    ca.handle_timeout(T0.saturating_add(Duration::from_hours(2)), &mut rng(3))
         .unwrap();
     assert_eq!(
         ca.store()

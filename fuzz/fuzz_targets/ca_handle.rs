@@ -190,6 +190,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = ca.grant(RequestSelector::All, later, &mut r);
     poll_answer(&ca, &mut r);
     let _ = ca.reject(RequestSelector::All);
-    let _ = ca.next_wakeup();
-    let _ = ca.on_timer(NOW.saturating_add(Duration::from_hours(200)), &mut r);
+    let _ = ca.poll_timeout();
+    let _ = ca.handle_timeout(NOW.saturating_add(Duration::from_hours(200)), &mut r);
 });

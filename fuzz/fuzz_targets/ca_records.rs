@@ -164,12 +164,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = ca.list_pending();
     let _ = ca.status(NOW);
-    let _ = ca.next_wakeup();
+    let _ = ca.poll_timeout();
     let _ = ca.grant(RequestSelector::All, NOW, &mut r);
     let _ = ca.revoke(1, NOW, &mut r);
     for op in ["GetCACert", "GetCACaps", "GetNextCACert", "GetCRL"] {
         let answer = ca.handle("GET", &format!("/?operation={op}"), b"", NOW, &mut r);
         assert!(matches!(answer.status, 200 | 404 | 503), "{op}: {}", answer.status);
     }
-    let _ = ca.on_timer(NOW.saturating_add(Duration::from_days(400)), &mut r);
+    let _ = ca.handle_timeout(NOW.saturating_add(Duration::from_days(400)), &mut r);
 });
