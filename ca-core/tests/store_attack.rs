@@ -339,14 +339,14 @@ fn c08_a_credential_revoked_on_one_instance_is_refused_by_the_other() {
 /// call it in a tight loop (CPU, two database round trips a turn) for as long as the other
 /// instance holds the lease.
 #[test]
-#[ignore = "store-review finding for the lead (BOARD.md): the fix belongs in ca/admin.rs on_timer \
-            and Ca::next_wakeup; fails on the current code"]
+#[ignore = "store-review finding for the lead (BOARD.md): the fix belongs in ca/timers.rs handle_timeout \
+            and Ca::poll_timeout; fails on the current code"]
 fn t15_requests_made_on_the_instance_without_the_lease_are_purged_and_it_does_not_spin() {
     let mut c = config();
     c.grant = GrantMode::Manual;
     let (a, b) = two(&c);
     // A takes the timer lease.
-    assert!(a.on_timer(T0, &mut rng(50)).unwrap().is_empty());
+    assert!(a.handle_timeout(T0, &mut rng(50)).unwrap().is_empty());
     let ca_der = b.ca_certificate_der();
     let client = Client::new(0, "CN=pending");
     let msg = client.pkcs_req(&ca_der, &client.csr(), "T-P");
@@ -357,10 +357,10 @@ fn t15_requests_made_on_the_instance_without_the_lease_are_purged_and_it_does_no
         .saturating_add(c.lifetime_enrollment_request)
         .saturating_add(Duration::from_days(1));
     // Both instances run their timers (A renews its lease first).
-    a.on_timer(later, &mut rng(52)).unwrap();
-    b.on_timer(later, &mut rng(53)).unwrap();
-    a.on_timer(later, &mut rng(54)).unwrap();
-    let next = b.next_wakeup();
+    a.handle_timeout(later, &mut rng(52)).unwrap();
+    b.handle_timeout(later, &mut rng(53)).unwrap();
+    a.handle_timeout(later, &mut rng(54)).unwrap();
+    let next = b.poll_timeout();
     assert!(
         next.is_none_or(|at| at > later),
         "B is due again at {next:?} (now {later:?}): its timer task would spin"
@@ -403,7 +403,7 @@ fn t12_a_closed_instance_gives_the_timer_lease_up() {
     let store = Arc::new(MemoryStore::new());
     let a = Ca::open(config(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
     // A takes the lease at its first timer run.
-    a.on_timer(T0, &mut rng(70)).unwrap();
+    a.handle_timeout(T0, &mut rng(70)).unwrap();
     assert!(matches!(
         store.acquire_lease(0xFEED, T0.unix() + 1, 60),
         Err(StoreError::LeaseHeld(_))
