@@ -20,10 +20,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use ca_core::{
-    Ca, DirStore, GrantMode, MemoryStore, RecordFamily, RecordKey, RequestRow, RequestSelector,
-    Store, StoreError, certificate_serial,
-};
+use ca_core::issue::certificate_serial;
+use ca_core::storage::{RecordFamily, RecordKey, RequestRow};
+use ca_core::{Ca, DirStore, GrantMode, MemoryStore, RequestSelector, Store, StoreError};
 use ca_support::*;
 use der::Decode as _;
 use pki_timers::Duration;
