@@ -63,6 +63,8 @@ struct Asked<'a> {
     violations: Vec<Violation>,
     /// The policy it is issued under (the host may have narrowed it).
     policy: IssuancePolicy,
+    /// The request table's size in a store instances share (C-14 `max_requests`).
+    stored_rows: Option<u64>,
 }
 
 /// Violations as one line of text.
@@ -126,16 +128,9 @@ fn squats(holder: &Entry, tid: &str, csr: &VerifiedCsr) -> bool {
             .is_some_and(|k| super::tid::from_bits(tid, k))
 }
 
-/// C-14: the entries `key` signed that are not issued yet.
+/// C-14: the entries `key` signed that are not issued yet, in this instance's table.
 fn unissued_of(inner: &super::state::Inner, key: &[u8]) -> usize {
-    inner
-        .requests
-        .values()
-        .filter(|e| {
-            e.signer_key.as_deref() == Some(key)
-                && matches!(e.state, EntryState::Pending | EntryState::Issuing)
-        })
-        .count()
+    inner.requests.unissued_of(key)
 }
 
 /// A request past C-6: outer signature verified, envelope decrypted, messageData parsed.
@@ -195,14 +190,16 @@ impl<S: Store> Ca<S> {
             return false;
         }
         let key = cert_key(signer);
-        let inner = self.lock();
-        if inner
-            .find_transaction(tid)
-            .is_some_and(|e| bound_to(e, &key))
-        {
+        let stored = self.stored_unissued(&key);
+        let mut inner = self.lock();
+        if super::quota::unissued(&inner, &key, stored) < MAX_PENDING_PER_KEY {
             return false;
         }
-        unissued_of(&inner, &key) >= MAX_PENDING_PER_KEY
+        // A retransmission is still answered, wherever its transaction was made.
+        self.adopt_stored(&mut inner, tid);
+        !inner
+            .find_transaction(tid)
+            .is_some_and(|e| bound_to(e, &key))
     }
 
     /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12.
@@ -243,6 +240,11 @@ impl<S: Store> Ca<S> {
             csr,
             violations: &violations,
         })?;
+        // C-14: the table's size, from the store when instances share it (without the lock).
+        let stored_rows = match class {
+            SignerClass::Credential { .. } => None,
+            _ => self.store.count_requests().map_err(|_| Failure::Storage)?,
+        };
         // C-3/C-14: request ids and serials come from the store, without the lock (their
         // durable write is shared with other requests' writes); the decision is retaken with
         // them in hand.
@@ -274,6 +276,7 @@ impl<S: Store> Ca<S> {
                     standing: request.standing,
                     violations: violations.clone(),
                     policy,
+                    stored_rows,
                 };
                 self.decide(&mut inner, asked, &issuer, now, &mut allocated)
             };
@@ -362,6 +365,7 @@ impl<S: Store> Ca<S> {
             standing,
             violations,
             policy,
+            stored_rows,
         } = asked;
         // C-12: duplicates by transactionID, only for the requester the entry is bound to
         // (amended): transactionIDs are public.
@@ -445,9 +449,7 @@ impl<S: Store> Ca<S> {
         // The table is capped: a full table answers 503 (nothing signed, nothing stored), except
         // to renewal credentials (C-14: bounded by the certificates the CA issued). A replaced
         // entry frees its place.
-        let entries = inner
-            .requests
-            .len()
+        let entries = super::quota::entries(inner, stored_rows)
             .saturating_sub(usize::from(replaced.is_some()));
         if credential.is_none() && entries >= self.config.max_requests {
             return Decision::Failure(Failure::TableFull);
@@ -509,6 +511,14 @@ impl<S: Store> Ca<S> {
                 // Step 7: pending.
                 if self.put_entry(&entry).is_err() {
                     return Decision::Failure(Failure::Storage);
+                }
+                // C-14: other instances may have filled a shared table meanwhile.
+                if stored_rows.is_some()
+                    && replaced.is_none()
+                    && credential.is_none()
+                    && self.withdraw_if_overfull(id)
+                {
+                    return Decision::Failure(Failure::TableFull);
                 }
                 inner.requests.insert(id, entry);
                 Decision::Pending(if clean {

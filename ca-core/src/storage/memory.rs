@@ -21,6 +21,8 @@ use crate::ca::records::{crl_number_of, decode_counter_value, encode_counter, re
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Made by [`MemoryStore::shared`]: answers the request counts.
+    shared: bool,
 }
 
 #[derive(Default)]
@@ -129,6 +131,13 @@ impl Inner {
         Ok(stored.max(largest))
     }
 
+    /// The request records: (id, body).
+    fn requests(&self) -> impl Iterator<Item = (u64, &Vec<u8>)> {
+        self.records
+            .range(RecordKey::Request(0)..=RecordKey::Request(u64::MAX))
+            .filter_map(|(key, body)| key.number_in(RecordFamily::Request).map(|id| (id, body)))
+    }
+
     /// Spends one write from the budget, or refuses.
     fn take_write(&mut self) -> Result<(), StoreError> {
         match self.write_budget {
@@ -147,6 +156,19 @@ impl MemoryStore {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store for several CA instances in one process (a simulation of instances
+    /// sharing a database): unlike [`MemoryStore::new`] it answers
+    /// [`Store::count_open_requests`] and [`Store::count_requests`], so the instances share
+    /// one C-14 quota per signer key and one `max_requests`. It counts by walking its
+    /// request records, which suits tests, not large tables.
+    #[must_use]
+    pub fn shared() -> Self {
+        Self {
+            shared: true,
+            ..Self::default()
+        }
     }
 
     /// Test aid: with `on`, every later [`Store::put`] and [`Store::remove`] fails with
@@ -417,6 +439,29 @@ impl Store for MemoryStore {
 
     fn shared_version(&self) -> Result<u64, StoreError> {
         Ok(self.lock().shared_version)
+    }
+
+    fn count_open_requests(&self, requester_key: &[u8]) -> Result<Option<u64>, StoreError> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let inner = self.lock();
+        let open = inner
+            .requests()
+            .filter(|(id, body)| {
+                request_columns(*id, body)
+                    .is_some_and(|(_, key, open, _)| open && key == requester_key)
+            })
+            .count();
+        Ok(Some(u64::try_from(open).unwrap_or(u64::MAX)))
+    }
+
+    fn count_requests(&self) -> Result<Option<u64>, StoreError> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let rows = self.lock().requests().count();
+        Ok(Some(u64::try_from(rows).unwrap_or(u64::MAX)))
     }
 }
 

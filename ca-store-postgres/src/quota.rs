@@ -1,0 +1,24 @@
+//! The request counts behind ca-core's C-14 limits when several instances share the
+//! database: the open rows of one requester key (the per-key quota; an index-only lookup
+//! in the partial index of migration 2) and the rows of the whole table (`max_requests`).
+
+use ca_core::StoreError;
+
+use crate::PgStore;
+use crate::records::from_db;
+
+impl PgStore {
+    pub(crate) fn op_count_open_requests(&self, requester_key: &[u8]) -> Result<u64, StoreError> {
+        let rows = self.rows(
+            None,
+            "SELECT count(*) FROM scep_request WHERE open AND requester_key = $1",
+            &[&requester_key],
+        )?;
+        Ok(rows.first().map_or(0, |r| from_db(r.get(0))))
+    }
+
+    pub(crate) fn op_count_requests(&self) -> Result<u64, StoreError> {
+        let rows = self.rows(None, "SELECT count(*) FROM scep_request", &[])?;
+        Ok(rows.first().map_or(0, |r| from_db(r.get(0))))
+    }
+}
