@@ -1,6 +1,8 @@
 //! The request counts behind ca-core's C-14 limits when several instances share the
-//! database: the open rows of one requester key (the per-key quota; an index-only lookup
-//! in the partial index of migration 2) and the rows of the whole table (`max_requests`).
+//! database, asked on every enrolment: the open rows of one requester key (the per-key
+//! quota; a lookup in the partial index of migration 2) and the rows of the whole table
+//! (`max_requests`; the sum of the 16 slots migration 2's triggers keep, not a count(*)
+//! that would read the whole table).
 
 use ca_core::StoreError;
 
@@ -18,7 +20,11 @@ impl PgStore {
     }
 
     pub(crate) fn op_count_requests(&self) -> Result<u64, StoreError> {
-        let rows = self.rows(None, "SELECT count(*) FROM scep_request", &[])?;
+        let rows = self.rows(
+            None,
+            "SELECT COALESCE(sum(entries), 0)::bigint FROM scep_request_count",
+            &[],
+        )?;
         Ok(rows.first().map_or(0, |r| from_db(r.get(0))))
     }
 }

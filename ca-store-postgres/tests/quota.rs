@@ -10,7 +10,7 @@ use ca_store_postgres::{PgOptions, PgStore};
 use test_postgres::TestDb;
 
 fn row(id: u64, key: &[u8], open: bool) -> RequestRow {
-    let created = 1_700_000_000 + id;
+    let created = 1_700_000_000 + id % 1000;
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     let state = if open { "pending" } else { "issued" };
     let tid = format!("T-{id}");
@@ -89,4 +89,73 @@ fn c14_a_shared_memory_store_counts_an_unshared_one_does_not() {
     store.put_request(&row(1, b"k", true), None).unwrap();
     assert_eq!(store.count_open_requests(b"k").unwrap(), None);
     assert_eq!(store.count_requests().unwrap(), None);
+}
+
+fn count_star(c: &mut postgres::Client) -> u64 {
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM scep_request", &[])
+        .unwrap()
+        .get(0);
+    u64::try_from(n).unwrap()
+}
+
+#[test]
+fn c14_postgres_table_count_is_exact_through_every_write_path() {
+    let db = TestDb::create().unwrap();
+    let store = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+    let k = b"k".as_slice();
+    // Ids above 2^63 are stored as negative bigints.
+    for id in [1, 2, 3, 17, u64::MAX, u64::MAX - 16] {
+        store.put_request(&row(id, k, true), None).unwrap();
+    }
+    // A row replaced in place, a row replacing another (C-12), an issuance of a new row and
+    // of an existing one, a key-value put of a new row and a removal.
+    store.put_request(&row(2, k, false), None).unwrap();
+    store.put_request(&row(4, k, true), Some(3)).unwrap();
+    for (id, serial) in [(5, 50), (1, 51)] {
+        store
+            .record_issuance(&Issuance {
+                request: row(id, k, false),
+                replaces: None,
+                serial,
+                name: Some(b"n".to_vec()),
+                cert: None,
+            })
+            .unwrap();
+    }
+    store
+        .put(&ca_core::RecordKey::Request(6), &row(6, k, true).body)
+        .unwrap();
+    store.remove(&ca_core::RecordKey::Request(17)).unwrap();
+    store.remove(&ca_core::RecordKey::Request(99)).unwrap();
+    assert_eq!(count_star(&mut c), 7);
+    assert_eq!(store.count_requests().unwrap(), Some(7));
+}
+
+#[test]
+fn c14_postgres_migration_2_counts_the_rows_a_version_1_database_holds() {
+    let db = TestDb::create().unwrap();
+    let store = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    for id in 1..=3 {
+        store.put_request(&row(id, b"k", true), None).unwrap();
+    }
+    drop(store);
+    // Back to schema version 1, with rows written meanwhile.
+    let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+    c.batch_execute(
+        "DROP TRIGGER scep_request_count_row ON scep_request;
+         DROP FUNCTION scep_request_count_row();
+         DROP TABLE scep_request_count;
+         DROP INDEX scep_request_open_by_key;
+         DELETE FROM scep_schema_version WHERE version = 2;
+         INSERT INTO scep_request (id, transaction_id, body) VALUES (10, 'T-10', '\\x00');",
+    )
+    .unwrap();
+    let store = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    assert_eq!(store.schema_version_found(), 1);
+    assert_eq!(store.count_requests().unwrap(), Some(4));
+    store.put_request(&row(11, b"k", true), None).unwrap();
+    assert_eq!(store.count_requests().unwrap(), Some(5));
+    assert_eq!(count_star(&mut c), 5);
 }
