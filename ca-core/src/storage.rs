@@ -305,6 +305,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn count_requests(&self) -> Result<Option<u64>, StoreError> {
         Ok(None)
     }
+
+    /// T-15 across instances: removes every request row created at or before
+    /// `created_until` (Unix seconds), whichever instance made it, and says how many —
+    /// `Some` when several CA instances share this store (the instance holding the timer
+    /// lease purges for all of them). `None` (the default; nothing removed) when one
+    /// instance has the store to itself: it removes its entries one by one
+    /// ([`Store::remove`]). See [`Store::count_open_requests`] on wrappers.
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        let _ = created_until;
+        Ok(None)
+    }
 }
 
 /// A shared store is a store: several CA instances in one process (tests, simulations of a
@@ -366,5 +377,8 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn count_requests(&self) -> Result<Option<u64>, StoreError> {
         (**self).count_requests()
+    }
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        (**self).purge_requests(created_until)
     }
 }

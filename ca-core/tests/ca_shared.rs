@@ -239,3 +239,34 @@ fn c14_a_store_one_instance_has_to_itself_counts_nothing_a_shared_one_counts_its
     assert_eq!(shared.count_open_requests(&key).unwrap(), Some(0));
     assert_eq!(shared.count_requests().unwrap(), Some(2));
 }
+
+#[test]
+fn c16_t15_the_lease_holder_purges_every_instances_entries_and_the_table_has_room_again() {
+    let (a, b, store) = two_shared(&manual(4));
+    let ca_der = a.ca_certificate_der();
+    let send = |ca: &Shared, i: usize, now: pki_timers::Instant, seed: u64| {
+        let client = Client::new(i, &format!("CN=old{i}"));
+        let msg = client.pkcs_req(&ca_der, &client.csr(), &format!("PURGE-{i}"));
+        post(ca, &msg, now, &mut rng(seed))
+    };
+    // A holds the timer lease; the table fills through both instances.
+    let _ = a.on_timer(T0, &mut rng(50)).unwrap();
+    for i in 0..4 {
+        let ca = if i < 2 { &a } else { &b };
+        assert_eq!(send(ca, i, T0, 60 + i as u64).status, 200);
+    }
+    assert_eq!(send(&b, 4, T0, 70).status, 503, "the table is full");
+    // T-15: a week later every entry is due, whichever instance made it.
+    let later = pki_timers::Instant::from_unix(T0.unix() + 7 * 86_400 + 1);
+    let _ = a.on_timer(later, &mut rng(51)).unwrap();
+    let _ = b.on_timer(later, &mut rng(52)).unwrap();
+    assert_eq!(
+        store.list(RecordFamily::Request).unwrap(),
+        Vec::<u64>::new()
+    );
+    assert_eq!((a.pending_count(), b.pending_count()), (0, 0));
+    let client = Client::new(4, "CN=old4");
+    let rep = client.open_rep(&send(&b, 4, later, 71), &ca_der);
+    assert!(is_pending(&rep), "{:?}", rep.status);
+    assert_eq!(store.list(RecordFamily::Request).unwrap().len(), 1);
+}

@@ -272,4 +272,9 @@ impl Store for PgStore {
     fn count_requests(&self) -> Result<Option<u64>, StoreError> {
         self.op_count_requests().map(Some)
     }
+
+    /// Always `Some`: a database is there to be shared.
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        self.op_purge_requests(created_until).map(Some)
+    }
 }

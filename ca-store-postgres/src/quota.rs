@@ -7,7 +7,8 @@
 use ca_core::StoreError;
 
 use crate::PgStore;
-use crate::records::from_db;
+use crate::error::db_error;
+use crate::records::{from_db, to_db};
 
 impl PgStore {
     pub(crate) fn op_count_open_requests(&self, requester_key: &[u8]) -> Result<u64, StoreError> {
@@ -17,6 +18,17 @@ impl PgStore {
             &[&requester_key],
         )?;
         Ok(rows.first().map_or(0, |r| from_db(r.get(0))))
+    }
+
+    /// T-15: every row created at or before `created_until` (by the index on `created`).
+    pub(crate) fn op_purge_requests(&self, created_until: u64) -> Result<u64, StoreError> {
+        let mut c = self.conn(None)?;
+        let st = c
+            .stmt("DELETE FROM scep_request WHERE created <= $1")
+            .map_err(db_error(None))?;
+        c.client
+            .execute(&st, &[&to_db(created_until)])
+            .map_err(db_error(None))
     }
 
     pub(crate) fn op_count_requests(&self) -> Result<u64, StoreError> {

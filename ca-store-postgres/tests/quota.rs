@@ -148,6 +148,7 @@ fn c14_postgres_migration_2_counts_the_rows_a_version_1_database_holds() {
          DROP FUNCTION scep_request_count_row();
          DROP TABLE scep_request_count;
          DROP INDEX scep_request_open_by_key;
+         DROP INDEX scep_request_created;
          DELETE FROM scep_schema_version WHERE version = 2;
          INSERT INTO scep_request (id, transaction_id, body) VALUES (10, 'T-10', '\\x00');",
     )
@@ -158,4 +159,35 @@ fn c14_postgres_migration_2_counts_the_rows_a_version_1_database_holds() {
     store.put_request(&row(11, b"k", true), None).unwrap();
     assert_eq!(store.count_requests().unwrap(), Some(5));
     assert_eq!(count_star(&mut c), 5);
+}
+
+/// T-15 across instances: the purge removes every instance's rows up to the cutoff, and
+/// only those; the table count follows.
+fn t15_purge_removes_every_writers_due_rows(one: &dyn Store, two: &dyn Store) {
+    one.put_request(&row(1, b"k", true), None).unwrap();
+    two.put_request(&row(2, b"k", false), None).unwrap();
+    two.put_request(&row(3, b"k", true), None).unwrap();
+    // row(id) was created at 1_700_000_000 + id.
+    assert_eq!(one.purge_requests(1_700_000_002).unwrap(), Some(2));
+    assert_eq!(two.count_requests().unwrap(), Some(1));
+    assert!(two.find_request("T-3").unwrap().is_some());
+    assert_eq!(two.purge_requests(1_700_000_002).unwrap(), Some(0));
+}
+
+#[test]
+fn t15_postgres_purge_removes_every_instances_due_rows() {
+    let db = TestDb::create().unwrap();
+    let one = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    let two = PgStore::open(db.url(), &PgOptions::default()).unwrap();
+    t15_purge_removes_every_writers_due_rows(&one, &two);
+}
+
+#[test]
+fn t15_shared_memory_store_purges_an_unshared_one_leaves_it_to_the_ca() {
+    let shared = std::sync::Arc::new(MemoryStore::shared());
+    t15_purge_removes_every_writers_due_rows(&shared, &std::sync::Arc::clone(&shared));
+    let alone = MemoryStore::new();
+    alone.put_request(&row(1, b"k", true), None).unwrap();
+    assert_eq!(alone.purge_requests(u64::MAX).unwrap(), None);
+    assert!(alone.find_request("T-1").unwrap().is_some());
 }

@@ -13,8 +13,10 @@
 //! signed, and the per-key quota may pass their limit by the requests other instances are
 //! deciding at that moment, never more.
 
-use super::Ca;
+use pki_timers::{Instant, purge_at};
+
 use super::state::Inner;
+use super::{Ca, CaError};
 use crate::storage::{RecordKey, Store};
 
 impl<S: Store> Ca<S> {
@@ -22,6 +24,47 @@ impl<S: Store> Ca<S> {
     /// without the lock; a store that cannot answer leaves the local count).
     pub(crate) fn stored_unissued(&self, key: &[u8]) -> Option<u64> {
         self.store.count_open_requests(key).ok().flatten()
+    }
+
+    /// T-15: removes the entries due for purge at `now` (except those being signed) from the
+    /// store and the table; how many the store removed. A shared store removes every
+    /// instance's due entries in one call ([`Store::purge_requests`]); one this instance has
+    /// to itself, its entries one by one.
+    pub(crate) fn purge_requests(&self, inner: &mut Inner, now: Instant) -> Result<usize, CaError> {
+        let lifetime = self.config.lifetime_enrollment_request;
+        let due = inner
+            .requests
+            .created_until(|created| purge_at(created, lifetime) <= now);
+        // created + lifetime <= now, for every instance's rows.
+        let until = now.unix().checked_sub(lifetime.as_secs());
+        let shared = match until {
+            Some(until) => self.store.purge_requests(until).map_err(CaError::storage)?,
+            None => None,
+        };
+        if shared.is_none() {
+            for id in &due {
+                self.store
+                    .remove(&RecordKey::Request(*id))
+                    .map_err(CaError::storage)?;
+            }
+        }
+        for id in &due {
+            inner.requests.remove(id);
+        }
+        Ok(shared.map_or(due.len(), |n| usize::try_from(n).unwrap_or(usize::MAX)))
+    }
+
+    /// T-15 in an instance that does not hold the timer lease: the holder purges the store;
+    /// this instance drops the same entries from its table (they would otherwise stay in
+    /// its memory for good).
+    pub(crate) fn forget_purged(&self, inner: &mut Inner, now: Instant) {
+        let lifetime = self.config.lifetime_enrollment_request;
+        for id in inner
+            .requests
+            .created_until(|created| purge_at(created, lifetime) <= now)
+        {
+            inner.requests.remove(&id);
+        }
     }
 
     /// After pending entry `id` was written to a shared store: if the table now holds more

@@ -160,9 +160,10 @@ impl MemoryStore {
 
     /// An empty store for several CA instances in one process (a simulation of instances
     /// sharing a database): unlike [`MemoryStore::new`] it answers
-    /// [`Store::count_open_requests`] and [`Store::count_requests`], so the instances share
-    /// one C-14 quota per signer key and one `max_requests`. It counts by walking its
-    /// request records, which suits tests, not large tables.
+    /// [`Store::count_open_requests`], [`Store::count_requests`] and
+    /// [`Store::purge_requests`], so the instances share one C-14 quota per signer key and
+    /// one `max_requests`, and the timer lease holder purges every instance's entries. It
+    /// walks its request records for these, which suits tests, not large tables.
     #[must_use]
     pub fn shared() -> Self {
         Self {
@@ -462,6 +463,28 @@ impl Store for MemoryStore {
         }
         let rows = self.lock().requests().count();
         Ok(Some(u64::try_from(rows).unwrap_or(u64::MAX)))
+    }
+
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let mut inner = self.lock();
+        let due: Vec<u64> = inner
+            .requests()
+            .filter(|(id, body)| {
+                request_columns(*id, body).is_some_and(|(.., created)| created <= created_until)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if !due.is_empty() {
+            inner.take_write()?;
+        }
+        for &id in &due {
+            inner.records.remove(&RecordKey::Request(id));
+            inner.reindex(id);
+        }
+        Ok(Some(u64::try_from(due.len()).unwrap_or(u64::MAX)))
     }
 }
 

@@ -1,10 +1,13 @@
 -- Version 2: C-14 limits across instances (ca-core's Store::count_open_requests and
 -- Store::count_requests), asked on every enrolment, so both are cheap whatever the table's
--- size.
+-- size; and the purge of every instance's rows (Store::purge_requests).
 
 -- The per-key quota counts a requester key's open rows: the open rows are indexed by key;
 -- issued and rejected rows, the bulk of the table, stay out of the index.
 CREATE INDEX scep_request_open_by_key ON scep_request (requester_key) WHERE open;
+
+-- The timer lease holder purges every instance's rows by age (T-15).
+CREATE INDEX scep_request_created ON scep_request (created);
 
 -- max_requests compares the table's row count, which count(*) would find by reading the whole
 -- table. Triggers keep it instead, spread over 16 slots by request id, so that concurrent

@@ -229,4 +229,11 @@ impl Store for ServerStore {
             ServerStore::Postgres(s) => s.count_requests(),
         }
     }
+
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.purge_requests(created_until),
+            ServerStore::Postgres(s) => s.purge_requests(created_until),
+        }
+    }
 }
