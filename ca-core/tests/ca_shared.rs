@@ -270,3 +270,28 @@ fn c16_t15_the_lease_holder_purges_every_instances_entries_and_the_table_has_roo
     assert!(is_pending(&rep), "{:?}", rep.status);
     assert_eq!(store.list(RecordFamily::Request).unwrap().len(), 1);
 }
+
+#[test]
+fn c19_c22_a_rollover_that_loses_to_another_instances_leaves_the_winners_archive() {
+    let mut c = config();
+    c.archive_password = Some("archive-pass".to_owned());
+    let store = Arc::new(MemoryStore::new());
+    let a = Ca::open(c.clone(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    let b = Ca::open(c, Arc::clone(&store), T0, true, &mut rng(2)).unwrap();
+    a.rollover(T0, &mut rng(3)).unwrap();
+    // B has not seen A's rollover yet: its own is refused (the CA record moved on) ...
+    assert!(b.rollover(T0, &mut rng(4)).is_err());
+    // ... and the archive of the rollover key (C-19) is still the one the CA uses.
+    let archive = store
+        .get(&RecordKey::Archive("ROOTCA_00001.p12".to_owned()))
+        .unwrap()
+        .unwrap();
+    let (_, archived) = open_pkcs12_archive(&archive, b"archive-pass").unwrap();
+    let rollover = a.rollover_certificate_der().unwrap();
+    assert!(
+        archived.to_der().unwrap() == rollover,
+        "the archive holds serial {}, the losing instance's key; the rollover CA is serial {}",
+        serial_of(&archived.to_der().unwrap()),
+        serial_of(&rollover)
+    );
+}
