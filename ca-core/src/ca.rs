@@ -99,6 +99,10 @@ impl<S: Store> Ca<S> {
     /// when `ra_subject` is set and the time is authoritative. Timers are armed when
     /// `authoritative_time` is true (T-12).
     ///
+    /// Several instances may start on one empty shared store at once: exactly one CA is
+    /// made, and every instance opens it (the others' keys are discarded; the serials they
+    /// drew stay unused, so the CA certificate's serial is then the winner's, not always 1).
+    ///
     /// # Errors
     /// [`CaError::Config`] for a bad configuration or an `issuer_name` that differs from the
     /// stored CA's (C-2); [`CaError::NoAuthoritativeTime`] when the CA must be created
