@@ -82,6 +82,20 @@ pub(crate) fn db_error(key: Option<&RecordKey>) -> impl Fn(postgres::Error) -> S
     move |e| PgError::Db(e).into_store_error(key)
 }
 
+/// Column `i` of `row` as a `T`: a NULL or a type this crate never writes there (a hostile
+/// server, a hand-edited schema) is a typed error — [`StoreError::Corrupt`] on `key` — never
+/// the panic of [`postgres::Row::get`].
+pub(crate) fn col<'a, T: postgres::types::FromSql<'a>>(
+    row: &'a postgres::Row,
+    i: usize,
+    key: Option<&RecordKey>,
+) -> Result<T, StoreError> {
+    row.try_get(i).map_err(|e| match key {
+        Some(key) => StoreError::Corrupt { key: key.clone() },
+        None => PgError::Db(e).into_store_error(None),
+    })
+}
+
 /// The constraint a unique violation (SQLSTATE 23505) broke.
 pub(crate) fn violated(e: &postgres::Error) -> Option<&str> {
     let db = e.as_db_error()?;
