@@ -379,15 +379,13 @@ impl<S: Store> Ca<S> {
             allocated.serial = allocated.serial.or(got.serial);
         }
         // C-9 step 5: a subordinate CA's shadow request is issued as a CA certificate.
-        let profile = match auto_grant(
+        let profile = auto_grant(
             &self.config,
             enrollment.addressee,
             request.standing,
             enrollment.csr,
-        ) {
-            Some((_, true)) => CertProfile::SubordinateCa,
-            _ => CertProfile::EndEntity,
-        };
+        )
+        .map_or(CertProfile::EndEntity, |(_, profile)| profile);
         match decision {
             Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
             Decision::Failure(f) => Err(f),
