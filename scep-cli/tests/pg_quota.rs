@@ -57,8 +57,8 @@ fn manual_servers(db: &TestDb, dir: &std::path::Path, extra: &[&str]) -> (Server
         "1024",
     ];
     flags.extend_from_slice(extra);
-    let a = Server::start(&dir.join("a"), &flags);
-    let b = Server::start(&dir.join("b"), &flags);
+    let a = Server::start_pg(&dir.join("a"), &flags);
+    let b = Server::start_pg(&dir.join("b"), &flags);
     (a, b)
 }
 

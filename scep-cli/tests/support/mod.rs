@@ -41,6 +41,12 @@ impl Server {
         Self::start_with(dir, flags, &[])
     }
 
+    /// A server on a PostgreSQL store (`flags` name it): with the key passphrase that
+    /// `--store postgres://` demands.
+    pub fn start_pg(dir: &Path, flags: &[&str]) -> Self {
+        Self::start_with(dir, flags, &[("SCEP_KEY_PASSPHRASE", "pg test passphrase")])
+    }
+
     /// Like [`Server::start`], with extra environment variables.
     pub fn start_with(dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let log = dir.with_extension("log");
