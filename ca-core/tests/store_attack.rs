@@ -413,3 +413,34 @@ fn t12_a_closed_instance_gives_the_timer_lease_up() {
         .acquire_lease(0xFEED, T0.unix() + 1, 60)
         .expect("the lease of a closed instance is free");
 }
+
+/// C-8 with two instances when the other's records cannot all be read: a CRL record this
+/// instance cannot decode (damaged, or written by a newer version) must not keep it from
+/// learning a revocation — the revoked certificate is no renewal credential on B.
+#[test]
+fn c08_an_undecodable_crl_does_not_hide_a_revocation_from_the_other_instance() {
+    let mut c = config();
+    c.grant = GrantMode::Manual;
+    c.grant_auto_trustpoint = true;
+    let store = Arc::new(MemoryStore::new());
+    let a = Ca::open(c.clone(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    let b = Ca::open(c, Arc::clone(&store), T0, true, &mut rng(2)).unwrap();
+    let ca_der = a.ca_certificate_der();
+    let client = Client::new(0, "CN=router1");
+    let msg = client.pkcs_req(&ca_der, &client.csr(), "TID-E");
+    assert!(is_pending(
+        &client.open_rep(&post(&a, &msg, T0, &mut rng(4)), &ca_der)
+    ));
+    a.grant(RequestSelector::All, T0, &mut rng(8)).unwrap();
+    let poll = client.cert_poll(&ca_der, "TID-E");
+    let cert = client.issued(&client.open_rep(&post(&a, &poll, T0, &mut rng(4)), &ca_der));
+    let renewing = client.with_cert(&cert);
+    let later = T0.saturating_add(Duration::from_days(10));
+    let serial = certificate_serial(&parse_cert(&cert)).unwrap();
+    a.revoke(serial, later, &mut rng(9)).unwrap();
+    // The CRL record is now one B cannot read.
+    store.put(&RecordKey::Crl, b"not a CRL record").unwrap();
+    let msg = renewing.renewal_req(&ca_der, &client.csr(), "TID-R2");
+    let rep = renewing.open_rep(&post(&b, &msg, later, &mut rng(4)), &ca_der);
+    assert_eq!(failure(&rep), FailInfo::BadRequest);
+}
