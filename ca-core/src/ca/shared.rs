@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use pki_timers::Instant;
-use rand::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::state::{CaRecord, CrlRecord, Entry, EntryState, Inner, decode_revoked};
@@ -25,21 +24,13 @@ impl<S: Store> Ca<S> {
     /// others from being read — a revocation made elsewhere is never hidden by a CRL this
     /// instance cannot decode (C-8). Until a refresh succeeds, renewal credentials are not
     /// trusted (see [`Inner::refresh_failed`]).
-    pub(crate) fn refresh<R: CryptoRng + ?Sized>(
-        &self,
-        inner: &mut Inner,
-        rng: &mut R,
-    ) -> Result<(), CaError> {
-        let result = self.refresh_parts(inner, rng);
+    pub(crate) fn refresh(&self, inner: &mut Inner) -> Result<(), CaError> {
+        let result = self.refresh_parts(inner);
         inner.refresh_failed = result.is_err();
         result
     }
 
-    fn refresh_parts<R: CryptoRng + ?Sized>(
-        &self,
-        inner: &mut Inner,
-        rng: &mut R,
-    ) -> Result<(), CaError> {
+    fn refresh_parts(&self, inner: &mut Inner) -> Result<(), CaError> {
         let seen = self.store.shared_version().map_err(CaError::storage)?;
         if seen == inner.shared_seen {
             return Ok(());
@@ -49,7 +40,7 @@ impl<S: Store> Ca<S> {
             Ok(revoked) => inner.revoked = revoked,
             Err(e) => first_error = Some(e),
         }
-        match super::otp::load(&self.store, rng) {
+        match super::otp::read(&self.store) {
             Ok(otps) => {
                 inner.otps = otps;
                 inner.last_otp = inner.last_otp.max(inner.otps.last_id().unwrap_or(0));
@@ -198,8 +189,8 @@ impl<S: Store> Ca<S> {
     /// [`Ca::refresh`] before a request: a store that cannot be read now leaves the cache as
     /// it is (the request then meets the store's error where it writes), and renewal
     /// credentials untrusted until a refresh succeeds (a revocation may be unseen).
-    pub(crate) fn refresh_before_request<R: CryptoRng + ?Sized>(&self, rng: &mut R) {
+    pub(crate) fn refresh_before_request(&self) {
         let mut inner = self.lock();
-        let _ = self.refresh(&mut inner, rng);
+        let _ = self.refresh(&mut inner);
     }
 }
