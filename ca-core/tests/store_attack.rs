@@ -20,10 +20,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use ca_core::{
-    Ca, DirStore, GrantMode, MemoryStore, RecordFamily, RecordKey, RequestRow, RequestSelector,
-    Store, StoreError, certificate_serial,
-};
+use ca_core::issue::certificate_serial;
+use ca_core::storage::{RecordFamily, RecordKey, RequestRow};
+use ca_core::{Ca, DirStore, GrantMode, MemoryStore, RequestSelector, Store, StoreError};
 use ca_support::*;
 use der::Decode as _;
 use pki_timers::Duration;
@@ -488,7 +487,7 @@ impl Store for ConsumedMeanwhile {
     fn list_archives(&self) -> Result<Vec<String>, StoreError> {
         self.0.list_archives()
     }
-    fn allocate(&self, counters: &[ca_core::Counter]) -> Result<Vec<u64>, StoreError> {
+    fn allocate(&self, counters: &[ca_core::storage::Counter]) -> Result<Vec<u64>, StoreError> {
         self.0.allocate(counters)
     }
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
@@ -497,7 +496,7 @@ impl Store for ConsumedMeanwhile {
     fn find_request(&self, tid: &str) -> Result<Option<RequestRow>, StoreError> {
         self.0.find_request(tid)
     }
-    fn record_issuance(&self, issuance: &ca_core::Issuance) -> Result<(), StoreError> {
+    fn record_issuance(&self, issuance: &ca_core::storage::Issuance) -> Result<(), StoreError> {
         self.0.record_issuance(issuance)
     }
     fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
@@ -506,7 +505,7 @@ impl Store for ConsumedMeanwhile {
     fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
         self.0.revoke(serial, record)
     }
-    fn ca_state(&self) -> Result<Option<ca_core::Versioned>, StoreError> {
+    fn ca_state(&self) -> Result<Option<ca_core::storage::Versioned>, StoreError> {
         self.0.ca_state()
     }
     fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {

@@ -1,7 +1,7 @@
 //! The store's errors: [`OpenError`] when opening, [`PgError`] for an operation (which the
 //! `Store` methods hand to the CA as a [`StoreError`]).
 
-use ca_core::{RecordKey, StoreError};
+use ca_core::{StoreError, storage::RecordKey};
 
 /// Why [`crate::PgStore::open`] failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,10 @@
 //! The key-value view of the store (`get`, `put`, `remove`, `list`, `list_archives`): each
 //! record key reads and writes its typed table, so the two views are one set of records.
 
-use ca_core::{Conflict, RecordFamily, RecordKey, StoreError};
+use ca_core::{
+    StoreError,
+    storage::{Conflict, RecordFamily, RecordKey},
+};
 use postgres::types::ToSql;
 
 use crate::PgStore;

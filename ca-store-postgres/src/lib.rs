@@ -12,7 +12,7 @@
 //!
 //! ```no_run
 //! use ca_store_postgres::{PgOptions, PgStore};
-//! use ca_core::{RecordKey, Store as _};
+//! use ca_core::{storage::RecordKey, Store as _};
 //!
 //! let store = PgStore::open("postgres://scep@db.example/scep", &PgOptions::default())?;
 //! store.put(&RecordKey::Crl, b"...")?;
@@ -33,7 +33,8 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use ca_core::{
-    Counter, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+    Store, StoreError,
+    storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow, Versioned},
 };
 
 pub use crate::error::{OpenError, PgError};

@@ -3,7 +3,8 @@
 //! instances on one database stay correct.
 
 use ca_core::{
-    Conflict, Counter, Issuance, LeaseHeld, RecordKey, RequestRow, StoreError, Versioned,
+    StoreError,
+    storage::{Conflict, Counter, Issuance, LeaseHeld, RecordKey, RequestRow, Versioned},
 };
 use postgres::GenericClient;
 

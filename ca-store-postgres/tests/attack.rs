@@ -9,7 +9,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use ca_core::{Counter, RecordFamily, RecordKey, RequestRow, Store, StoreError};
+use ca_core::storage::{Counter, RecordFamily, RecordKey, RequestRow};
+use ca_core::{Store, StoreError};
 use ca_store_postgres::{PgOptions, PgStore};
 use test_postgres::TestDb;
 

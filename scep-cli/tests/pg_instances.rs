@@ -103,7 +103,7 @@ fn c3_c20_two_instances_one_database_split_load_no_duplicate_serial_every_succes
     let mut serials = BTreeSet::new();
     for (column, der) in &rows {
         let cert = scep_proto::Certificate::from_der(der).unwrap();
-        let serial = ca_core::certificate_serial(&cert).unwrap();
+        let serial = ca_core::issue::certificate_serial(&cert).unwrap();
         assert_eq!(
             *column as u64, serial,
             "the row's serial is the certificate's"
@@ -251,7 +251,7 @@ fn c3_c20_kill_9_of_one_instance_under_load_the_other_answers_and_nothing_is_los
     for (_, der) in &after {
         let cert = scep_proto::Certificate::from_der(der).unwrap();
         assert!(
-            serials.insert(ca_core::certificate_serial(&cert).unwrap()),
+            serials.insert(ca_core::issue::certificate_serial(&cert).unwrap()),
             "serial reused"
         );
     }

@@ -50,6 +50,16 @@ pub(crate) struct Shared {
     generation: u64,
 }
 
+/// The counter whose record `key` is.
+const fn counter_of(key: &RecordKey) -> Option<Counter> {
+    match key {
+        RecordKey::SerialCounter => Some(Counter::Serial),
+        RecordKey::RequestCounter => Some(Counter::RequestId),
+        RecordKey::OtpCounter => Some(Counter::OtpId),
+        _ => None,
+    }
+}
+
 impl Shared {
     fn unindex(&mut self, id: u64) {
         if let Some(old) = self.tid_of.remove(&id)
@@ -142,9 +152,13 @@ impl Shared {
                 self.bump();
             }
             RecordKey::Revoked(_) | RecordKey::OneTimePassword(_) => self.bump(),
+            // Only this counter's caches: clearing the others would throw their reservations
+            // away (their next value would follow the record, skipping what was reserved).
             RecordKey::SerialCounter | RecordKey::RequestCounter | RecordKey::OtpCounter => {
-                self.counters.clear();
-                self.reserved.clear();
+                if let Some(counter) = counter_of(key) {
+                    self.counters.remove(&counter);
+                    self.reserved.remove(&counter);
+                }
             }
             _ => {}
         }
@@ -251,12 +265,7 @@ impl DirStore {
     /// The last value `key`'s counter gave, when this process knows it: the record may hold
     /// a reservation beyond it.
     pub(super) fn counter_given(shared: &Shared, key: &RecordKey) -> Option<Vec<u8>> {
-        let counter = match key {
-            RecordKey::SerialCounter => Counter::Serial,
-            RecordKey::RequestCounter => Counter::RequestId,
-            RecordKey::OtpCounter => Counter::OtpId,
-            _ => return None,
-        };
+        let counter = counter_of(key)?;
         shared.counters.get(&counter).map(|&v| encode_counter(v))
     }
 

@@ -6,7 +6,8 @@ use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use ca_core::{
-    Counter, DirStore, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+    DirStore, Store, StoreError,
+    storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow, Versioned},
 };
 use ca_store_postgres::{OpenError, PgOptions, PgStore};
 
