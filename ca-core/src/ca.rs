@@ -190,6 +190,7 @@ impl<S: Store> Ca<S> {
             timers,
             ca_version,
             shared_seen,
+            refresh_failed: false,
         };
         rearm(&config, &mut inner);
         let ca = Self {

@@ -412,3 +412,140 @@ fn t12_a_closed_instance_gives_the_timer_lease_up() {
         .acquire_lease(0xFEED, T0.unix() + 1, 60)
         .expect("the lease of a closed instance is free");
 }
+
+/// C-8 with two instances when the other's records cannot all be read: a CRL record this
+/// instance cannot decode (damaged, or written by a newer version) must not keep it from
+/// learning a revocation — the revoked certificate is no renewal credential on B.
+#[test]
+fn c08_an_undecodable_crl_does_not_hide_a_revocation_from_the_other_instance() {
+    let mut c = config();
+    c.grant = GrantMode::Manual;
+    c.grant_auto_trustpoint = true;
+    let store = Arc::new(MemoryStore::new());
+    let a = Ca::open(c.clone(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    let b = Ca::open(c, Arc::clone(&store), T0, true, &mut rng(2)).unwrap();
+    let ca_der = a.ca_certificate_der();
+    let client = Client::new(0, "CN=router1");
+    let msg = client.pkcs_req(&ca_der, &client.csr(), "TID-E");
+    assert!(is_pending(
+        &client.open_rep(&post(&a, &msg, T0, &mut rng(4)), &ca_der)
+    ));
+    a.grant(RequestSelector::All, T0, &mut rng(8)).unwrap();
+    let poll = client.cert_poll(&ca_der, "TID-E");
+    let cert = client.issued(&client.open_rep(&post(&a, &poll, T0, &mut rng(4)), &ca_der));
+    let renewing = client.with_cert(&cert);
+    let later = T0.saturating_add(Duration::from_days(10));
+    let serial = certificate_serial(&parse_cert(&cert)).unwrap();
+    a.revoke(serial, later, &mut rng(9)).unwrap();
+    // The CRL record is now one B cannot read.
+    store.put(&RecordKey::Crl, b"not a CRL record").unwrap();
+    let msg = renewing.renewal_req(&ca_der, &client.csr(), "TID-R2");
+    let rep = renewing.open_rep(&post(&b, &msg, later, &mut rng(4)), &ca_der);
+    assert_eq!(failure(&rep), FailInfo::BadRequest);
+}
+
+/// C-24 with two instances: an administrator cancels the rollover on whichever instance they
+/// reach, even one that has served no request since the other made the rollover.
+#[test]
+fn c24_a_rollover_made_on_one_instance_is_cancelled_on_the_other() {
+    let (a, b) = two(&config());
+    a.rollover(T0, &mut rng(80)).unwrap();
+    b.rollover_cancel(T0)
+        .expect("B cancels the rollover A made");
+    assert!(
+        a.rollover_certificate_der().is_none() || {
+            // A learns it at its next refresh (a request).
+            let _ = a.handle("GET", "/scep?operation=GetCACaps", b"", T0, &mut rng(81));
+            a.rollover_certificate_der().is_none()
+        }
+    );
+}
+
+/// One instance's view of the shared store in which another instance consumes a one-time
+/// password between this instance's read of it and any write of it.
+#[derive(Debug)]
+struct ConsumedMeanwhile(Arc<MemoryStore>);
+
+impl Store for ConsumedMeanwhile {
+    fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self.0.get(key);
+        if let RecordKey::OneTimePassword(id) = key {
+            // The other instance spends it right after this one read it.
+            let _ = self.0.consume_otp(*id);
+        }
+        value
+    }
+    fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        self.0.put(key, value)
+    }
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        self.0.remove(key)
+    }
+    fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        self.0.list(family)
+    }
+    fn list_archives(&self) -> Result<Vec<String>, StoreError> {
+        self.0.list_archives()
+    }
+    fn allocate(&self, counters: &[ca_core::storage::Counter]) -> Result<Vec<u64>, StoreError> {
+        self.0.allocate(counters)
+    }
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        self.0.put_request(row, replaces)
+    }
+    fn find_request(&self, tid: &str) -> Result<Option<RequestRow>, StoreError> {
+        self.0.find_request(tid)
+    }
+    fn record_issuance(&self, issuance: &ca_core::storage::Issuance) -> Result<(), StoreError> {
+        self.0.record_issuance(issuance)
+    }
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        self.0.consume_otp(id)
+    }
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        self.0.revoke(serial, record)
+    }
+    fn ca_state(&self) -> Result<Option<ca_core::storage::Versioned>, StoreError> {
+        self.0.ca_state()
+    }
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        self.0.swap_ca_state(expected, bytes)
+    }
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.0.swap_crl(expected, number, bytes)
+    }
+    fn acquire_lease(&self, holder: u64, now: u64, ttl: u64) -> Result<(), StoreError> {
+        self.0.acquire_lease(holder, now, ttl)
+    }
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        self.0.release_lease(holder)
+    }
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        self.0.shared_version()
+    }
+}
+
+/// Q-7 with two instances: a one-time password in an older version's clear form, spent by
+/// another instance while this one refreshes, stays spent — the refresh never writes it back.
+#[test]
+fn q7_a_legacy_password_spent_elsewhere_is_not_written_back_by_a_refresh() {
+    let store = Arc::new(MemoryStore::new());
+    let b = Ca::open(
+        config(),
+        ConsumedMeanwhile(Arc::clone(&store)),
+        T0,
+        true,
+        &mut rng(2),
+    )
+    .unwrap();
+    // An older instance's record: the password in clear.
+    let clear = b"scep-rs-otp v1\npassword=FEEDFACE01234567\nexpires=1999999999\n";
+    store.put(&RecordKey::OneTimePassword(9), clear).unwrap();
+    // B refreshes (any request); meanwhile another instance spends the password.
+    let _ = b.handle("GET", "/scep?operation=GetCACaps", b"", T0, &mut rng(3));
+    assert_eq!(
+        store.get(&RecordKey::OneTimePassword(9)).unwrap(),
+        None,
+        "a spent password was written back"
+    );
+}

@@ -258,7 +258,7 @@ impl<S: Store> Ca<S> {
         let mut inner = self.lock();
         // Several instances (Store v2): another may have issued the serial, revoked others or
         // renewed the CRL since this one last looked; the store is the source of truth.
-        self.refresh(&mut inner, rng)?;
+        self.refresh(&mut inner)?;
         let last = inner
             .last_serial
             .max(super::read_counter(&self.store, RecordKey::SerialCounter)?);
@@ -322,6 +322,8 @@ impl<S: Store> Ca<S> {
         // Key generation is the slow part: done before taking the lock.
         let key = generate_key(self.config.key_bits, rng).map_err(CaError::Issue)?;
         let mut inner = self.lock();
+        // Several instances: decide on the store's state, not on this instance's copy.
+        self.refresh(&mut inner)?;
         self.generate_rollover(&mut inner, key, rng)
     }
 
@@ -389,10 +391,25 @@ impl<S: Store> Ca<S> {
     /// # Errors
     /// [`CaError::NoRollover`]; storage errors.
     pub fn rollover_cancel(&self, _now: Instant) -> Result<CaEvent, CaError> {
+        // Several instances: the rollover may be another instance's, and its requests too.
+        self.sync_requests();
         let mut inner = self.lock();
+        self.refresh(&mut inner)?;
         if inner.ca.rollover.is_none() {
             return Err(CaError::NoRollover);
         }
+        // The CA state first (compare-and-swap): if another instance changed it meanwhile,
+        // nothing is rejected.
+        let old = inner.ca.rollover.take();
+        inner.ca.state = CaState::Active;
+        inner.ca.shadow_suppressed = true;
+        if let Err(e) = self.put_ca(&mut inner) {
+            inner.ca.rollover = old;
+            inner.ca.state = CaState::ActiveWithRollover;
+            inner.ca.shadow_suppressed = false;
+            return Err(e);
+        }
+        rearm(&self.config, &mut inner);
         let mut rejected = 0usize;
         let mut issued = 0usize;
         let entries: Vec<_> = inner
@@ -413,16 +430,6 @@ impl<S: Store> Ca<S> {
                 _ => {}
             }
         }
-        let old = inner.ca.rollover.take();
-        inner.ca.state = CaState::Active;
-        inner.ca.shadow_suppressed = true;
-        if let Err(e) = self.put_ca(&mut inner) {
-            inner.ca.rollover = old;
-            inner.ca.state = CaState::ActiveWithRollover;
-            inner.ca.shadow_suppressed = false;
-            return Err(e);
-        }
-        rearm(&self.config, &mut inner);
         Ok(CaEvent::RolloverCancelled { rejected, issued })
     }
 }

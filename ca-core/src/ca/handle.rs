@@ -102,7 +102,7 @@ impl<S: Store> Ca<S> {
             Err(e) => return ScepResponse::from(e).into_http(),
         };
         // Store v2: pick up what other instances changed (a no-op while nothing changed).
-        self.refresh_before_request(rng);
+        self.refresh_before_request();
         let snap = self.snapshot();
         let response = match request {
             ScepRequest::GetCaCert { .. } => super::ra::ca_cert_answer(&snap),

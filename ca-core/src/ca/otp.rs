@@ -58,6 +58,10 @@ impl Otp {
     ) -> Self {
         let mut salt = [0u8; SALT_LEN];
         rng.fill_bytes(&mut salt);
+        Self::with_salt(password, expires, salt)
+    }
+
+    fn with_salt(password: &str, expires: Instant, salt: [u8; SALT_LEN]) -> Self {
         Self {
             digest: digest(&salt, password),
             salt,
@@ -173,7 +177,34 @@ impl OtpTable {
     }
 }
 
-/// Reads every OTP record; clear ones (older versions) are hashed and rewritten.
+/// Reads every OTP record without writing one (a refresh: another instance may be spending
+/// one at this moment, and a write would bring it back). A clear record of an older version
+/// is hashed in memory only, with a fixed salt (a salt only matters for what is stored); the
+/// next open rewrites it ([`load`]).
+pub(crate) fn read<S: Store>(store: &S) -> Result<OtpTable, CaError> {
+    let mut table = OtpTable::default();
+    for id in store
+        .list(RecordFamily::OneTimePassword)
+        .map_err(CaError::storage)?
+    {
+        let Some(bytes) = store
+            .get(&RecordKey::OneTimePassword(id))
+            .map_err(CaError::storage)?
+        else {
+            continue;
+        };
+        let otp = match Otp::decode(id, &bytes)? {
+            Decoded::Hashed(otp) => otp,
+            Decoded::Clear { password, expires } => {
+                Otp::with_salt(&password, expires, [0; SALT_LEN])
+            }
+        };
+        table.insert(id, otp);
+    }
+    Ok(table)
+}
+
+/// Reads every OTP record; clear ones (older versions) are hashed and rewritten (at open).
 pub(crate) fn load<S: Store, R: CryptoRng + ?Sized>(
     store: &S,
     rng: &mut R,

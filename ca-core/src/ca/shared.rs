@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use pki_timers::Instant;
-use rand::CryptoRng;
 use zeroize::Zeroizing;
 
 use super::state::{CaRecord, CrlRecord, Entry, EntryState, Inner, decode_revoked};
@@ -17,38 +16,68 @@ use crate::storage::{RecordFamily, RecordKey, Store, StoreError};
 pub(crate) const LEASE_SECS: u64 = 600;
 
 impl<S: Store> Ca<S> {
-    /// Re-reads what instances share when another instance (or this one) changed it: the CA
-    /// record (when its version differs from the one held), the CRL (when its number
-    /// differs), the revoked serials and the one-time passwords. A no-op while the store's
-    /// shared version has not moved.
-    pub(crate) fn refresh<R: CryptoRng + ?Sized>(
-        &self,
-        inner: &mut Inner,
-        rng: &mut R,
-    ) -> Result<(), CaError> {
+    /// Re-reads what instances share when another instance (or this one) changed it: the
+    /// revoked serials and the one-time passwords, the CA record (when its version differs
+    /// from the one held) and the CRL (when its number differs). A no-op while the store's
+    /// shared version has not moved. Each part is read on its own: one that cannot be read
+    /// or decoded (a damaged record, one written by a newer version) does not keep the
+    /// others from being read — a revocation made elsewhere is never hidden by a CRL this
+    /// instance cannot decode (C-8). Until a refresh succeeds, renewal credentials are not
+    /// trusted (see [`Inner::refresh_failed`]).
+    pub(crate) fn refresh(&self, inner: &mut Inner) -> Result<(), CaError> {
+        let result = self.refresh_parts(inner);
+        inner.refresh_failed = result.is_err();
+        result
+    }
+
+    fn refresh_parts(&self, inner: &mut Inner) -> Result<(), CaError> {
         let seen = self.store.shared_version().map_err(CaError::storage)?;
         if seen == inner.shared_seen {
             return Ok(());
         }
-        let mut rearm_needed = false;
-        if let Some(stored) = self.store.ca_state().map_err(CaError::storage)?
-            && Some(stored.version) != inner.ca_version
-        {
-            let record = CaRecord::decode(
-                &Zeroizing::new(stored.bytes),
-                self.config.key_passphrase.as_deref(),
-            )?;
-            inner.ca = record;
-            inner.ca_version = Some(stored.version);
-            rearm_needed = true;
+        let mut first_error = None;
+        match self.read_revoked() {
+            Ok(revoked) => inner.revoked = revoked,
+            Err(e) => first_error = Some(e),
         }
-        if let Some(bytes) = self.store.get(&RecordKey::Crl).map_err(CaError::storage)? {
-            let crl = CrlRecord::decode(&bytes)?;
-            if crl.number != inner.crl.number {
-                inner.crl = crl;
-                rearm_needed = true;
+        match super::otp::read(&self.store) {
+            Ok(otps) => {
+                inner.otps = otps;
+                inner.last_otp = inner.last_otp.max(inner.otps.last_id().unwrap_or(0));
+            }
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+        let mut rearm_needed = false;
+        match self.read_ca_state(inner) {
+            Ok(changed) => rearm_needed |= changed,
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+        match self.store.get(&RecordKey::Crl).map_err(CaError::storage) {
+            Ok(Some(bytes)) => match CrlRecord::decode(&bytes) {
+                Ok(crl) if crl.number != inner.crl.number => {
+                    inner.crl = crl;
+                    rearm_needed = true;
+                }
+                Ok(_) => {}
+                Err(e) => first_error = first_error.or(Some(e)),
+            },
+            Ok(None) => {}
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+        if rearm_needed {
+            rearm(&self.config, inner);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                inner.shared_seen = seen;
+                Ok(())
             }
         }
+    }
+
+    /// Every revoked serial the store holds.
+    fn read_revoked(&self) -> Result<BTreeMap<u64, super::state::Revocation>, CaError> {
         let mut revoked = BTreeMap::new();
         for serial in self
             .store
@@ -63,14 +92,24 @@ impl<S: Store> Ca<S> {
                 revoked.insert(serial, decode_revoked(serial, &b)?);
             }
         }
-        inner.revoked = revoked;
-        inner.otps = super::otp::load(&self.store, rng)?;
-        inner.last_otp = inner.last_otp.max(inner.otps.last_id().unwrap_or(0));
-        if rearm_needed {
-            rearm(&self.config, inner);
+        Ok(revoked)
+    }
+
+    /// The store's CA record, when its version differs from the one held; whether it did.
+    fn read_ca_state(&self, inner: &mut Inner) -> Result<bool, CaError> {
+        let Some(stored) = self.store.ca_state().map_err(CaError::storage)? else {
+            return Ok(false);
+        };
+        if Some(stored.version) == inner.ca_version {
+            return Ok(false);
         }
-        inner.shared_seen = seen;
-        Ok(())
+        let record = CaRecord::decode(
+            &Zeroizing::new(stored.bytes),
+            self.config.key_passphrase.as_deref(),
+        )?;
+        inner.ca = record;
+        inner.ca_version = Some(stored.version);
+        Ok(true)
     }
 
     /// Takes or renews the store's timer lease for this instance. `false`: another instance
@@ -148,9 +187,10 @@ impl<S: Store> Ca<S> {
     }
 
     /// [`Ca::refresh`] before a request: a store that cannot be read now leaves the cache as
-    /// it is (the request then meets the store's error where it writes).
-    pub(crate) fn refresh_before_request<R: CryptoRng + ?Sized>(&self, rng: &mut R) {
+    /// it is (the request then meets the store's error where it writes), and renewal
+    /// credentials untrusted until a refresh succeeds (a revocation may be unseen).
+    pub(crate) fn refresh_before_request(&self) {
         let mut inner = self.lock();
-        let _ = self.refresh(&mut inner, rng);
+        let _ = self.refresh(&mut inner);
     }
 }

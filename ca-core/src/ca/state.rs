@@ -473,6 +473,9 @@ pub(crate) struct Inner {
     pub(crate) ca_version: Option<u64>,
     /// The store's shared version when this instance last read what it caches.
     pub(crate) shared_seen: u64,
+    /// The last refresh from the store failed: a revocation made by another instance may be
+    /// unseen, so no certificate counts as a renewal credential (C-8, fail closed).
+    pub(crate) refresh_failed: bool,
 }
 
 impl Inner {

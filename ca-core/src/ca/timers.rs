@@ -104,7 +104,7 @@ impl<S: Store> Ca<S> {
         let mut inner = self.lock();
         // Store v2: the state other instances wrote first; then the timers run only in the
         // instance holding the store's lease (the others pick up its results).
-        self.refresh(&mut inner, rng)?;
+        self.refresh(&mut inner)?;
         if inner.timers.is_authoritative() && !self.hold_lease(now)? {
             // T-15: the lease holder purges the store; this instance forgets the same entries.
             self.forget_purged(&mut inner, now);

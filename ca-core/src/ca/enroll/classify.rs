@@ -111,10 +111,17 @@ impl<S: Store> Ca<S> {
         now: Instant,
     ) -> SignerClass {
         match classify(signer, &snap.active, &self.profile(), now) {
-            SignerClass::Credential { serial, .. } if self.lock().revoked.contains_key(&serial) => {
+            SignerClass::Credential { serial, .. } if self.credential_unsure(serial) => {
                 SignerClass::Untrusted
             }
             class => class,
         }
+    }
+
+    /// Whether certificate `serial` cannot count as a renewal credential now: it is revoked,
+    /// or the last refresh from the store failed (a revocation may be unseen, C-8).
+    fn credential_unsure(&self, serial: u64) -> bool {
+        let inner = self.lock();
+        inner.refresh_failed || inner.revoked.contains_key(&serial)
     }
 }
