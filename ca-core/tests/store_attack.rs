@@ -247,7 +247,7 @@ fn c20_compaction_cut_short_neither_loses_nor_resurrects() {
 
 /// Two CA instances on one shared store.
 fn two(config: &ca_core::CaConfig) -> (Ca<Arc<MemoryStore>>, Ca<Arc<MemoryStore>>) {
-    let store = Arc::new(MemoryStore::new());
+    let store = Arc::new(MemoryStore::shared());
     let a = Ca::open(config.clone(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
     let b = Ca::open(config.clone(), store, T0, true, &mut rng(2)).unwrap();
     (a, b)
@@ -338,8 +338,6 @@ fn c08_a_credential_revoked_on_one_instance_is_refused_by_the_other() {
 /// call it in a tight loop (CPU, two database round trips a turn) for as long as the other
 /// instance holds the lease.
 #[test]
-#[ignore = "store-review finding for the lead (BOARD.md): the fix belongs in ca/timers.rs handle_timeout \
-            and Ca::poll_timeout; fails on the current code"]
 fn t15_requests_made_on_the_instance_without_the_lease_are_purged_and_it_does_not_spin() {
     let mut c = config();
     c.grant = GrantMode::Manual;
