@@ -245,9 +245,12 @@ impl<S: Store> Ca<S> {
         &self.store
     }
 
-    /// Gives the store back (e.g. to reopen the CA from it).
+    /// Closes this instance and gives the store back (e.g. to reopen the CA from it): the
+    /// store's timer lease, if this instance holds it, is released (best effort), so other
+    /// instances on the store run the timers at once.
     #[must_use]
     pub fn into_store(self) -> S {
+        let _ = self.store.release_lease(self.instance);
         self.store
     }
 

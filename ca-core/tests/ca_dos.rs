@@ -6,7 +6,7 @@
 mod ca_support;
 mod issue_support;
 
-use ca_core::{Ca, CaError, ConfigError, GrantMode, RecordFamily, RequestSelector, Store};
+use ca_core::{Ca, CaError, ConfigError, GrantMode, RequestSelector, Store, storage::RecordFamily};
 use ca_support::*;
 use der::Encode;
 use pki_timers::Duration;

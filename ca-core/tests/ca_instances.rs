@@ -9,7 +9,7 @@ mod issue_support;
 
 use std::sync::Arc;
 
-use ca_core::{Ca, CaEvent, CaState, GrantMode, MemoryStore, certificate_serial};
+use ca_core::{Ca, CaEvent, CaState, GrantMode, MemoryStore, issue::certificate_serial};
 use ca_support::*;
 use pki_timers::{Instant, Overlap};
 use scep_proto::CertRepStatus;

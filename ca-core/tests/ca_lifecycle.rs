@@ -7,7 +7,8 @@ mod ca_support;
 mod issue_support;
 
 use ca_core::{
-    Ca, CaError, CaEvent, CaState, GrantMode, MemoryStore, RequestSelector, certificate_serial,
+    Ca, CaError, CaEvent, CaState, GrantMode, MemoryStore, RequestSelector,
+    issue::certificate_serial,
 };
 use ca_support::*;
 use der::Decode;

@@ -8,7 +8,9 @@ mod issue_support;
 
 use std::path::{Path, PathBuf};
 
-use ca_core::{Ca, CaError, CaEvent, DirStore, GrantMode, MemoryStore, RecordFamily, Store};
+use ca_core::{
+    Ca, CaError, CaEvent, DirStore, GrantMode, MemoryStore, Store, storage::RecordFamily,
+};
 use ca_support::*;
 use pki_timers::Duration;
 use scep_proto::{Csr, DigestAlg, Nonce, PrivateKey, RequestBody, RequestBuilder, TransactionId};
@@ -374,12 +376,12 @@ fn s38_the_ca_signs_with_sha1_only_under_the_legacy_switch() {
         matches!(err, CaError::Config(ca_core::ConfigError::LegacyHash)),
         "{err:?}"
     );
-    let params = ca_core::CaCertParams::new(issue_support::ca_name(), T0);
+    let params = ca_core::issue::CaCertParams::new(issue_support::ca_name(), T0);
     let mut sha1 = params.clone();
-    sha1.signature = ca_core::SignatureConfig::new(DigestAlg::Sha1);
-    assert!(ca_core::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_err());
+    sha1.signature = ca_core::issue::SignatureConfig::new(DigestAlg::Sha1);
+    assert!(ca_core::issue::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_err());
     sha1.signature = sha1.signature.with_legacy_algorithms(true);
-    assert!(ca_core::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_ok());
+    assert!(ca_core::issue::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_ok());
     c.legacy_algorithms = true;
     let ca = Ca::open(c, MemoryStore::new(), T0, true, &mut rng(1)).unwrap();
     let cert = parse_cert(&ca.ca_certificate_der());

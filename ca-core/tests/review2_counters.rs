@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ca_core::{Counter, DirStore, RecordKey, Store};
+use ca_core::storage::{Counter, RecordKey};
+use ca_core::{DirStore, Store};
 
 /// A copy of `from` as a crash would leave it (no lock file).
 fn crash_copy(from: &Path, to: &Path) {

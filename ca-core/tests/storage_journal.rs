@@ -9,7 +9,8 @@ use std::fs;
 use std::path::Path;
 
 use ca_core::{
-    Counter, DirStore, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError,
+    DirStore, Store, StoreError,
+    storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow},
 };
 
 /// A copy of the store's folder as a crash would leave it: the journal and files as they

@@ -19,7 +19,7 @@
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use ca_core::{Ca, CaConfig, GrantMode, MemoryStore, RecordKey, RequestSelector, Store};
+use ca_core::{Ca, CaConfig, GrantMode, MemoryStore, RequestSelector, Store, storage::RecordKey};
 use der::Decode;
 use libfuzzer_sys::fuzz_target;
 use pki_timers::{Duration, Instant};

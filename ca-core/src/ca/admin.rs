@@ -256,7 +256,13 @@ impl<S: Store> Ca<S> {
         rng: &mut R,
     ) -> Result<u64, CaError> {
         let mut inner = self.lock();
-        if serial == 0 || serial > inner.last_serial {
+        // Several instances (Store v2): another may have issued the serial, revoked others or
+        // renewed the CRL since this one last looked; the store is the source of truth.
+        self.refresh(&mut inner, rng)?;
+        let last = inner
+            .last_serial
+            .max(super::read_counter(&self.store, RecordKey::SerialCounter)?);
+        if serial == 0 || serial > last {
             return Err(CaError::UnknownSerial { serial });
         }
         if !inner.revoked.contains_key(&serial) {

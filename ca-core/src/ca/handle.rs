@@ -372,7 +372,8 @@ impl<S: Store> Ca<S> {
             (Operation::Enrol(kind), RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
                 if csr.to_der().len() <= self.config.max_csr_bytes =>
             {
-                VerifiedCsr::from_der(csr.to_der(), self.config.legacy_algorithms)
+                // S-40: the CSR as scep-proto decoded it (BER normalised), not decoded again.
+                VerifiedCsr::verify(csr.cert_req().clone(), self.config.legacy_algorithms)
                     .ok()
                     .map(|csr| Body::Enrol(kind, Box::new(csr)))
             }

@@ -140,12 +140,14 @@ impl DirStore {
         Ok(())
     }
 
-    /// A record: the journal's version if it has one, else the file's.
+    /// A record: the journal's version if it has one, else the file's. Fails once the
+    /// journal failed (its shown writes may be lost).
     pub(super) fn read(
         &self,
         shared: &Shared,
         key: &RecordKey,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.journal.check()?;
         match shared.overlay_get(key) {
             Some(value) => Ok(value.cloned()),
             None => self.read_file(key),
@@ -154,6 +156,7 @@ impl DirStore {
 
     pub(super) fn list_family(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
         let shared = self.shared_lock();
+        self.journal.check()?;
         let mut numbers: BTreeSet<u64> = self.list_files(family)?.into_iter().collect();
         for (key, present) in shared.overlay_keys() {
             if let Some(n) = key.number_in(family) {
@@ -169,6 +172,7 @@ impl DirStore {
 
     pub(super) fn list_archive_names(&self) -> Result<Vec<String>, StoreError> {
         let shared = self.shared_lock();
+        self.journal.check()?;
         let mut names: BTreeSet<String> = self.list_archive_files()?.into_iter().collect();
         for (key, present) in shared.overlay_keys() {
             if let RecordKey::Archive(name) = key {
@@ -273,9 +277,7 @@ impl Drop for DirStore {
     }
 }
 
+/// A journal's bytes, never read through a symlink planted in its place.
 fn read_journal(path: &std::path::Path) -> io::Result<Vec<u8>> {
-    let mut file = fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut file, &mut bytes)?;
-    Ok(bytes)
+    super::dir::read_record(path)
 }

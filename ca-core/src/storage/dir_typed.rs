@@ -436,7 +436,9 @@ impl DirStore {
         }
     }
 
-    pub(super) fn typed_shared_version(&self) -> u64 {
-        self.shared_lock().shared_version
+    pub(super) fn typed_shared_version(&self) -> Result<u64, StoreError> {
+        let shared = self.shared_lock();
+        self.journal.check()?;
+        Ok(shared.shared_version)
     }
 }

@@ -294,6 +294,15 @@ impl Journal {
         }
     }
 
+    /// `Ok` unless a write or sync failed: then what readers were shown may be lost, and
+    /// every read fails too (nothing is decided on a write that was lost).
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.lock().failed {
+            return Err(self.failed_error());
+        }
+        Ok(())
+    }
+
     /// Queues `record`; its sequence number, for [`Journal::wait`].
     pub(crate) fn append(&self, record: &[u8]) -> Result<u64, StoreError> {
         let mut state = self.lock();

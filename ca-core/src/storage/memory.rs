@@ -119,14 +119,27 @@ impl Inner {
             Counter::OtpId => Some(RecordFamily::OneTimePassword),
             _ => None,
         };
-        let largest = family.map_or(0, |family| {
-            self.records
-                .keys()
-                .filter_map(|k| number_in(k, family))
-                .max()
-                .unwrap_or(0)
-        });
+        // The map is ordered by key: a family's largest id is the last key of its range.
+        let largest = match family {
+            Some(family @ RecordFamily::Request) => {
+                self.last_in(RecordKey::Request(0)..=RecordKey::Request(u64::MAX), family)
+            }
+            Some(family @ RecordFamily::OneTimePassword) => self.last_in(
+                RecordKey::OneTimePassword(0)..=RecordKey::OneTimePassword(u64::MAX),
+                family,
+            ),
+            _ => 0,
+        };
         Ok(stored.max(largest))
+    }
+
+    /// The number of the last record in `range` (one family's keys), 0 if none.
+    fn last_in(&self, range: core::ops::RangeInclusive<RecordKey>, family: RecordFamily) -> u64 {
+        self.records
+            .range(range)
+            .next_back()
+            .and_then(|(k, _)| number_in(k, family))
+            .unwrap_or(0)
     }
 
     /// Spends one write from the budget, or refuses.
