@@ -23,6 +23,7 @@ mod handle;
 mod import;
 mod next_ca;
 mod otp;
+mod quota;
 mod ra;
 pub(crate) mod records;
 mod shared;
@@ -104,6 +105,10 @@ impl<S: Store> Ca<S> {
     /// when `ra_subject` is set and the time is authoritative. Timers are armed when
     /// `authoritative_time` is true (T-12).
     ///
+    /// Several instances may start on one empty shared store at once: exactly one CA is
+    /// made, and every instance opens it (the others' keys are discarded; the serials they
+    /// drew stay unused, so the CA certificate's serial is then the winner's, not always 1).
+    ///
     /// # Errors
     /// [`CaError::Config`] for a bad configuration or an `issuer_name` that differs from the
     /// stored CA's (C-2); [`CaError::NoAuthoritativeTime`] when the CA must be created
@@ -117,51 +122,19 @@ impl<S: Store> Ca<S> {
     ) -> Result<Self, CaError> {
         config.validate()?;
         let issuer = config.issuer()?;
-        let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
-        let passphrase = config.key_passphrase.as_deref();
         let shared_seen = store.shared_version().map_err(CaError::storage)?;
-        let stored = store.ca_state().map_err(CaError::storage)?;
-        let mut ca_version = stored.as_ref().map(|v| v.version);
-        let existing = stored
-            .map(|v| CaRecord::decode(&Zeroizing::new(v.bytes), passphrase))
-            .transpose()?;
-        let (ca, crl, last_serial) = match existing {
-            Some(mut ca) => {
-                if !scep_proto::names_match(ca.active.ca.subject(), &issuer) {
-                    return Err(ConfigError::IssuerNameChanged.into());
-                }
-                if let Some(passphrase) = passphrase
-                    && ca.needs_sealing(Some(passphrase))
-                {
-                    ca.seal(passphrase, rng)?;
-                    ca_version = Some(
-                        store
-                            .swap_ca_state(ca_version, &ca.encode()?)
-                            .map_err(CaError::storage)?,
-                    );
-                }
-                let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
-                    Some(b) => CrlRecord::decode(&b)?,
-                    None => {
-                        return Err(CaError::CorruptRecord {
-                            key: RecordKey::Crl,
-                        });
-                    }
-                };
-                (ca, crl, last_serial)
-            }
-            None => {
-                if !authoritative_time {
-                    return Err(CaError::NoAuthoritativeTime);
-                }
-                let created = create(&config, &store, issuer, last_serial, now, rng)?;
-                ca_version = store
-                    .ca_state()
-                    .map_err(CaError::storage)?
-                    .map(|v| v.version);
-                created
+        // C-1: of several instances creating the CA at once, the one whose CA record is
+        // stored first (compare-and-swap) made it; the others lose that write having stored
+        // nothing else, read the CA record again and open the winner's CA.
+        let mut attempts = 1..3;
+        let (ca, ca_version, crl) = loop {
+            match load_or_create(&config, &store, &issuer, now, authoritative_time, rng) {
+                Err(CaError::Storage(StoreError::Conflict(Conflict::CaState { .. })))
+                    if attempts.next().is_some() => {}
+                result => break result?,
             }
         };
+        let last_serial = read_counter(&store, RecordKey::SerialCounter)?;
         let mut requests = state::RequestTable::default();
         for id in store
             .list(RecordFamily::Request)
@@ -187,6 +160,19 @@ impl<S: Store> Ca<S> {
                 revoked.insert(serial, decode_revoked(serial, &b)?);
             }
         }
+        let crl = match crl {
+            Some(crl) => crl,
+            // The CA record without a CRL: its creator stopped (or is still running) between
+            // the two writes. Any instance completes it, once (compare-and-swap).
+            None if authoritative_time => {
+                first_crl(&config, &store, &ca.active.ca, None, &revoked, now, rng)?
+            }
+            None => {
+                return Err(CaError::CorruptRecord {
+                    key: RecordKey::Crl,
+                });
+            }
+        };
         let last_request = read_counter(&store, RecordKey::RequestCounter)?
             .max(requests.keys().next_back().copied().unwrap_or(0));
         let last_otp = otps.last_id().unwrap_or(0);
@@ -393,25 +379,78 @@ fn read_counter<S: Store>(store: &S, key: RecordKey) -> Result<u64, CaError> {
     }
 }
 
-/// C-1: the first key, certificate, CRL and archive. The CA record is written last, so a
-/// crash part-way leaves no CA (the serials it took stay used).
+/// The CA record (with its version) and the CRL the store holds (`None`: the CA record was
+/// stored, its first CRL not yet), or a new CA made and stored (C-1) when there is none.
+///
+/// # Errors
+/// [`Conflict::CaState`] (as [`CaError::Storage`]) when another instance stored its CA
+/// record first: nothing else was written, and the caller reads the store again.
+fn load_or_create<S: Store, R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    store: &S,
+    issuer: &x509_cert::name::Name,
+    now: Instant,
+    authoritative_time: bool,
+    rng: &mut R,
+) -> Result<(CaRecord, Option<u64>, Option<CrlRecord>), CaError> {
+    let passphrase = config.key_passphrase.as_deref();
+    let Some(stored) = store.ca_state().map_err(CaError::storage)? else {
+        if !authoritative_time {
+            return Err(CaError::NoAuthoritativeTime);
+        }
+        let (record, version, crl) = create(config, store, issuer.clone(), now, rng)?;
+        return Ok((record, Some(version), Some(crl)));
+    };
+    let mut version = Some(stored.version);
+    let mut ca = CaRecord::decode(&Zeroizing::new(stored.bytes), passphrase)?;
+    if !scep_proto::names_match(ca.active.ca.subject(), issuer) {
+        return Err(ConfigError::IssuerNameChanged.into());
+    }
+    if let Some(passphrase) = passphrase
+        && ca.needs_sealing(Some(passphrase))
+    {
+        ca.seal(passphrase, rng)?;
+        version = Some(
+            store
+                .swap_ca_state(version, &ca.encode()?)
+                .map_err(CaError::storage)?,
+        );
+    }
+    let crl = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+        Some(b) => Some(CrlRecord::decode(&b)?),
+        None => None,
+    };
+    Ok((ca, version, crl))
+}
+
+/// C-1: the first key and certificate (and RA), then the CA record, by compare-and-swap on
+/// "no CA yet": the one write that decides, among instances creating the CA at once, whose
+/// CA it is. Before it, a creator only takes serials (they stay used, C-3); after it, the
+/// winner writes the archive and the first CRL, each once. A crash before the CA record
+/// leaves no CA; one after it leaves a CA whose first CRL the next opening makes.
+/// Returns the record, its version and the CRL.
 fn create<S: Store, R: CryptoRng + ?Sized>(
     config: &CaConfig,
     store: &S,
     issuer: x509_cert::name::Name,
-    last_serial: u64,
     now: Instant,
     rng: &mut R,
-) -> Result<(CaRecord, CrlRecord, u64), CaError> {
-    // Store v2: the serial from the store's counter, the CRL and the CA record by
-    // compare-and-swap, so that of several instances creating the CA at once exactly one wins
-    // (the others fail with a conflict; opened again, they find the winner's CA).
-    let serial = store
-        .allocate(&[Counter::Serial])
-        .map_err(CaError::storage)?
-        .first()
-        .copied()
-        .unwrap_or(last_serial.saturating_add(1));
+) -> Result<(CaRecord, u64, CrlRecord), CaError> {
+    // C-3: serials from the store's counter, durable before they are signed.
+    let next_serial = || {
+        store
+            .allocate(&[Counter::Serial])
+            .map_err(|e| match e {
+                StoreError::Conflict(Conflict::CounterExhausted { .. }) => {
+                    CaError::CounterExhausted
+                }
+                e => CaError::storage(e),
+            })?
+            .first()
+            .copied()
+            .ok_or(CaError::CounterExhausted)
+    };
+    let serial = next_serial()?;
     let key = generate_key(config.key_bits, rng).map_err(CaError::Issue)?;
     let mut params = CaCertParams::new(issuer, now);
     params.serial = serial;
@@ -419,36 +458,16 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
     params.signature =
         SignatureConfig::new(config.hash).with_legacy_algorithms(config.legacy_algorithms);
     let ca = self_signed_ca_certificate(&params, key, rng).map_err(CaError::Issue)?;
-    // RA mode (S-7): the RA takes the next serial from the store, durable before use (C-3).
-    let mut last = serial;
-    let ra_serial = || {
-        last = store
-            .allocate(&[Counter::Serial])
-            .map_err(CaError::storage)?
-            .first()
-            .copied()
-            .ok_or(CaError::CounterExhausted)?;
-        Ok(last)
-    };
-    let ra = ra::creation_ra(config, &ca, ra_serial, now, rng)?;
-    // A creation cut short may have left a CRL: the new one follows its number.
-    let previous = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+    // RA mode (S-7): the RA takes the next serial.
+    let ra = ra::creation_ra(config, &ca, next_serial, now, rng)?;
+    // Everything that can fail but the store is done before the CA record is written.
+    let archived = archive_file(config, &ca, ArchiveGeneration::Creation, rng)?;
+    // Older versions wrote the CRL before the CA record: a creation of theirs cut short may
+    // have left one, whose number the first CRL follows.
+    let leftover = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
         Some(bytes) => Some(CrlRecord::decode(&bytes)?.number),
         None => None,
     };
-    let number = previous.map_or(Some(1), |n| n.checked_add(1));
-    let crl = make_crl(
-        config,
-        &ca,
-        &BTreeMap::new(),
-        number.ok_or(CaError::CounterExhausted)?,
-        now,
-        rng,
-    )?;
-    store
-        .swap_crl(previous, crl.number, &crl.encode())
-        .map_err(CaError::storage)?;
-    archive(config, store, &ca, ArchiveGeneration::Creation, rng)?;
     let record = CaRecord {
         state: CaState::Active,
         active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?.with_ra(ra)),
@@ -456,10 +475,55 @@ fn create<S: Store, R: CryptoRng + ?Sized>(
         rollover_counter: 0,
         shadow_suppressed: false,
     };
-    store
+    let version = store
         .swap_ca_state(None, &record.encode()?)
         .map_err(CaError::storage)?;
-    Ok((record, crl, last))
+    // This instance's CA is the CA from here on.
+    if let Some(file) = archived {
+        store
+            .put(&file.record_key(), file.contents())
+            .map_err(CaError::storage)?;
+    }
+    let crl = first_crl(
+        config,
+        store,
+        &record.active.ca,
+        leftover,
+        &BTreeMap::new(),
+        now,
+        rng,
+    )?;
+    Ok((record, version, crl))
+}
+
+/// C-1, C-21: the CA's first CRL, signed by `ca`: number 1, or one more than `after` (a CRL
+/// left by a creation cut short), stored by compare-and-swap. If another instance of the
+/// same CA stored it first, that one is read and returned instead.
+fn first_crl<S: Store, R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    store: &S,
+    ca: &CaKey,
+    after: Option<u64>,
+    revoked: &BTreeMap<u64, state::Revocation>,
+    now: Instant,
+    rng: &mut R,
+) -> Result<CrlRecord, CaError> {
+    let number = after
+        .map_or(Some(1), |n| n.checked_add(1))
+        .ok_or(CaError::CounterExhausted)?;
+    let crl = make_crl(config, ca, revoked, number, now, rng)?;
+    match store.swap_crl(after, number, &crl.encode()) {
+        Ok(()) => Ok(crl),
+        Err(StoreError::Conflict(Conflict::CrlNumber { .. })) => {
+            match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+                Some(bytes) => CrlRecord::decode(&bytes),
+                None => Err(CaError::CorruptRecord {
+                    key: RecordKey::Crl,
+                }),
+            }
+        }
+        Err(e) => Err(CaError::storage(e)),
+    }
 }
 
 /// C-19: export `ca` with the archive password, if one is configured.
@@ -470,14 +534,29 @@ pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
     generation: ArchiveGeneration,
     rng: &mut R,
 ) -> Result<(), CaError> {
+    match archive_file(config, ca, generation, rng)? {
+        Some(file) => store
+            .put(&file.record_key(), file.contents())
+            .map_err(CaError::storage),
+        None => Ok(()),
+    }
+}
+
+/// C-19: the archive of `ca`, not stored yet; `None` without an archive password.
+pub(crate) fn archive_file<R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    ca: &CaKey,
+    generation: ArchiveGeneration,
+    rng: &mut R,
+) -> Result<Option<crate::archive::ArchiveFile>, CaError> {
     let Some(password) = &config.archive_password else {
-        return Ok(());
+        return Ok(None);
     };
     let params = ArchiveParams {
         format: config.archive_format,
         ..ArchiveParams::default()
     };
-    let file = params
+    params
         .export(
             &config.name,
             generation,
@@ -486,10 +565,8 @@ pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
             password.as_bytes(),
             rng,
         )
-        .map_err(CaError::Archive)?;
-    store
-        .put(&file.record_key(), file.contents())
-        .map_err(CaError::storage)
+        .map(Some)
+        .map_err(CaError::Archive)
 }
 
 fn make_crl<R: CryptoRng + ?Sized>(

@@ -280,6 +280,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// CA state, the CRL, revocations and one-time passwords (added or consumed). An
     /// instance whose cached copy was read at version `v` re-reads when this is above `v`.
     fn shared_version(&self) -> Result<u64, StoreError>;
+
+    /// C-14 across instances: how many request rows with `requester_key` are open
+    /// ([`RequestRow::open`]) — `Some` when several CA instances share this store, `None`
+    /// when one instance has it to itself.
+    ///
+    /// A CA instance counts a signer key's unissued requests in its own request table, which
+    /// is the whole table when the store is its alone; on a shared store it also asks the
+    /// store, so that a key holder talking to several instances still meets one quota. A
+    /// store that answers `Some` counts from an index (this runs for every enrolment).
+    ///
+    /// The default answers `None`, which is right for a store only one CA instance uses
+    /// ([`DirStore`]; [`MemoryStore`] unless made with [`MemoryStore::shared`]). A store
+    /// that forwards to another (a wrapper) forwards this method and
+    /// [`Store::count_requests`] too, or the CA takes the store for an unshared one.
+    fn count_open_requests(&self, requester_key: &[u8]) -> Result<Option<u64>, StoreError> {
+        let _ = requester_key;
+        Ok(None)
+    }
+
+    /// `max_requests` across instances: how many rows the request table holds (open,
+    /// issued and rejected ones until their purge) — `Some` when several CA instances share
+    /// this store, `None` (the default) when one instance has it to itself and counts its
+    /// own table. See [`Store::count_open_requests`].
+    fn count_requests(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
+    /// T-15 across instances: removes every request row created at or before
+    /// `created_until` (Unix seconds), whichever instance made it, and says how many —
+    /// `Some` when several CA instances share this store (the instance holding the timer
+    /// lease purges for all of them). `None` (the default; nothing removed) when one
+    /// instance has the store to itself: it removes its entries one by one
+    /// ([`Store::remove`]). See [`Store::count_open_requests`] on wrappers.
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        let _ = created_until;
+        Ok(None)
+    }
 }
 
 /// A shared store is a store: several CA instances in one process (tests, simulations of a
@@ -335,5 +372,14 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn shared_version(&self) -> Result<u64, StoreError> {
         (**self).shared_version()
+    }
+    fn count_open_requests(&self, requester_key: &[u8]) -> Result<Option<u64>, StoreError> {
+        (**self).count_open_requests(requester_key)
+    }
+    fn count_requests(&self) -> Result<Option<u64>, StoreError> {
+        (**self).count_requests()
+    }
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        (**self).purge_requests(created_until)
     }
 }

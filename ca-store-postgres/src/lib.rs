@@ -24,6 +24,7 @@ mod error;
 mod kv;
 mod migrate;
 mod pool;
+mod quota;
 mod records;
 #[cfg(feature = "tls")]
 mod tls;
@@ -278,5 +279,20 @@ impl Store for PgStore {
 
     fn shared_version(&self) -> Result<u64, StoreError> {
         self.op_shared_version()
+    }
+
+    /// Always `Some`: a database is there to be shared.
+    fn count_open_requests(&self, requester_key: &[u8]) -> Result<Option<u64>, StoreError> {
+        self.op_count_open_requests(requester_key).map(Some)
+    }
+
+    /// Always `Some`: a database is there to be shared.
+    fn count_requests(&self) -> Result<Option<u64>, StoreError> {
+        self.op_count_requests().map(Some)
+    }
+
+    /// Always `Some`: a database is there to be shared.
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        self.op_purge_requests(created_until).map(Some)
     }
 }

@@ -14,7 +14,10 @@ use crate::OpenError;
 const MIGRATION_LOCK: i64 = 0x7363_6570_6d69_6772;
 
 /// Every migration, in version order: (version, SQL).
-pub(crate) const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_records.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_records.sql")),
+    (2, include_str!("migrations/0002_request_quota.sql")),
+];
 
 /// The schema version this build writes and reads.
 pub(crate) fn latest() -> i32 {

@@ -307,8 +307,6 @@ fn c22_two_servers_started_together_generate_exactly_one_rollover_and_serve_the_
 }
 
 #[test]
-#[ignore = "ca-core (store-v2 a2229b0): the instance that loses the creation race fails with \
-            `conflicting write: CRL is at number Some(1)` instead of opening the CA the winner made"]
 fn c1_two_servers_creating_the_ca_on_an_empty_database_at_once_make_one_ca() {
     let db = TestDb::create().unwrap();
     let tmp = tempfile::tempdir().unwrap();

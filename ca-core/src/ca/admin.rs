@@ -347,13 +347,9 @@ impl<S: Store> Ca<S> {
         params.signature = self.signature();
         let ca = crate::issue::rollover_ca_certificate(&inner.ca.active.ca, &params, key, rng)
             .map_err(CaError::Issue)?;
-        super::archive(
-            &self.config,
-            &self.store,
-            &ca,
-            ArchiveGeneration::Rollover(counter),
-            rng,
-        )?;
+        // C-19: stored only once this rollover is the CA's (another instance's may win).
+        let archived =
+            super::archive_file(&self.config, &ca, ArchiveGeneration::Rollover(counter), rng)?;
         let not_after = ca.validity().not_after();
         // RA mode (S-33): the rollover CA's own RA.
         let ra = self.rollover_ra(inner, &ca, rng)?;
@@ -379,6 +375,11 @@ impl<S: Store> Ca<S> {
             return Err(e);
         }
         rearm(&self.config, inner);
+        if let Some(file) = archived {
+            self.store
+                .put(&file.record_key(), file.contents())
+                .map_err(CaError::storage)?;
+        }
         Ok(CaEvent::RolloverGenerated { serial, not_after })
     }
 

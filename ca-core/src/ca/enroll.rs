@@ -63,6 +63,8 @@ struct Asked<'a> {
     standing: Standing,
     /// The policy it is issued under (the host may have narrowed it).
     policy: IssuancePolicy,
+    /// The request table's size in a store instances share (C-14 `max_requests`).
+    stored_rows: Option<u64>,
 }
 
 /// A new enrolment (PKCSReq) or a renewal (RenewalReq; C-8: only from a renewal credential).
@@ -258,16 +260,9 @@ fn squats(holder: &Entry, tid: &str, csr: &VerifiedCsr) -> bool {
             .is_some_and(|k| super::tid::from_bits(tid, k))
 }
 
-/// C-14: the entries `key` signed that are not issued yet.
+/// C-14: the entries `key` signed that are not issued yet, in this instance's table.
 fn unissued_of(inner: &super::state::Inner, key: &[u8]) -> usize {
-    inner
-        .requests
-        .values()
-        .filter(|e| {
-            e.signer_key.as_deref() == Some(key)
-                && matches!(e.state, EntryState::Pending | EntryState::Issuing)
-        })
-        .count()
+    inner.requests.unissued_of(key)
 }
 
 /// What a successful pipeline step hands back.
@@ -290,14 +285,16 @@ impl<S: Store> Ca<S> {
     /// entries and `tid` is not one of its own (a retransmission is still answered).
     pub(crate) fn over_key_quota(&self, signer: &Certificate, tid: &str) -> bool {
         let key = cert_key(signer);
-        let inner = self.lock();
-        if inner
-            .find_transaction(tid)
-            .is_some_and(|e| bound_to(e, &key))
-        {
+        let stored = self.stored_unissued(&key);
+        let mut inner = self.lock();
+        if super::quota::unissued(&inner, &key, stored) < MAX_PENDING_PER_KEY {
             return false;
         }
-        unissued_of(&inner, &key) >= MAX_PENDING_PER_KEY
+        // A retransmission is still answered, wherever its transaction was made.
+        self.adopt_stored(&mut inner, tid);
+        !inner
+            .find_transaction(tid)
+            .is_some_and(|e| bound_to(e, &key))
     }
 
     /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12. `request` is the envelope's part
@@ -317,6 +314,11 @@ impl<S: Store> Ca<S> {
         let issuer = enrollment.issuer(&snap.active, snap.rollover.as_ref());
         // C-10 (amended): the policy, then the host's review, without the lock.
         let policy = self.review(enrollment, ReviewStage::Arrival)?;
+        // C-14: the table's size, from the store when instances share it (without the lock).
+        let stored_rows = match class {
+            SignerClass::Credential { .. } => None,
+            _ => self.store.count_requests().map_err(|_| Failure::Storage)?,
+        };
         // C-3/C-14: request ids and serials come from the store, without the lock (their
         // durable write is shared with other requests' writes); the decision is retaken with
         // them in hand.
@@ -348,6 +350,7 @@ impl<S: Store> Ca<S> {
                     credential,
                     standing: request.standing,
                     policy,
+                    stored_rows,
                 };
                 self.decide(&mut inner, asked, &issuer, &mut allocated)
             };
@@ -369,15 +372,13 @@ impl<S: Store> Ca<S> {
             allocated.serial = allocated.serial.or(got.serial);
         }
         // C-9 step 5: a subordinate CA's shadow request is issued as a CA certificate.
-        let profile = match auto_grant(
+        let profile = auto_grant(
             &self.config,
             enrollment.addressee,
             request.standing,
             enrollment.csr,
-        ) {
-            Some((_, true)) => CertProfile::SubordinateCa,
-            _ => CertProfile::EndEntity,
-        };
+        )
+        .map_or(CertProfile::EndEntity, |(_, profile)| profile);
         match decision {
             Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
             Decision::Failure(f) => Err(f),
@@ -449,6 +450,7 @@ impl<S: Store> Ca<S> {
             credential,
             standing,
             policy,
+            stored_rows,
         } = asked;
         let Enrollment {
             tid,
@@ -539,9 +541,7 @@ impl<S: Store> Ca<S> {
         // The table is capped: a full table answers 503 (nothing signed, nothing stored), except
         // to renewal credentials (C-14: bounded by the certificates the CA issued). A replaced
         // entry frees its place.
-        let entries = inner
-            .requests
-            .len()
+        let entries = super::quota::entries(inner, stored_rows)
             .saturating_sub(usize::from(replaced.is_some()));
         if credential.is_none() && entries >= self.config.max_requests {
             return Decision::Failure(Failure::TableFull);
@@ -603,6 +603,14 @@ impl<S: Store> Ca<S> {
                 // Step 7: pending.
                 if self.put_entry(&entry).is_err() {
                     return Decision::Failure(Failure::Storage);
+                }
+                // C-14: other instances may have filled a shared table meanwhile.
+                if stored_rows.is_some()
+                    && replaced.is_none()
+                    && credential.is_none()
+                    && self.withdraw_if_overfull(id)
+                {
+                    return Decision::Failure(Failure::TableFull);
                 }
                 inner.requests.insert(id, entry);
                 Decision::Pending(if clean {

@@ -14,7 +14,7 @@ use scep_proto::{
 };
 
 use super::enroll::{
-    Addressee, Delivery, EnrollKind, Enrollment, Opened, SignerClass, bound_to, cert_key, requester,
+    Delivery, EnrollKind, Enrollment, Opened, SignerClass, bound_to, cert_key, requester,
 };
 use super::error::{Answer, Failure};
 use super::ra::{Recipient, Standing};
@@ -247,7 +247,7 @@ impl<S: Store> Ca<S> {
         let Some(recipient) = Recipient::find(snap, &envelope) else {
             return self.fail(reply, &Failure::NotAddressed, rng);
         };
-        let addressee = Addressee::from_flag(recipient.to_rollover);
+        let addressee = recipient.addressee;
         // C-7 and S-28: the recipient key signs; a SUCCESS mirrors the request's cipher.
         reply.signer = Arc::clone(&recipient.generation);
         reply.via_ra = recipient.via_ra;

@@ -33,7 +33,7 @@ use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
 use zeroize::Zeroizing;
 
-use super::enroll::{Addressee, SignerClass};
+use super::enroll::{Addressee, CertProfile, SignerClass};
 use super::error::{CaError, CaState, ConfigError};
 use super::records::{Fields, Writer};
 use super::state::Generation;
@@ -253,8 +253,8 @@ impl Generation {
 /// RA certificate.
 pub(crate) struct Recipient {
     pub(crate) generation: Arc<Generation>,
-    /// Addressed to the rollover generation.
-    pub(crate) to_rollover: bool,
+    /// Which of the two generations.
+    pub(crate) addressee: Addressee,
     /// Addressed to the generation's RA certificate.
     pub(crate) via_ra: bool,
 }
@@ -262,15 +262,15 @@ pub(crate) struct Recipient {
 impl Recipient {
     /// C-6 from the clear RecipientInfo: the active CA, its RA, the rollover CA, its RA.
     pub(crate) fn find(snap: &Snapshot, envelope: &Envelope) -> Option<Self> {
-        let generations = core::iter::once((&snap.active, false))
-            .chain(snap.rollover.as_ref().map(|r| (r, true)));
-        for (generation, to_rollover) in generations {
+        let generations = core::iter::once((&snap.active, Addressee::Active))
+            .chain(snap.rollover.as_ref().map(|r| (r, Addressee::Rollover)));
+        for (generation, addressee) in generations {
             let ra = generation.ra.as_ref().map(RaKey::cert);
             for (cert, via_ra) in [(Some(generation.cert()), false), (ra, true)] {
                 if cert.is_some_and(|c| envelope.is_addressed_to(c)) {
                     return Some(Self {
                         generation: Arc::clone(generation),
-                        to_rollover,
+                        addressee,
                         via_ra,
                     });
                 }
@@ -354,7 +354,7 @@ pub(crate) fn standing(
 }
 
 /// C-9 steps 5 and 6 (RaAuto): whether the request is granted for who signed it, and
-/// whether it is issued as a CA certificate. Step 5 (`grant_auto_rollover`) only grants
+/// as which kind of certificate ([`CertProfile`]). Step 5 (`grant_auto_rollover`) only grants
 /// requests addressed to the rollover CA: `ra_cert` for the registered RA, `ca_cert` for a
 /// subordinate CA asking for a CA certificate. `grant = RaAuto` grants the registered RA.
 pub(crate) fn auto_grant(
@@ -362,25 +362,25 @@ pub(crate) fn auto_grant(
     addressee: Addressee,
     standing: Standing,
     csr: &VerifiedCsr,
-) -> Option<(&'static str, bool)> {
+) -> Option<(&'static str, CertProfile)> {
     let flags = config.grant_auto_rollover;
     let to_rollover = addressee.is_rollover();
     match standing {
         Standing::Ra if to_rollover && flags.ra_cert => Some((
             "granted: RA shadow request (grant_auto_rollover ra_cert)",
-            false,
+            CertProfile::EndEntity,
         )),
         Standing::SubCa(held)
             if to_rollover && flags.ca_cert && csr.requests_ca() && within(held, csr) =>
         {
             Some((
                 "granted: subordinate CA shadow request (grant_auto_rollover ca_cert)",
-                true,
+                CertProfile::SubordinateCa,
             ))
         }
         Standing::Ra if config.grant == GrantMode::RaAuto => Some((
             "granted: signed by the registered RA (grant ra-auto)",
-            false,
+            CertProfile::EndEntity,
         )),
         _ => None,
     }

@@ -10,7 +10,7 @@ use rand::CryptoRng;
 use super::state::Inner;
 use super::{Ca, CaConfig, CaError, CaState};
 use crate::issue::generate_key;
-use crate::storage::{RecordKey, Store};
+use crate::storage::Store;
 
 /// What the CA did in [`Ca::handle_timeout`] or a rollover operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +106,8 @@ impl<S: Store> Ca<S> {
         // instance holding the store's lease (the others pick up its results).
         self.refresh(&mut inner, rng)?;
         if inner.timers.is_authoritative() && !self.hold_lease(now)? {
+            // T-15: the lease holder purges the store; this instance forgets the same entries.
+            self.forget_purged(&mut inner, now);
             return Ok(events);
         }
         // Each firing moves its timer past `now` or disarms it; the bound only guards
@@ -142,18 +144,9 @@ impl<S: Store> Ca<S> {
             }
         }
         if inner.timers.is_authoritative() {
-            let lifetime = self.config.lifetime_enrollment_request;
-            let due = inner
-                .requests
-                .created_until(|created| purge_at(created, lifetime) <= now);
-            for id in &due {
-                self.store
-                    .remove(&RecordKey::Request(*id))
-                    .map_err(CaError::storage)?;
-                inner.requests.remove(id);
-            }
-            if !due.is_empty() {
-                events.push(CaEvent::RequestsPurged { count: due.len() });
+            let count = self.purge_requests(&mut inner, now)?;
+            if count > 0 {
+                events.push(CaEvent::RequestsPurged { count });
             }
             self.purge_otps(&mut inner, now, &mut events)?;
         }

@@ -21,6 +21,8 @@ use crate::ca::records::{crl_number_of, decode_counter_value, encode_counter, re
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Made by [`MemoryStore::shared`]: answers the request counts.
+    shared: bool,
 }
 
 #[derive(Default)]
@@ -142,6 +144,13 @@ impl Inner {
             .unwrap_or(0)
     }
 
+    /// The request records: (id, body).
+    fn requests(&self) -> impl Iterator<Item = (u64, &Vec<u8>)> {
+        self.records
+            .range(RecordKey::Request(0)..=RecordKey::Request(u64::MAX))
+            .filter_map(|(key, body)| key.number_in(RecordFamily::Request).map(|id| (id, body)))
+    }
+
     /// Spends one write from the budget, or refuses.
     fn take_write(&mut self) -> Result<(), StoreError> {
         match self.write_budget {
@@ -160,6 +169,20 @@ impl MemoryStore {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store for several CA instances in one process (a simulation of instances
+    /// sharing a database): unlike [`MemoryStore::new`] it answers
+    /// [`Store::count_open_requests`], [`Store::count_requests`] and
+    /// [`Store::purge_requests`], so the instances share one C-14 quota per signer key and
+    /// one `max_requests`, and the timer lease holder purges every instance's entries. It
+    /// walks its request records for these, which suits tests, not large tables.
+    #[must_use]
+    pub fn shared() -> Self {
+        Self {
+            shared: true,
+            ..Self::default()
+        }
     }
 
     /// Test aid: with `on`, every later [`Store::put`] and [`Store::remove`] fails with
@@ -430,6 +453,51 @@ impl Store for MemoryStore {
 
     fn shared_version(&self) -> Result<u64, StoreError> {
         Ok(self.lock().shared_version)
+    }
+
+    fn count_open_requests(&self, requester_key: &[u8]) -> Result<Option<u64>, StoreError> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let inner = self.lock();
+        let open = inner
+            .requests()
+            .filter(|(id, body)| {
+                request_columns(*id, body)
+                    .is_some_and(|(_, key, open, _)| open && key == requester_key)
+            })
+            .count();
+        Ok(Some(u64::try_from(open).unwrap_or(u64::MAX)))
+    }
+
+    fn count_requests(&self) -> Result<Option<u64>, StoreError> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let rows = self.lock().requests().count();
+        Ok(Some(u64::try_from(rows).unwrap_or(u64::MAX)))
+    }
+
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        if !self.shared {
+            return Ok(None);
+        }
+        let mut inner = self.lock();
+        let due: Vec<u64> = inner
+            .requests()
+            .filter(|(id, body)| {
+                request_columns(*id, body).is_some_and(|(.., created)| created <= created_until)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if !due.is_empty() {
+            inner.take_write()?;
+        }
+        for &id in &due {
+            inner.records.remove(&RecordKey::Request(id));
+            inner.reindex(id);
+        }
+        Ok(Some(u64::try_from(due.len()).unwrap_or(u64::MAX)))
     }
 }
 

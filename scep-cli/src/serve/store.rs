@@ -234,4 +234,25 @@ impl Store for ServerStore {
             ServerStore::Postgres(s) => s.shared_version(),
         }
     }
+
+    fn count_open_requests(&self, requester_key: &[u8]) -> Result<Option<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.count_open_requests(requester_key),
+            ServerStore::Postgres(s) => s.count_open_requests(requester_key),
+        }
+    }
+
+    fn count_requests(&self) -> Result<Option<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.count_requests(),
+            ServerStore::Postgres(s) => s.count_requests(),
+        }
+    }
+
+    fn purge_requests(&self, created_until: u64) -> Result<Option<u64>, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.purge_requests(created_until),
+            ServerStore::Postgres(s) => s.purge_requests(created_until),
+        }
+    }
 }
