@@ -163,8 +163,10 @@ impl<S: Store> Ca<S> {
         let crl = match crl {
             Some(crl) => crl,
             // The CA record without a CRL: its creator stopped (or is still running) between
-            // the two writes. Any instance completes it, once (compare-and-swap).
+            // the CA record and the CRL, maybe before the archive written between them. Any
+            // instance completes it: the archive if missing (C-19), the CRL once (swap).
             None if authoritative_time => {
+                archive_if_missing(&config, &store, &ca.active.ca, rng)?;
                 first_crl(&config, &store, &ca.active.ca, None, &revoked, now, rng)?
             }
             None => {
@@ -541,6 +543,27 @@ pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
             .map_err(CaError::storage),
         None => Ok(()),
     }
+}
+
+/// C-19 for a creation cut short after its CA record: the creation archive of `ca`, unless
+/// the store holds it already (its creator got that far).
+fn archive_if_missing<S: Store, R: CryptoRng + ?Sized>(
+    config: &CaConfig,
+    store: &S,
+    ca: &CaKey,
+    rng: &mut R,
+) -> Result<(), CaError> {
+    if let Some(file) = archive_file(config, ca, ArchiveGeneration::Creation, rng)?
+        && store
+            .get(&file.record_key())
+            .map_err(CaError::storage)?
+            .is_none()
+    {
+        store
+            .put(&file.record_key(), file.contents())
+            .map_err(CaError::storage)?;
+    }
+    Ok(())
 }
 
 /// C-19: the archive of `ca`, not stored yet; `None` without an archive password.

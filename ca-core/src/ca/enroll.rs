@@ -42,10 +42,11 @@ enum Decision {
     },
 }
 
-/// C-14: the most not-yet-issued entries (pending or being issued) one signer key that is not
-/// a renewal credential may hold. Beyond it that key is answered FAILURE badRequest, so that a
-/// self-signed flood cannot fill the table (`max_requests`) on its own; renewal credentials
-/// are not limited (there are only as many as the CA issued).
+/// C-14: the most not-yet-issued entries (pending or being issued) one signer key may hold.
+/// Beyond it that key is answered FAILURE badRequest, so that a self-signed flood cannot fill
+/// the table (`max_requests`) on its own, and one renewal credential cannot grow it without
+/// bound (credentials pass `max_requests`: they are only as many as the CA issued, each
+/// holding this many entries at most). The registered RA is not limited.
 pub(crate) const MAX_PENDING_PER_KEY: usize = 4;
 
 /// What an enrolment asks, for the grant decision (C-9, C-12).
@@ -280,17 +281,9 @@ pub(crate) enum Delivery {
 
 impl<S: Store> Ca<S> {
     /// C-14 before decrypting (C-6: from the cleartext signer and transactionID only): whether
-    /// a signer that is not a renewal credential already holds [`MAX_PENDING_PER_KEY`]
-    /// unissued entries and `tid` is not one of its own (a retransmission is still answered).
-    pub(crate) fn over_key_quota(
-        &self,
-        signer: &Certificate,
-        class: SignerClass,
-        tid: &str,
-    ) -> bool {
-        if matches!(class, SignerClass::Credential { .. }) {
-            return false;
-        }
+    /// the signer (a renewal credential too) already holds [`MAX_PENDING_PER_KEY`] unissued
+    /// entries and `tid` is not one of its own (a retransmission is still answered).
+    pub(crate) fn over_key_quota(&self, signer: &Certificate, tid: &str) -> bool {
         let key = cert_key(signer);
         let stored = self.stored_unissued(&key);
         let mut inner = self.lock();
@@ -497,11 +490,10 @@ impl<S: Store> Ca<S> {
             }
             replaced = Some((old.id, squatter));
         }
-        // C-14: a signer that is not a renewal credential holds a few unissued entries at most
-        // (the signer key is cleartext: also checked before decrypting, C-6).
+        // C-14: a signer holds a few unissued entries at most, a renewal credential too (the
+        // signer key is cleartext: also checked before decrypting, C-6).
         // A new transaction of the same key in place of its own entry adds nothing.
-        if credential.is_none()
-            && standing != Standing::Ra
+        if standing != Standing::Ra
             && !matches!(replaced, Some((_, false)))
             && unissued_of(inner, &signer_key) >= MAX_PENDING_PER_KEY
         {

@@ -233,7 +233,6 @@ impl<S: Store> Ca<S> {
             && standing != Standing::Ra
             && self.over_key_quota(
                 verified.signer(),
-                class,
                 verified.attributes().transaction_id.as_str(),
             )
         {
