@@ -217,9 +217,10 @@ impl<S: Store> Ca<S> {
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
         };
         let class = self.signer_class(snap, verified.signer(), now);
-        // C-9 steps 5 and 6: the registered RA is not a renewal credential (C-8).
+        // C-9 steps 5 and 6: the registered RA is not a renewal credential (C-8); a revoked
+        // RA, or any while a revocation may be unseen (failed refresh), is not the RA.
         let standing = super::ra::standing(snap, verified.signer(), class, now, |serial| {
-            self.lock().revoked.contains_key(&serial)
+            self.credential_unsure(serial)
         });
         let class = standing.demote(class);
         reply.trail.requester = Some(requester(verified.signer(), class));

@@ -118,9 +118,10 @@ impl<S: Store> Ca<S> {
         }
     }
 
-    /// Whether certificate `serial` cannot count as a renewal credential now: it is revoked,
-    /// or the last refresh from the store failed (a revocation may be unseen, C-8).
-    fn credential_unsure(&self, serial: u64) -> bool {
+    /// Whether certificate `serial` cannot count as a renewal credential (or the registered
+    /// RA) now: it is revoked, or the last refresh from the store failed (a revocation may be
+    /// unseen, C-8).
+    pub(crate) fn credential_unsure(&self, serial: u64) -> bool {
         let inner = self.lock();
         inner.refresh_failed || inner.revoked.contains_key(&serial)
     }
