@@ -10,7 +10,9 @@ mod issue_support;
 use std::process::Command;
 use std::sync::Arc;
 
-use ca_core::{Ca, MemoryStore, RecordKey, Store, open_pkcs12_archive};
+use ca_core::archive::open_pkcs12_archive;
+use ca_core::storage::RecordKey;
+use ca_core::{Ca, MemoryStore, Store};
 use ca_support::*;
 use der::Encode as _;
 
