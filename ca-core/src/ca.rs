@@ -1,7 +1,7 @@
 //! The certificate server: a sans-IO state machine over a [`Store`] (SPEC §3, C-1 … C-28).
 //!
-//! The host feeds it HTTP requests ([`Ca::handle`]), wakes it at [`Ca::next_wakeup`]
-//! ([`Ca::on_timer`]) and calls the admin operations. Time and randomness are arguments;
+//! The host feeds it HTTP requests ([`Ca::handle`]), wakes it at [`Ca::poll_timeout`]
+//! ([`Ca::handle_timeout`]) and calls the admin operations. Time and randomness are arguments;
 //! the store is the only I/O.
 //!
 //! Locking: one mutex guards the counters, the request table and the store writes. Request
@@ -9,41 +9,47 @@
 //! a request (signature check, decryption, certificate signing, CertRep signing and
 //! encryption) with the lock released. Admin and timer operations are rare and may sign
 //! (CRL, rollover certificate) while holding it.
+//!
+//! Laid out along a request's life: `handle` (dispatch, CertPoll and GetCert, the CertRep
+//! replies), `enroll` (signer class, grant decision, issuance and its record), `timers`
+//! (`poll_timeout`/`handle_timeout`), `admin` (operator commands), `state` (what the CA holds
+//! in memory) and `records` (how it is written to the store).
 
 mod admin;
 mod config;
-mod counts;
 mod enroll;
 mod error;
+mod handle;
 mod import;
 mod next_ca;
 mod otp;
-mod pipeline;
 mod ra;
-mod record;
 pub(crate) mod records;
 mod shared;
 mod state;
 mod status;
 mod table;
 mod tid;
+mod timers;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use pki_timers::{CaTimer, Instant, TimerTable, Validity, ca_timers, purge_at};
+use pki_timers::{Instant, TimerTable};
 use rand::CryptoRng;
 use scep_proto::DigestAlg;
 use zeroize::Zeroizing;
 
-pub use self::admin::{CaEvent, PendingRequest, RequestSelector, RequestStatus};
+pub use self::admin::{PendingRequest, RequestSelector, RequestStatus};
 pub use self::config::{CaConfig, DatabaseLevel, GrantMode};
 pub use self::error::{CaError, CaState, ConfigError};
 pub use self::ra::GrantAutoRollover;
 pub use self::status::StatusReport;
+pub use self::timers::CaEvent;
 
 use self::records::decode_counter;
 use self::state::{CaRecord, CrlRecord, Entry, Generation, Inner, decode_revoked};
+use self::timers::rearm;
 use crate::archive::{ArchiveGeneration, ArchiveParams};
 use crate::host::CaHost;
 use crate::issue::{
@@ -239,9 +245,12 @@ impl<S: Store> Ca<S> {
         &self.store
     }
 
-    /// Gives the store back (e.g. to reopen the CA from it).
+    /// Closes this instance and gives the store back (e.g. to reopen the CA from it): the
+    /// store's timer lease, if this instance holds it, is released (best effort), so other
+    /// instances on the store run the timers at once.
     #[must_use]
     pub fn into_store(self) -> S {
+        let _ = self.store.release_lease(self.instance);
         self.store
     }
 
@@ -273,36 +282,6 @@ impl<S: Store> Ca<S> {
     #[must_use]
     pub fn last_serial(&self) -> u64 {
         self.lock().last_serial
-    }
-
-    /// T-12: tell the CA whether the host clock is authoritative. Without it no timer runs.
-    pub fn set_authoritative_time(&self, authoritative: bool) {
-        let mut inner = self.lock();
-        inner.timers.set_authoritative(authoritative);
-        rearm(&self.config, &mut inner);
-    }
-
-    /// The earliest of the three CA timers (T-16 labels), or `None` without authoritative
-    /// time (T-12). Request purges (T-15) are not CA timers: see [`Ca::next_wakeup`].
-    #[must_use]
-    pub fn next_timer(&self) -> Option<(CaTimer, Instant)> {
-        self.lock().timers.next_deadline()
-    }
-
-    /// When the host should call [`Ca::on_timer`] next: the earliest CA timer, pending
-    /// request purge (T-15) or one-time password expiry. `None` without authoritative
-    /// time.
-    #[must_use]
-    pub fn next_wakeup(&self) -> Option<Instant> {
-        let inner = self.lock();
-        let timer = inner.timers.next_deadline().map(|(_, at)| at)?;
-        let purge = earliest_purge(&self.config, &inner);
-        Some(
-            [purge, inner.otps.next_expiry()]
-                .into_iter()
-                .flatten()
-                .fold(timer, Instant::min),
-        )
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -537,46 +516,4 @@ fn make_crl<R: CryptoRng + ?Sized>(
     let list = certificate_revocation_list(ca, &params, rng).map_err(CaError::Issue)?;
     let window = pki_timers::crl_window(now, config.lifetime_crl);
     CrlRecord::new(number, window.this_update, window.next_update, list)
-}
-
-/// Re-arms the three CA timers from the state (T-5, T-8, T-9; C-24 suppression).
-pub(crate) fn rearm(config: &CaConfig, inner: &mut Inner) {
-    inner.timers.clear();
-    if inner.ca.state == CaState::Expired {
-        inner.timers.arm(CaTimer::CrlUpdate, inner.crl.next_update);
-        return;
-    }
-    let inputs = pki_timers::CaTimerInputs {
-        active_ca: inner.ca.active.validity(),
-        crl_next_update: inner.crl.next_update,
-        auto_rollover: if inner.ca.shadow_suppressed {
-            None
-        } else {
-            config.auto_rollover
-        },
-        rollover_exists: inner.ca.rollover.is_some(),
-    };
-    for (timer, at) in ca_timers(&inputs) {
-        inner.timers.arm(timer, at);
-    }
-}
-
-/// T-15: the purge instant of the oldest entry (an index lookup, not a scan).
-fn earliest_purge(config: &CaConfig, inner: &Inner) -> Option<Instant> {
-    inner
-        .requests
-        .oldest_created()
-        .map(|created| purge_at(created, config.lifetime_enrollment_request))
-}
-
-/// C-8: how the CA sees the signer of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SignerClass {
-    /// Self-signed: a new enrolment.
-    SelfSigned,
-    /// Issued by the active CA, signature verified, in force now; revocation is checked
-    /// under the lock.
-    Credential { serial: u64, validity: Validity },
-    /// Anything else: a new enrolment with an untrusted signer.
-    Untrusted,
 }

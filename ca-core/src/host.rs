@@ -10,7 +10,7 @@ use core::fmt;
 
 use scep_proto::{FailInfo, MessageType};
 
-use crate::VerifiedCsr;
+use crate::issue::VerifiedCsr;
 use crate::policy::{Narrowing, Violation};
 
 /// The embedder's side of the CA: review and audit. Every method has a default (accept;

@@ -4,6 +4,10 @@
 //!
 //! Everything here is a pure function: time, serial numbers and randomness (RSA blinding, key
 //! generation) are arguments. The CA allocates serials durably before it calls in (C-20).
+//!
+//! [`crate::Ca`] uses this toolkit for everything it signs; it is public so that a tool or a
+//! test can issue or check a certificate the same way without running a CA (the CA's own
+//! [`VerifiedCsr`] also reaches the host's review, [`crate::host::RequestView`]).
 
 mod cert;
 mod crl;

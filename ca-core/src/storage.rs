@@ -211,7 +211,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Takes the next value of each counter in `counters`, in one atomic, durable step (C-3,
     /// C-14): each value is one more than the last value the counter gave (to any instance),
     /// is never given again, even after a crash, and is durable when this returns (a serial is
-    /// durable before it is signed, C-20). The first value of a fresh counter is one more than
+    /// durable before it is signed, C-20). A store may make values durable ahead of use in
+    /// blocks; a crash then skips the values reserved but not given (a gap, never a reuse). The first value of a fresh counter is one more than
     /// the largest of its [`Counter::record_key`] record (0 if absent) and, for
     /// [`Counter::RequestId`] and [`Counter::OtpId`], the largest id of its family (stores
     /// written before the counter existed). Values come back in the order asked.

@@ -11,8 +11,11 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use ca_core::{
-    ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, DirStore, MAX_ROLLOVER_COUNTER,
-    Store, archive_file_name, export_archive,
+    DirStore, Store,
+    archive::{
+        ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, MAX_ROLLOVER_COUNTER,
+        archive_file_name, export_archive,
+    },
 };
 use der::Decode;
 use rand::{SeedableRng, rngs::StdRng};

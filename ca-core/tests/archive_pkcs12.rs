@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use ca_core::{
-    ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, DirStore, Store,
-    open_pkcs12_archive,
+    DirStore, Store,
+    archive::{ArchiveError, ArchiveFormat, ArchiveGeneration, ArchiveParams, open_pkcs12_archive},
 };
 use der::{Decode, Encode};
 use rand::{SeedableRng, rngs::StdRng};

@@ -6,7 +6,7 @@
 mod ca_support;
 mod issue_support;
 
-use ca_core::{Ca, CaError, ConfigError, GrantMode, RecordFamily, RequestSelector, Store};
+use ca_core::{Ca, CaError, ConfigError, GrantMode, RequestSelector, Store, storage::RecordFamily};
 use ca_support::*;
 use der::Encode;
 use pki_timers::Duration;
@@ -160,12 +160,12 @@ fn c16_purge_follows_the_oldest_entry() {
         ));
     }
     let first_purge = T0.saturating_add(lifetime);
-    assert!(ca.next_wakeup().unwrap() <= first_purge);
-    ca.on_timer(first_purge, &mut rng(5)).unwrap();
+    assert!(ca.poll_timeout().unwrap() <= first_purge);
+    ca.handle_timeout(first_purge, &mut rng(5)).unwrap();
     assert_eq!(ca.list_pending().len(), 2);
     let second = first_purge.saturating_add(Duration::from_hours(1));
-    assert_eq!(ca.next_wakeup().unwrap().min(second), second);
-    ca.on_timer(second.saturating_add(Duration::from_hours(1)), &mut rng(5))
+    assert_eq!(ca.poll_timeout().unwrap().min(second), second);
+    ca.handle_timeout(second.saturating_add(Duration::from_hours(1)), &mut rng(5))
         .unwrap();
     assert!(ca.list_pending().is_empty());
 }

@@ -9,7 +9,7 @@ mod issue_support;
 
 use std::sync::Arc;
 
-use ca_core::{Ca, CaEvent, CaState, GrantMode, MemoryStore, certificate_serial};
+use ca_core::{Ca, CaEvent, CaState, GrantMode, MemoryStore, issue::certificate_serial};
 use ca_support::*;
 use pki_timers::{Instant, Overlap};
 use scep_proto::CertRepStatus;
@@ -139,8 +139,8 @@ fn c22_c25_timers_run_in_one_instance_and_the_other_follows() {
     c.auto_rollover = Some(Overlap::new(30, 0, 0).unwrap());
     let (a, b) = two(&c);
     let shadow_at = Instant::from_unix(T0.unix() + (1095 - 30) * DAY);
-    let from_a = a.on_timer(shadow_at, &mut rng(5)).unwrap();
-    let from_b = b.on_timer(shadow_at, &mut rng(6)).unwrap();
+    let from_a = a.handle_timeout(shadow_at, &mut rng(5)).unwrap();
+    let from_b = b.handle_timeout(shadow_at, &mut rng(6)).unwrap();
     let generated = |events: &[CaEvent]| {
         events
             .iter()
@@ -172,8 +172,8 @@ fn c22_c25_timers_run_in_one_instance_and_the_other_follows() {
     // Activation at the old CA's end: run by the lease holder, followed by the other.
     let end = Instant::from_unix(T0.unix() + 1095 * DAY);
     let next = a.rollover_certificate_der().unwrap();
-    let from_a = a.on_timer(end, &mut rng(8)).unwrap();
-    let from_b = b.on_timer(end, &mut rng(9)).unwrap();
+    let from_a = a.handle_timeout(end, &mut rng(8)).unwrap();
+    let from_b = b.handle_timeout(end, &mut rng(9)).unwrap();
     let activated = from_a
         .iter()
         .chain(&from_b)

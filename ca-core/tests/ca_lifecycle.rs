@@ -7,7 +7,8 @@ mod ca_support;
 mod issue_support;
 
 use ca_core::{
-    Ca, CaError, CaEvent, CaState, GrantMode, MemoryStore, RequestSelector, certificate_serial,
+    Ca, CaError, CaEvent, CaState, GrantMode, MemoryStore, RequestSelector,
+    issue::certificate_serial,
 };
 use ca_support::*;
 use der::Decode;
@@ -32,11 +33,15 @@ fn t12_no_timer_without_authoritative_time() {
         .unwrap()
         .into_store();
     let ca = Ca::open(rollover_config(), ca, T0, false, &mut rng(1)).unwrap();
-    assert_eq!(ca.next_timer(), None);
-    assert!(ca.on_timer(at_days(2000), &mut rng(2)).unwrap().is_empty());
+    assert_eq!(ca.next_ca_timer(), None);
+    assert!(
+        ca.handle_timeout(at_days(2000), &mut rng(2))
+            .unwrap()
+            .is_empty()
+    );
     ca.set_authoritative_time(true);
     assert_eq!(
-        ca.next_timer(),
+        ca.next_ca_timer(),
         Some((
             CaTimer::CrlUpdate,
             T0.saturating_add(Duration::from_hours(6))
@@ -62,10 +67,10 @@ fn t08_crl_update_timer_and_t16_listing() {
     let crl = ca.crl_der();
     let due = T0.saturating_add(Duration::from_hours(6));
     let early = ca
-        .on_timer(Instant::from_unix(due.unix() - 1), &mut rng(2))
+        .handle_timeout(Instant::from_unix(due.unix() - 1), &mut rng(2))
         .unwrap();
     assert!(early.is_empty());
-    let events = ca.on_timer(due, &mut rng(2)).unwrap();
+    let events = ca.handle_timeout(due, &mut rng(2)).unwrap();
     assert_eq!(
         events,
         vec![CaEvent::CrlUpdated {
@@ -98,7 +103,7 @@ fn c22_c25_rollover_lifecycle() {
     let first = client.issued(&client.open_rep(&post(&ca, &msg, t_issue, &mut rng(4)), &old_der));
     assert_eq!(validity(&parse_cert(&first)).not_after(), old_na);
 
-    let events = ca.on_timer(shadow_at, &mut rng(5)).unwrap();
+    let events = ca.handle_timeout(shadow_at, &mut rng(5)).unwrap();
     assert!(
         events
             .iter()
@@ -150,7 +155,7 @@ fn c22_c25_rollover_lifecycle() {
 
     // Activation at old.na (C-25).
     let crl_before = ca.crl_der();
-    let events = ca.on_timer(old_na, &mut rng(6)).unwrap();
+    let events = ca.handle_timeout(old_na, &mut rng(6)).unwrap();
     assert!(
         events
             .iter()
@@ -220,12 +225,12 @@ fn c23_c24_manual_rollover_and_cancel() {
 fn c24_q08_no_automatic_generation_after_cancel() {
     let ca = open(rollover_config(), 1);
     let shadow_at = at_days(1095 - 30);
-    ca.on_timer(shadow_at, &mut rng(2)).unwrap();
+    ca.handle_timeout(shadow_at, &mut rng(2)).unwrap();
     ca.rollover_cancel(shadow_at).unwrap();
     let listing = ca.timer_listing(shadow_at).to_string();
     assert!(!listing.contains("CS SHADOW CERT GENERATION"), "{listing}");
     let events = ca
-        .on_timer(
+        .handle_timeout(
             shadow_at.saturating_add(Duration::from_days(1)),
             &mut rng(2),
         )
@@ -241,7 +246,7 @@ fn c24_q08_no_automatic_generation_after_cancel() {
 fn c25_expiry_without_rollover_answers_503() {
     let ca = open(config(), 1);
     let na = at_days(1095);
-    let events = ca.on_timer(na, &mut rng(2)).unwrap();
+    let events = ca.handle_timeout(na, &mut rng(2)).unwrap();
     assert!(events.contains(&CaEvent::Expired), "{events:?}");
     assert_eq!(ca.state(), CaState::Expired);
     let client = Client::new(0, "CN=router1");
@@ -277,8 +282,8 @@ fn c16_t15_pending_entries_purged() {
         &mut rng(4),
     );
     let purge = T0.saturating_add(Duration::from_hours(168));
-    assert!(ca.next_wakeup().unwrap() <= purge);
-    let events = ca.on_timer(purge, &mut rng(2)).unwrap();
+    assert!(ca.poll_timeout().unwrap() <= purge);
+    let events = ca.handle_timeout(purge, &mut rng(2)).unwrap();
     assert!(
         events.contains(&CaEvent::RequestsPurged { count: 1 }),
         "{events:?}"
@@ -471,15 +476,15 @@ fn c21_revocation_listed_until_the_certificate_expires() {
     // T-8: the CRL is regenerated at once and its timer restarts.
     assert_eq!(crl_number(&ca.crl_der()), vec![2]);
     assert_eq!(
-        ca.next_timer(),
+        ca.next_ca_timer(),
         Some((
             CaTimer::CrlUpdate,
             t.saturating_add(Duration::from_hours(6))
         ))
     );
-    ca.on_timer(at_days(100), &mut rng(6)).unwrap();
+    ca.handle_timeout(at_days(100), &mut rng(6)).unwrap();
     assert_eq!(crl_number(&ca.crl_der()), vec![2]);
-    ca.on_timer(at_days(366), &mut rng(6)).unwrap();
+    ca.handle_timeout(at_days(366), &mut rng(6)).unwrap();
     assert!(crl_number(&ca.crl_der()).is_empty());
 }
 

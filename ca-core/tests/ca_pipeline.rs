@@ -5,7 +5,7 @@ mod ca_support;
 mod issue_support;
 
 use ca_core::{
-    Ca, CaError, GrantMode, MemoryStore, RequestSelector, RequestStatus, certificate_serial,
+    Ca, CaError, GrantMode, MemoryStore, RequestSelector, RequestStatus, issue::certificate_serial,
 };
 use ca_support::*;
 use der::{Decode, Encode};

@@ -9,7 +9,10 @@ mod issue_support;
 
 use std::process::Command;
 
-use ca_core::{Ca, CaKey, IssueError, MemoryStore, VerifiedCsr};
+use ca_core::{
+    Ca, MemoryStore,
+    issue::{CaKey, IssueError, VerifiedCsr},
+};
 use ca_support::{config, post};
 use der::Decode;
 use pki_timers::Instant;

@@ -7,8 +7,8 @@ mod ca_support;
 mod issue_support;
 
 use ca_core::{
-    Ca, CaConfig, CaError, CaState, GrantAutoRollover, GrantMode, IdentityParams, MemoryStore,
-    VerifiedCsr, certificate_serial, identity_certificate,
+    Ca, CaConfig, CaError, CaState, GrantAutoRollover, GrantMode, MemoryStore,
+    issue::{IdentityParams, VerifiedCsr, certificate_serial, identity_certificate},
 };
 use ca_support::*;
 use der::{Decode, Encode};
@@ -298,8 +298,8 @@ fn c09_impostor_ra_certificate_same_subject_is_not_the_ra() {
         .build(&impostor_key, &mut rng(8))
         .unwrap();
     // (b) The RA's own issuer name and serial, signed by a look-alike CA key.
-    let fake_ca = ca_core::self_signed_ca_certificate(
-        &ca_core::CaCertParams::new(name("CN=ROOTCA"), T0),
+    let fake_ca = ca_core::issue::self_signed_ca_certificate(
+        &ca_core::issue::CaCertParams::new(name("CN=ROOTCA"), T0),
         key(3),
         &mut rng(9),
     )
@@ -448,7 +448,7 @@ fn c25_activation_switches_the_ra_and_the_old_ra_is_no_recipient() {
     ca.rollover(T0, &mut rng(2)).unwrap();
     let next_der = ca.rollover_certificate_der().unwrap();
     let next_ra = ca.rollover_ra_certificate_der().unwrap();
-    ca.on_timer(at_days(100), &mut rng(6)).unwrap();
+    ca.handle_timeout(at_days(100), &mut rng(6)).unwrap();
     assert_eq!(ca.state(), CaState::Active);
     assert_eq!(ra_der(&ca), next_ra);
     let bag = CertsOnly::from_der(&get_ca_cert(&ca, at_days(100)).body).unwrap();
@@ -552,8 +552,8 @@ fn ca_csr_path_len(key: &PrivateKey, subject: &str, path_len: Option<u8>) -> Vec
 fn c09_step5_grant_auto_rollover_ca_cert_grants_a_subordinate_ca_only() {
     // A CA imported with a key the test holds, so it can certify a subordinate CA.
     let root_key = key(3);
-    let root = ca_core::self_signed_ca_certificate(
-        &ca_core::CaCertParams::new(name("CN=ROOTCA"), T0),
+    let root = ca_core::issue::self_signed_ca_certificate(
+        &ca_core::issue::CaCertParams::new(name("CN=ROOTCA"), T0),
         root_key,
         &mut rng(9),
     )
@@ -713,8 +713,8 @@ fn c09_step5_ca_cert_shadow_request_cannot_widen_the_path_length() {
     // longer one: grant_auto_rollover ca-cert renews what it holds, never more, so the
     // request waits for the operator.
     let root_key = key(3);
-    let root = ca_core::self_signed_ca_certificate(
-        &ca_core::CaCertParams::new(name("CN=ROOTCA"), T0),
+    let root = ca_core::issue::self_signed_ca_certificate(
+        &ca_core::issue::CaCertParams::new(name("CN=ROOTCA"), T0),
         root_key,
         &mut rng(9),
     )

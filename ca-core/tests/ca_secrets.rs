@@ -8,7 +8,9 @@ mod issue_support;
 
 use std::path::{Path, PathBuf};
 
-use ca_core::{Ca, CaError, CaEvent, DirStore, GrantMode, MemoryStore, RecordFamily, Store};
+use ca_core::{
+    Ca, CaError, CaEvent, DirStore, GrantMode, MemoryStore, Store, storage::RecordFamily,
+};
 use ca_support::*;
 use pki_timers::Duration;
 use scep_proto::{Csr, DigestAlg, Nonce, PrivateKey, RequestBody, RequestBuilder, TransactionId};
@@ -117,8 +119,8 @@ fn q7_expired_one_time_password_is_purged_from_the_store_and_refused() {
     );
     // The host is woken up when the first password expires.
     let expiry = T0.saturating_add(Duration::from_minutes(1));
-    assert!(ca.next_wakeup().unwrap() <= expiry);
-    let events = ca.on_timer(expiry, &mut rng(3)).unwrap();
+    assert!(ca.poll_timeout().unwrap() <= expiry);
+    let events = ca.handle_timeout(expiry, &mut rng(3)).unwrap();
     assert!(
         events.contains(&CaEvent::OneTimePasswordsPurged { count: 1 }),
         "{events:?}"
@@ -142,7 +144,7 @@ fn q7_expired_one_time_password_is_purged_from_the_store_and_refused() {
     let ca = open(manual(), 2);
     ca.generate_otp(Some(1), T0, &mut rng(14)).unwrap();
     ca.set_authoritative_time(false);
-    ca.on_timer(T0.saturating_add(Duration::from_hours(2)), &mut rng(3))
+    ca.handle_timeout(T0.saturating_add(Duration::from_hours(2)), &mut rng(3))
         .unwrap();
     assert_eq!(
         ca.store()
@@ -374,12 +376,12 @@ fn s38_the_ca_signs_with_sha1_only_under_the_legacy_switch() {
         matches!(err, CaError::Config(ca_core::ConfigError::LegacyHash)),
         "{err:?}"
     );
-    let params = ca_core::CaCertParams::new(issue_support::ca_name(), T0);
+    let params = ca_core::issue::CaCertParams::new(issue_support::ca_name(), T0);
     let mut sha1 = params.clone();
-    sha1.signature = ca_core::SignatureConfig::new(DigestAlg::Sha1);
-    assert!(ca_core::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_err());
+    sha1.signature = ca_core::issue::SignatureConfig::new(DigestAlg::Sha1);
+    assert!(ca_core::issue::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_err());
     sha1.signature = sha1.signature.with_legacy_algorithms(true);
-    assert!(ca_core::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_ok());
+    assert!(ca_core::issue::self_signed_ca_certificate(&sha1, key(0), &mut rng(2)).is_ok());
     c.legacy_algorithms = true;
     let ca = Ca::open(c, MemoryStore::new(), T0, true, &mut rng(1)).unwrap();
     let cert = parse_cert(&ca.ca_certificate_der());

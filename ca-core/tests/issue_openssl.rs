@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ca_core::{
+use ca_core::issue::{
     CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial, RolloverCaParams,
     VerifiedCsr, certificate_revocation_list, identity_certificate, identity_validity,
     md5_fingerprint, rollover_ca_certificate, rollover_identity_validity_for,

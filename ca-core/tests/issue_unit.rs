@@ -5,7 +5,7 @@
 
 mod issue_support;
 
-use ca_core::{
+use ca_core::issue::{
     CaCertParams, CaKey, CrlParams, IdentityParams, IssueError, RevokedSerial, RolloverCaParams,
     VerifiedCsr, certificate_revocation_list, certificate_serial, identity_certificate,
     identity_validity, key_identifier, md5_fingerprint, rollover_ca_certificate,

@@ -3,7 +3,10 @@
 // Test code: a failed step should stop the test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ca_core::{ARCHIVE_NAME_MAX, MemoryStore, RecordFamily, RecordKey, Store, StoreError};
+use ca_core::{
+    MemoryStore, Store, StoreError,
+    storage::{ARCHIVE_NAME_MAX, RecordFamily, RecordKey},
+};
 
 const FAMILIES: [RecordFamily; 5] = [
     RecordFamily::Request,

@@ -14,7 +14,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ca_core::{DirStore, RecordFamily, RecordKey, Store, StoreError};
+use ca_core::{
+    DirStore, Store, StoreError,
+    storage::{RecordFamily, RecordKey},
+};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 
 const CHILD_ENV: &str = "CA_CORE_CRASH_CHILD_DIR";

@@ -6,7 +6,10 @@
 use std::fs;
 use std::path::Path;
 
-use ca_core::{DirStore, RecordFamily, RecordKey, Store, StoreError};
+use ca_core::{
+    DirStore, Store, StoreError,
+    storage::{RecordFamily, RecordKey},
+};
 
 fn all_records() -> Vec<(RecordKey, Vec<u8>)> {
     vec![

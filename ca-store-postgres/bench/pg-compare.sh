@@ -10,6 +10,9 @@
 #   BINS=target/release RUN_SECONDS=20 CONCURRENCY=8 SCRATCH_BASE=/var/tmp bash …
 # BINS holds `scep` and `scep-load` (cargo build [--release] -p scep-cli -p benches).
 set -euo pipefail
+# `--store postgres://` needs a key passphrase (the CA keys are stored encrypted); the
+# directory store gets the same, so the comparison stays fair.
+export SCEP_KEY_PASSPHRASE="bench passphrase"
 BINS="${BINS:-${CARGO_TARGET_DIR:-target}/debug}"
 RUN_SECONDS="${RUN_SECONDS:-10}"
 CONCURRENCY="${CONCURRENCY:-8}"

@@ -1,7 +1,7 @@
 //! The store's errors: [`OpenError`] when opening, [`PgError`] for an operation (which the
 //! `Store` methods hand to the CA as a [`StoreError`]).
 
-use ca_core::{RecordKey, StoreError};
+use ca_core::{StoreError, storage::RecordKey};
 
 /// Why [`crate::PgStore::open`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,20 @@ impl From<r2d2::Error> for PgError {
 /// Turns a driver error on `key` into the CA's [`StoreError`].
 pub(crate) fn db_error(key: Option<&RecordKey>) -> impl Fn(postgres::Error) -> StoreError + '_ {
     move |e| PgError::Db(e).into_store_error(key)
+}
+
+/// Column `i` of `row` as a `T`: a NULL or a type this crate never writes there (a hostile
+/// server, a hand-edited schema) is a typed error — [`StoreError::Corrupt`] on `key` — never
+/// the panic of [`postgres::Row::get`].
+pub(crate) fn col<'a, T: postgres::types::FromSql<'a>>(
+    row: &'a postgres::Row,
+    i: usize,
+    key: Option<&RecordKey>,
+) -> Result<T, StoreError> {
+    row.try_get(i).map_err(|e| match key {
+        Some(key) => StoreError::Corrupt { key: key.clone() },
+        None => PgError::Db(e).into_store_error(None),
+    })
 }
 
 /// The constraint a unique violation (SQLSTATE 23505) broke.

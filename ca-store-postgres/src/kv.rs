@@ -1,11 +1,14 @@
 //! The key-value view of the store (`get`, `put`, `remove`, `list`, `list_archives`): each
 //! record key reads and writes its typed table, so the two views are one set of records.
 
-use ca_core::{Conflict, RecordFamily, RecordKey, StoreError};
+use ca_core::{
+    StoreError,
+    storage::{Conflict, RecordFamily, RecordKey},
+};
 use postgres::types::ToSql;
 
 use crate::PgStore;
-use crate::error::{db_error, unique_violation};
+use crate::error::{col, db_error, unique_violation};
 use crate::records::{
     check_key, counter_name, counter_of, crl_number, decode_counter, encode_counter, from_db,
     request_columns, to_db,
@@ -45,7 +48,10 @@ impl PgStore {
         params: &Params<'_>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let rows = self.rows(Some(key), sql, params)?;
-        Ok(rows.first().and_then(|r| r.get::<_, Option<Vec<u8>>>(0)))
+        match rows.first() {
+            Some(r) => col(r, 0, Some(key)),
+            None => Ok(None),
+        }
     }
 
     fn write(
@@ -65,7 +71,10 @@ impl PgStore {
                 "SELECT value FROM scep_counter WHERE name = $1",
                 &[&counter_name(counter)],
             )?;
-            return Ok(rows.first().map(|r| encode_counter(from_db(r.get(0)))));
+            return rows
+                .first()
+                .map(|r| col(r, 0, Some(key)).map(|v| encode_counter(from_db(v))))
+                .transpose();
         }
         match key {
             RecordKey::CaState => self.bytes(key, "SELECT value FROM scep_ca_state", &[]),
@@ -226,7 +235,9 @@ impl PgStore {
             "SELECT id FROM scep_request WHERE transaction_id = $1",
             &[&tid],
         )?;
-        Ok(rows.first().map(|r| from_db(r.get(0))))
+        rows.first()
+            .map(|r| col(r, 0, None).map(from_db))
+            .transpose()
     }
 
     pub(crate) fn kv_remove(&self, key: &RecordKey) -> Result<(), StoreError> {
@@ -304,7 +315,10 @@ impl PgStore {
             _ => return Ok(Vec::new()),
         };
         let rows = self.rows(None, sql, &[])?;
-        let mut out: Vec<u64> = rows.iter().map(|r| from_db(r.get(0))).collect();
+        let mut out = rows
+            .iter()
+            .map(|r| col(r, 0, None).map(from_db))
+            .collect::<Result<Vec<u64>, _>>()?;
         out.sort_unstable();
         Ok(out)
     }
@@ -315,6 +329,6 @@ impl PgStore {
             "SELECT name FROM scep_archive ORDER BY name COLLATE \"C\"",
             &[],
         )?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        rows.iter().map(|r| col(r, 0, None)).collect()
     }
 }

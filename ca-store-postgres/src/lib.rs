@@ -12,7 +12,7 @@
 //!
 //! ```no_run
 //! use ca_store_postgres::{PgOptions, PgStore};
-//! use ca_core::{RecordKey, Store as _};
+//! use ca_core::{storage::RecordKey, Store as _};
 //!
 //! let store = PgStore::open("postgres://scep@db.example/scep", &PgOptions::default())?;
 //! store.put(&RecordKey::Crl, b"...")?;
@@ -33,7 +33,8 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use ca_core::{
-    Counter, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+    Store, StoreError,
+    storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow, Versioned},
 };
 
 pub use crate::error::{OpenError, PgError};
@@ -55,7 +56,10 @@ pub struct PgOptions {
     /// command line or a URL kept in a configuration file).
     pub password: Option<String>,
     /// Extra trust anchors (PEM certificates) for the database server's certificate, beside
-    /// the operating system's.
+    /// the operating system's. Giving them makes TLS mandatory: a URL whose `sslmode` is
+    /// `prefer` (the default) is treated as `require` for a TCP host, so a server that
+    /// declines TLS is refused rather than spoken to in plaintext (`sslmode=disable` still
+    /// means no TLS; a unix socket carries none).
     #[cfg(feature = "tls")]
     pub tls_roots_pem: Option<Vec<u8>>,
 }
@@ -128,7 +132,7 @@ impl PgStore {
         if let Some(password) = &options.password {
             config.password(password);
         }
-        let connector = connector(&config, options)?;
+        let connector = connector(&mut config, options)?;
         let mut first = connector.connect(&config).map_err(OpenError::Connect)?;
         let schema_before = migrate::run(&mut first)?;
         drop(first);
@@ -178,19 +182,33 @@ impl PgStore {
 }
 
 #[cfg(not(feature = "tls"))]
-fn connector(config: &postgres::Config, _: &PgOptions) -> Result<Connector, OpenError> {
+fn connector(config: &mut postgres::Config, _: &PgOptions) -> Result<Connector, OpenError> {
     match config.get_ssl_mode() {
         postgres::config::SslMode::Require => Err(OpenError::TlsUnavailable),
         _ => Ok(Connector::Plain),
     }
 }
 
+/// With the `tls` feature: plaintext only for `sslmode=disable`. Extra roots given mean the
+/// operator wants TLS: the URL's default `sslmode=prefer` then becomes `require` for a TCP
+/// host, since `prefer` goes on in plaintext when the server — or a man in the middle —
+/// declines TLS.
 #[cfg(feature = "tls")]
-fn connector(config: &postgres::Config, options: &PgOptions) -> Result<Connector, OpenError> {
-    match config.get_ssl_mode() {
-        postgres::config::SslMode::Disable => Ok(Connector::Plain),
-        _ => Ok(Connector::Tls(tls::make(options.tls_roots_pem.as_deref())?)),
+fn connector(config: &mut postgres::Config, options: &PgOptions) -> Result<Connector, OpenError> {
+    use postgres::config::SslMode;
+    let mode = config.get_ssl_mode();
+    if matches!(mode, SslMode::Disable) {
+        return Ok(Connector::Plain);
     }
+    // A unix socket carries no TLS (the server declines it there): nothing to upgrade.
+    let over_tcp = config
+        .get_hosts()
+        .iter()
+        .any(|h| matches!(h, postgres::config::Host::Tcp(_)));
+    if options.tls_roots_pem.is_some() && matches!(mode, SslMode::Prefer) && over_tcp {
+        config.ssl_mode(SslMode::Require);
+    }
+    Ok(Connector::Tls(tls::make(options.tls_roots_pem.as_deref())?))
 }
 
 impl Store for PgStore {

@@ -39,7 +39,8 @@ pub(crate) fn run(client: &mut Client) -> Result<i32, OpenError> {
             &[],
         )
         .map_err(OpenError::Migrate)?
-        .get(0);
+        .try_get(0)
+        .map_err(OpenError::Migrate)?;
     if found > latest() {
         return Err(OpenError::SchemaTooNew {
             found,

@@ -2,7 +2,10 @@
 //! ca-core's record bytes when a record arrives through the key-value `put` instead of a typed
 //! operation.
 
-use ca_core::{ARCHIVE_NAME_MAX, Counter, RecordKey, StoreError};
+use ca_core::{
+    StoreError,
+    storage::{ARCHIVE_NAME_MAX, Counter, RecordKey},
+};
 
 /// A u64 stored bit for bit in a bigint.
 pub(crate) fn to_db(v: u64) -> i64 {

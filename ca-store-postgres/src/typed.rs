@@ -3,12 +3,13 @@
 //! instances on one database stay correct.
 
 use ca_core::{
-    Conflict, Counter, Issuance, LeaseHeld, RecordKey, RequestRow, StoreError, Versioned,
+    StoreError,
+    storage::{Conflict, Counter, Issuance, LeaseHeld, RecordKey, RequestRow, Versioned},
 };
 use postgres::GenericClient;
 
 use crate::PgStore;
-use crate::error::{db_error, violated};
+use crate::error::{PgError, col, db_error, violated};
 use crate::pool::PgConn;
 use crate::records::{counter_name, from_db, to_db};
 
@@ -43,6 +44,18 @@ const ISSUE: &str = "WITH r AS (INSERT INTO scep_request
      RETURNING id)
      INSERT INTO scep_issued (serial, name, cert) SELECT $7, $8, $9 FROM r";
 
+/// Takes or renews the lease: `$1` holder, `$2` the caller's end of term (`$3` + TTL), `$3`
+/// the caller's now. Time is the earlier of the caller's clock and the database's: a caller
+/// whose clock runs fast neither ends another's lease early nor holds its own past its term
+/// on the database's clock; a caller behind it (and the tests' simulated clocks) keeps its
+/// own instants.
+const LEASE: &str = "INSERT INTO scep_lease (singleton, holder, until)
+       VALUES (true, $1, $2 - ($3 - LEAST($3, floor(extract(epoch FROM now()))::bigint)))
+     ON CONFLICT (singleton) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until
+     WHERE scep_lease.holder = EXCLUDED.holder
+       OR scep_lease.until <= LEAST($3, floor(extract(epoch FROM now()))::bigint)
+     RETURNING holder";
+
 /// A failed statement inside an operation: a driver error, or the conflict it meant.
 fn conflict_of(e: postgres::Error, tid_holder: impl FnOnce() -> u64, serial: u64) -> StoreError {
     match violated(&e) {
@@ -69,16 +82,19 @@ impl PgStore {
         counter: Counter,
     ) -> Result<u64, StoreError> {
         let name = counter_name(counter);
-        let err = db_error(Some(&RecordKey::SerialCounter));
+        let key = counter.record_key();
+        let err = db_error(Some(&key));
         for _ in 0..3 {
             if let Some(row) = client.query_opt(bump, &[&name]).map_err(&err)? {
-                return Ok(from_db(row.get(0)));
+                return col(&row, 0, Some(&key)).map(from_db);
             }
             match client
                 .query_opt("SELECT value FROM scep_counter WHERE name = $1", &[&name])
                 .map_err(&err)?
+                .map(|row| col::<i64>(&row, 0, Some(&key)))
+                .transpose()?
             {
-                Some(row) if row.get::<_, i64>(0) == -1 => {
+                Some(-1) => {
                     return Err(StoreError::Conflict(Conflict::CounterExhausted { counter }));
                 }
                 // Created by another instance since the UPDATE: bump it.
@@ -91,7 +107,7 @@ impl PgStore {
                 Counter::OtpId => "SELECT COALESCE(max(id), 0) FROM scep_otp",
                 _ => "SELECT 0::bigint",
             };
-            let base: i64 = client.query_one(base, &[]).map_err(&err)?.get(0);
+            let base: i64 = col(&client.query_one(base, &[]).map_err(&err)?, 0, Some(&key))?;
             client
                 .execute(
                     "INSERT INTO scep_counter (name, value) VALUES ($1, $2)
@@ -129,18 +145,22 @@ impl PgStore {
             .query(&many, &[&names, &counts, &distinct])
             .map_err(db_error(None))?;
         if rows.len() == names.len() {
-            // Each counter's values are the `k` below its new value, handed out in order.
-            let mut next: Vec<u64> = names
-                .iter()
-                .zip(&counts)
-                .map(|(name, k)| {
-                    let v = rows
-                        .iter()
-                        .find(|r| r.get::<_, &str>(0) == *name)
-                        .map_or(0, |r| r.get::<_, i64>(1));
-                    from_db(v - k + 1)
-                })
-                .collect();
+            // Each counter's values are the `k` below its new value, handed out in order. The
+            // statement only returns new values in `k ..= i64::MAX`: anything else is not its
+            // answer.
+            let mut next: Vec<u64> = Vec::with_capacity(names.len());
+            for (name, k) in names.iter().zip(&counts) {
+                let mut value = None;
+                for r in &rows {
+                    if col::<&str>(r, 0, None)? == *name {
+                        value = Some(col::<i64>(r, 1, None)?);
+                    }
+                }
+                let first = value.filter(|v| v >= k).map(|v| v - k + 1).ok_or_else(|| {
+                    PgError::Corrupt("counter values out of range").into_store_error(None)
+                })?;
+                next.push(from_db(first));
+            }
             return Ok(counters
                 .iter()
                 .map(|counter| {
@@ -269,13 +289,19 @@ impl PgStore {
              FROM scep_request WHERE transaction_id = $1",
             &[&tid],
         )?;
-        Ok(rows.first().map(|r| RequestRow {
-            id: from_db(r.get(0)),
-            transaction_id: r.get(1),
-            requester_key: r.get(2),
-            open: r.get(3),
-            created: from_db(r.get(4)),
-            body: r.get(5),
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let id = from_db(col(r, 0, None)?);
+        let key = RecordKey::Request(id);
+        let key = Some(&key);
+        Ok(Some(RequestRow {
+            id,
+            transaction_id: col(r, 1, key)?,
+            requester_key: col(r, 2, key)?,
+            open: col(r, 3, key)?,
+            created: from_db(col(r, 4, key)?),
+            body: col(r, 5, key)?,
         }))
     }
 
@@ -316,10 +342,15 @@ impl PgStore {
             "SELECT version, value FROM scep_ca_state",
             &[],
         )?;
-        Ok(rows.first().map(|r| Versioned {
-            version: from_db(r.get(0)),
-            bytes: r.get(1),
-        }))
+        let key = Some(&RecordKey::CaState);
+        rows.first()
+            .map(|r| {
+                Ok(Versioned {
+                    version: from_db(col(r, 0, key)?),
+                    bytes: col(r, 1, key)?,
+                })
+            })
+            .transpose()
     }
 
     pub(crate) fn op_swap_ca_state(
@@ -352,7 +383,7 @@ impl PgStore {
             )?,
         };
         match rows.first() {
-            Some(r) => Ok(from_db(r.get(0))),
+            Some(r) => col(r, 0, Some(&key)).map(from_db),
             None => Err(StoreError::Conflict(Conflict::CaState {
                 current: self.op_ca_state()?.map(|v| v.version),
             })),
@@ -361,10 +392,10 @@ impl PgStore {
 
     fn crl_number_now(&self) -> Result<Option<u64>, StoreError> {
         let rows = self.rows(Some(&RecordKey::Crl), "SELECT number FROM scep_crl", &[])?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.get::<_, Option<i64>>(0))
-            .map(from_db))
+        match rows.first() {
+            Some(r) => Ok(col::<Option<i64>>(r, 0, Some(&RecordKey::Crl))?.map(from_db)),
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn op_swap_crl(
@@ -415,26 +446,22 @@ impl PgStore {
         // Instants stay below 2^63 so that bigint comparison is u64 comparison.
         let clamp = |t: u64| to_db(t.min(i64::MAX.unsigned_abs()));
         let until = clamp(now.saturating_add(ttl));
-        let rows = self.rows(
-            None,
-            "INSERT INTO scep_lease (singleton, holder, until) VALUES (true, $1, $2)
-             ON CONFLICT (singleton) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until
-             WHERE scep_lease.holder = EXCLUDED.holder OR scep_lease.until <= $3
-             RETURNING holder",
-            &[&to_db(holder), &until, &clamp(now)],
-        )?;
-        if !rows.is_empty() {
-            return Ok(());
+        // Released by its holder between the two statements: try again, a few times (a
+        // database that keeps answering neither is not retried for ever).
+        for _ in 0..3 {
+            let rows = self.rows(None, LEASE, &[&to_db(holder), &until, &clamp(now)])?;
+            if !rows.is_empty() {
+                return Ok(());
+            }
+            let rows = self.rows(None, "SELECT holder, until FROM scep_lease", &[])?;
+            if let Some(r) = rows.first() {
+                return Err(StoreError::LeaseHeld(LeaseHeld {
+                    holder: from_db(col(r, 0, None)?),
+                    until: from_db(col(r, 1, None)?),
+                }));
+            }
         }
-        let rows = self.rows(None, "SELECT holder, until FROM scep_lease", &[])?;
-        match rows.first() {
-            Some(r) => Err(StoreError::LeaseHeld(LeaseHeld {
-                holder: from_db(r.get(0)),
-                until: from_db(r.get(1)),
-            })),
-            // Released between the two statements: try again.
-            None => self.op_acquire_lease(holder, now, ttl),
-        }
+        Err(StoreError::Unavailable)
     }
 
     pub(crate) fn op_release_lease(&self, holder: u64) -> Result<(), StoreError> {
@@ -449,7 +476,8 @@ impl PgStore {
     pub(crate) fn op_shared_version(&self) -> Result<u64, StoreError> {
         let rows = self.rows(None, "SELECT shared_version FROM scep_meta", &[])?;
         rows.first()
-            .map(|r| from_db(r.get(0)))
+            .map(|r| col(r, 0, None).map(from_db))
+            .transpose()?
             .ok_or(StoreError::Unavailable)
     }
 }

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use ca_core::{
-    Conflict, Counter, DirStore, Issuance, LeaseHeld, MemoryStore, RecordFamily, RecordKey,
-    RequestRow, Store, StoreError,
+    DirStore, MemoryStore, Store, StoreError,
+    storage::{Conflict, Counter, Issuance, LeaseHeld, RecordFamily, RecordKey, RequestRow},
 };
 use ca_store_postgres::{PgOptions, PgStore};
 use test_postgres::TestDb;

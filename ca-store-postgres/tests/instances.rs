@@ -45,8 +45,8 @@ fn c22_c25_one_rollover_generated_and_activated_once_both_instances_follow() {
     // Both instances' timers fire at the shadow-generation time, at the same moment.
     let shadow = Instant::from_unix(START + (1095 - 30) * DAY);
     let (ea, eb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| a.on_timer(shadow, &mut rng(3)).unwrap());
-        let tb = s.spawn(|| b.on_timer(shadow, &mut rng(4)).unwrap());
+        let ta = s.spawn(|| a.handle_timeout(shadow, &mut rng(3)).unwrap());
+        let tb = s.spawn(|| b.handle_timeout(shadow, &mut rng(4)).unwrap());
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let generated = |e: &CaEvent| matches!(e, CaEvent::RolloverGenerated { .. });
@@ -56,8 +56,8 @@ fn c22_c25_one_rollover_generated_and_activated_once_both_instances_follow() {
         "{ea:?} / {eb:?}"
     );
     // The one that did not run the timer picks the rollover up (at its next timer or request).
-    let _ = a.on_timer(shadow, &mut rng(5)).unwrap();
-    let _ = b.on_timer(shadow, &mut rng(6)).unwrap();
+    let _ = a.handle_timeout(shadow, &mut rng(5)).unwrap();
+    let _ = b.handle_timeout(shadow, &mut rng(6)).unwrap();
     assert_eq!(a.state(), CaState::ActiveWithRollover);
     assert_eq!(b.state(), CaState::ActiveWithRollover);
     let next = a.rollover_certificate_der().unwrap();
@@ -76,8 +76,8 @@ fn c22_c25_one_rollover_generated_and_activated_once_both_instances_follow() {
     // At the old CA's end the rollover CA becomes active, once, in both.
     let end = Instant::from_unix(START + 1095 * DAY);
     let (ea, eb) = std::thread::scope(|s| {
-        let ta = s.spawn(|| a.on_timer(end, &mut rng(8)).unwrap());
-        let tb = s.spawn(|| b.on_timer(end, &mut rng(9)).unwrap());
+        let ta = s.spawn(|| a.handle_timeout(end, &mut rng(8)).unwrap());
+        let tb = s.spawn(|| b.handle_timeout(end, &mut rng(9)).unwrap());
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let activated = |e: &CaEvent| matches!(e, CaEvent::RolloverActivated { .. });
@@ -86,8 +86,8 @@ fn c22_c25_one_rollover_generated_and_activated_once_both_instances_follow() {
         1,
         "{ea:?} / {eb:?}"
     );
-    let _ = a.on_timer(end, &mut rng(10)).unwrap();
-    let _ = b.on_timer(end, &mut rng(11)).unwrap();
+    let _ = a.handle_timeout(end, &mut rng(10)).unwrap();
+    let _ = b.handle_timeout(end, &mut rng(11)).unwrap();
     assert_eq!(a.ca_certificate_der(), next);
     assert_eq!(b.ca_certificate_der(), next);
     assert_eq!(a.crl_der(), b.crl_der(), "one CRL");

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use ca_core::{RecordFamily, RecordKey, Store};
+use ca_core::{
+    Store,
+    storage::{RecordFamily, RecordKey},
+};
 use ca_store_postgres::{OpenError, PgOptions, PgStore};
 use test_postgres::TestDb;
 

@@ -4,7 +4,7 @@
 // Test code: unwrap/expect/panic are the assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ca_core::{RecordKey, Store as _};
+use ca_core::{Store as _, storage::RecordKey};
 use ca_store_postgres::{OpenError, PgOptions, PgStore};
 use test_postgres::{Cluster, DATABASE_URL_VAR, Options};
 

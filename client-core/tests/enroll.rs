@@ -90,8 +90,8 @@ impl TestCa {
                 _ => "POST",
             };
             // The CA's own timers (shadow CA generation, activation) run on the same clock.
-            while ca.next_wakeup().is_some_and(|w| w <= clock.at()) {
-                ca.on_timer(clock.at(), &mut rng()).unwrap();
+            while ca.poll_timeout().is_some_and(|w| w <= clock.at()) {
+                ca.handle_timeout(clock.at(), &mut rng()).unwrap();
             }
             let a = ca.handle(method, &req.target, &req.body, clock.at(), &mut rng());
             Ok(HttpReply {

@@ -6,7 +6,7 @@
 
 mod support;
 
-use ca_core::{CaCertParams, self_signed_ca_certificate};
+use ca_core::issue::{CaCertParams, self_signed_ca_certificate};
 use client_core::{Event, NextCaProblem, StateName, Trustpoint, Warning};
 use cms::content_info::ContentInfo;
 use cms::signed_data::{CertificateSet, SignedData};
@@ -201,14 +201,15 @@ fn k02_k10_rollover_not_valid_at_activation_is_refused() {
 }
 
 /// An end-entity certificate for `key` under `subject`, issued by `issuer` from `now` on.
-fn issued_by(issuer: &ca_core::CaKey, key: usize, subject: &str, now: u64) -> Certificate {
+fn issued_by(issuer: &ca_core::issue::CaKey, key: usize, subject: &str, now: u64) -> Certificate {
     let csr = test_csr(&keys()[key], subject);
-    let csr = ca_core::VerifiedCsr::from_der(&csr, false).unwrap();
-    let validity = ca_core::identity_validity(at(now), issuer, Duration::from_days(365)).unwrap();
-    ca_core::identity_certificate(
+    let csr = ca_core::issue::VerifiedCsr::from_der(&csr, false).unwrap();
+    let validity =
+        ca_core::issue::identity_validity(at(now), issuer, Duration::from_days(365)).unwrap();
+    ca_core::issue::identity_certificate(
         issuer,
         &csr,
-        &ca_core::IdentityParams::new(77, validity),
+        &ca_core::issue::IdentityParams::new(77, validity),
         &mut rng(35),
     )
     .unwrap()

@@ -63,8 +63,8 @@ fn in_process(
     let (ca, clock, log) = (ca.clone(), clock.clone(), log.clone());
     InProcess::new(move |req: &client_core::ClientRequest| {
         let mut rng = StdRng::seed_from_u64(clock.at().unix() ^ seed);
-        while ca.next_wakeup().is_some_and(|w| w <= clock.at()) {
-            ca.on_timer(clock.at(), &mut rng).unwrap();
+        while ca.poll_timeout().is_some_and(|w| w <= clock.at()) {
+            ca.handle_timeout(clock.at(), &mut rng).unwrap();
         }
         if req.target.contains("operation=PKIOperation") && !req.body.is_empty() {
             let msg = PkiMessage::from_der(&req.body, &Profile::STRICT).unwrap();

@@ -380,9 +380,9 @@ impl<'s> Engine<'s> {
 
     fn next_ca_wakeup(&self) -> Option<Instant> {
         if self.manual() {
-            self.ca.next_wakeup()
+            self.ca.poll_timeout()
         } else {
-            self.ca.next_timer().map(|(_, at)| at)
+            self.ca.next_ca_timer().map(|(_, at)| at)
         }
     }
 
@@ -409,14 +409,14 @@ impl<'s> Engine<'s> {
             .flatten()
             .min()
             .unwrap_or(end);
-        while let Some((CaTimer::CrlUpdate, at)) = self.ca.next_timer() {
+        while let Some((CaTimer::CrlUpdate, at)) = self.ca.next_ca_timer() {
             if at >= bound {
                 break;
             }
             self.now = at;
             for e in self
                 .ca
-                .on_timer(at, &mut self.rng)
+                .handle_timeout(at, &mut self.rng)
                 .map_err(DrillError::Ca)?
             {
                 if !matches!(

@@ -19,7 +19,7 @@
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use ca_core::{Ca, CaConfig, GrantMode, MemoryStore, RecordKey, RequestSelector, Store};
+use ca_core::{Ca, CaConfig, GrantMode, MemoryStore, RequestSelector, Store, storage::RecordKey};
 use der::Decode;
 use libfuzzer_sys::fuzz_target;
 use pki_timers::{Duration, Instant};
@@ -190,6 +190,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = ca.grant(RequestSelector::All, later, &mut r);
     poll_answer(&ca, &mut r);
     let _ = ca.reject(RequestSelector::All);
-    let _ = ca.next_wakeup();
-    let _ = ca.on_timer(NOW.saturating_add(Duration::from_hours(200)), &mut r);
+    let _ = ca.poll_timeout();
+    let _ = ca.handle_timeout(NOW.saturating_add(Duration::from_hours(200)), &mut r);
 });

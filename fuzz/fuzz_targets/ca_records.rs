@@ -10,8 +10,8 @@
 use std::sync::OnceLock;
 
 use ca_core::{
-    Ca, CaConfig, DatabaseLevel, GrantMode, MemoryStore, RecordFamily, RecordKey,
-    RequestSelector, Store,
+    Ca, CaConfig, DatabaseLevel, GrantMode, MemoryStore, RequestSelector, Store,
+    storage::{RecordFamily, RecordKey},
 };
 use std::str::FromStr;
 
@@ -71,17 +71,28 @@ fn base() -> &'static Vec<(RecordKey, Vec<u8>)> {
         .expect("client certificate");
         let csr = Csr::from_der(&cert_request(&key)).expect("csr");
         for tid in ["RECORDS-1", "RECORDS-2"] {
-            let message = RequestBuilder::new(TransactionId::new(tid).expect("tid"), Nonce([1; 16]))
-                .build(
-                    &RequestBody::PkcsReq(csr.clone()),
-                    Signer { cert: &cert, key: &key },
-                    &ca_cert,
-                    &mut rng(9),
-                )
-                .expect("request");
-            ca.handle("POST", "/scep?operation=PKIOperation", &message, NOW, &mut rng(10));
+            let message =
+                RequestBuilder::new(TransactionId::new(tid).expect("tid"), Nonce([1; 16]))
+                    .build(
+                        &RequestBody::PkcsReq(csr.clone()),
+                        Signer {
+                            cert: &cert,
+                            key: &key,
+                        },
+                        &ca_cert,
+                        &mut rng(9),
+                    )
+                    .expect("request");
+            ca.handle(
+                "POST",
+                "/scep?operation=PKIOperation",
+                &message,
+                NOW,
+                &mut rng(10),
+            );
             if tid == "RECORDS-1" {
-                ca.grant(RequestSelector::All, NOW, &mut rng(11)).expect("grant");
+                ca.grant(RequestSelector::All, NOW, &mut rng(11))
+                    .expect("grant");
             }
         }
         ca.generate_otp(None, NOW, &mut rng(3)).expect("otp");
@@ -95,7 +106,10 @@ fn base() -> &'static Vec<(RecordKey, Vec<u8>)> {
             RecordKey::RequestCounter,
         ];
         for (family, make) in [
-            (RecordFamily::Request, RecordKey::Request as fn(u64) -> RecordKey),
+            (
+                RecordFamily::Request,
+                RecordKey::Request as fn(u64) -> RecordKey,
+            ),
             (RecordFamily::OneTimePassword, RecordKey::OneTimePassword),
             (RecordFamily::Revoked, RecordKey::Revoked),
             (RecordFamily::IssuedName, RecordKey::IssuedName),
@@ -164,12 +178,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = ca.list_pending();
     let _ = ca.status(NOW);
-    let _ = ca.next_wakeup();
+    let _ = ca.poll_timeout();
     let _ = ca.grant(RequestSelector::All, NOW, &mut r);
     let _ = ca.revoke(1, NOW, &mut r);
     for op in ["GetCACert", "GetCACaps", "GetNextCACert", "GetCRL"] {
         let answer = ca.handle("GET", &format!("/?operation={op}"), b"", NOW, &mut r);
-        assert!(matches!(answer.status, 200 | 404 | 503), "{op}: {}", answer.status);
+        assert!(
+            matches!(answer.status, 200 | 404 | 503),
+            "{op}: {}",
+            answer.status
+        );
     }
-    let _ = ca.on_timer(NOW.saturating_add(Duration::from_days(400)), &mut r);
+    let _ = ca.handle_timeout(NOW.saturating_add(Duration::from_days(400)), &mut r);
 });

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ca_core::{Ca, CaError, CaKey, ConfigError, DirStore, Store};
+use ca_core::{Ca, CaError, ConfigError, DirStore, Store, issue::CaKey};
 use der::Decode as _;
 use pkcs8::der::pem;
 use scep_proto::{Certificate, PrivateKey};
@@ -142,7 +142,7 @@ fn import(
     let last_serial = args.last_serial.unwrap_or(0);
     let mut rng = clock::rng()?;
     Ca::import(config, store, ca_key, last_serial, now, &mut rng).map_err(|e| match e {
-        CaError::Issue(ca_core::IssueError::InvalidCertificate) => {
+        CaError::Issue(ca_core::issue::IssueError::InvalidCertificate) => {
             format!("{}: not a self-signed CA certificate", cert_path.display())
         }
         e => format!("importing into {}: {e}", dir.display()),

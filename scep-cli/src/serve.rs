@@ -99,7 +99,12 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
             std::thread::available_parallelism().map_or(2, |n| n.get().saturating_mul(4))
         })
         .max(1);
-    let store = ServerStore::open(&dir, &args.store, workers)?;
+    let key_passphrase = crate::secrets::read_secret(
+        ca_settings.key_passphrase_file.as_deref(),
+        "SCEP_KEY_PASSPHRASE",
+    )?
+    .is_some();
+    let store = ServerStore::open(&dir, &args.store, workers, key_passphrase)?;
     let place = store.describe(&dir);
     let ca = crate::init::open_in(&dir, store, &place, &ca_settings)?.with_host(Arc::new(
         crate::observe::Audit {
@@ -142,7 +147,9 @@ pub(crate) fn run(args: ServerArgs) -> Result<ExitCode, String> {
     // whole writes only).
     drop(runtime);
     let app = Arc::try_unwrap(app).map_err(|_| "the CA is still in use at exit".to_owned())?;
-    drop(app.ca);
+    // Closing the CA gives the store's timer lease up: other instances take the timers
+    // over at once.
+    drop(app.ca.into_store());
     crate::admin::socket::remove(&dir);
     served?;
     tracing::info!("stopped");

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use ca_core::policy::{IssuancePolicy, KeyPurpose, KeyPurposes, SanType, SanTypes};
-use ca_core::{ArchiveFormat, CaConfig, DatabaseLevel, GrantMode};
+use ca_core::{CaConfig, DatabaseLevel, GrantMode, archive::ArchiveFormat};
 use clap::{Args, ValueEnum};
 use pki_timers::{Duration, Overlap, RolloverIdentityPolicy};
 use scep_proto::CapsProfile;

@@ -14,6 +14,11 @@ use der::Decode as _;
 use support::Server;
 use test_postgres::TestDb;
 
+/// A PostgreSQL-backed server: with a key passphrase, as `--store postgres://` demands.
+fn start_pg(dir: &std::path::Path, flags: &[&str]) -> Server {
+    Server::start_with(dir, flags, &[("SCEP_KEY_PASSPHRASE", "pg test passphrase")])
+}
+
 /// Every issued certificate in the database: (serial column, DER).
 fn issued(url: &str) -> Vec<(i64, Vec<u8>)> {
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
@@ -65,8 +70,8 @@ fn c3_c20_two_instances_one_database_split_load_no_duplicate_serial_every_succes
     let tmp = tempfile::tempdir().unwrap();
     let flags = ["--store", db.url(), "--grant", "auto", "--key-bits", "1024"];
     // The first instance creates the CA; the second opens it.
-    let a = Server::start(&tmp.path().join("a"), &flags);
-    let b = Server::start(&tmp.path().join("b"), &flags);
+    let a = start_pg(&tmp.path().join("a"), &flags);
+    let b = start_pg(&tmp.path().join("b"), &flags);
     let seconds = std::env::var("SCEP_PG_LOAD_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -98,7 +103,7 @@ fn c3_c20_two_instances_one_database_split_load_no_duplicate_serial_every_succes
     let mut serials = BTreeSet::new();
     for (column, der) in &rows {
         let cert = scep_proto::Certificate::from_der(der).unwrap();
-        let serial = ca_core::certificate_serial(&cert).unwrap();
+        let serial = ca_core::issue::certificate_serial(&cert).unwrap();
         assert_eq!(
             *column as u64, serial,
             "the row's serial is the certificate's"
@@ -153,8 +158,8 @@ fn c9_one_time_password_presented_to_two_instances_at_once_grants_exactly_one_50
         "--key-bits",
         "1024",
     ];
-    let a = Server::start(&tmp.path().join("a"), &flags);
-    let b = Server::start(&tmp.path().join("b"), &flags);
+    let a = start_pg(&tmp.path().join("a"), &flags);
+    let b = start_pg(&tmp.path().join("b"), &flags);
     let ca = load::discover(&mut load::connect(&a.url, Duration::from_secs(30)).unwrap()).unwrap();
     // A password made on one instance is good on the other.
     let pw = new_otp(&a);
@@ -204,8 +209,8 @@ fn c3_c20_kill_9_of_one_instance_under_load_the_other_answers_and_nothing_is_los
     let db = TestDb::create().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let flags = ["--store", db.url(), "--grant", "auto", "--key-bits", "1024"];
-    let a = Server::start(&tmp.path().join("a"), &flags);
-    let b = Server::start(&tmp.path().join("b"), &flags);
+    let a = start_pg(&tmp.path().join("a"), &flags);
+    let b = start_pg(&tmp.path().join("b"), &flags);
     let (url_a, url_b) = (a.url.clone(), b.url.clone());
     let ((_, ok_a, _), (sent_b, ok_b, err_b)) = std::thread::scope(|s| {
         let ra = s.spawn(|| load_run(&url_a, 11, 2000, 2, 8));
@@ -237,7 +242,7 @@ fn c3_c20_kill_9_of_one_instance_under_load_the_other_answers_and_nothing_is_los
         ok_a + ok_b
     );
     // Restarted on the same database, it hands out no serial a second time.
-    let a = Server::start(&tmp.path().join("a"), &flags);
+    let a = start_pg(&tmp.path().join("a"), &flags);
     let (_, ok_again, err_again) = load_run(&a.url, 13, 20, 1, 5);
     assert_eq!(err_again, 0, "{}", a.log_text());
     let after = issued(db.url());
@@ -246,7 +251,7 @@ fn c3_c20_kill_9_of_one_instance_under_load_the_other_answers_and_nothing_is_los
     for (_, der) in &after {
         let cert = scep_proto::Certificate::from_der(der).unwrap();
         assert!(
-            serials.insert(ca_core::certificate_serial(&cert).unwrap()),
+            serials.insert(ca_core::issue::certificate_serial(&cert).unwrap()),
             "serial reused"
         );
     }
@@ -263,12 +268,12 @@ fn c22_two_servers_started_together_generate_exactly_one_rollover_and_serve_the_
     // once. It is created first, without auto-rollover, then both servers start together.
     let mut create = base.to_vec();
     create.extend(["--lifetime-ca-certificate", "1d"]);
-    Server::start(&tmp.path().join("a"), &create).terminate();
+    start_pg(&tmp.path().join("a"), &create).terminate();
     let mut flags = base.to_vec();
     flags.extend(["--auto-rollover", "1d"]);
     let (a, b) = std::thread::scope(|s| {
-        let ta = s.spawn(|| Server::start(&tmp.path().join("a"), &flags));
-        let tb = s.spawn(|| Server::start(&tmp.path().join("b"), &flags));
+        let ta = s.spawn(|| start_pg(&tmp.path().join("a"), &flags));
+        let tb = s.spawn(|| start_pg(&tmp.path().join("b"), &flags));
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let generated = |s: &Server| {
@@ -309,8 +314,8 @@ fn c1_two_servers_creating_the_ca_on_an_empty_database_at_once_make_one_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let flags = ["--store", db.url(), "--grant", "auto", "--key-bits", "1024"];
     let (a, b) = std::thread::scope(|s| {
-        let ta = s.spawn(|| Server::start(&tmp.path().join("a"), &flags));
-        let tb = s.spawn(|| Server::start(&tmp.path().join("b"), &flags));
+        let ta = s.spawn(|| start_pg(&tmp.path().join("a"), &flags));
+        let tb = s.spawn(|| start_pg(&tmp.path().join("b"), &flags));
         (ta.join().unwrap(), tb.join().unwrap())
     });
     let (status_a, ca_a) = a.get("/scep?operation=GetCACert");

@@ -1,16 +1,17 @@
-//! Admin operations (C-14, C-15, C-22 … C-24) and timers (C-16, C-21, C-22, C-25).
+//! Operator commands (C-14, C-15, C-22 … C-24): the request table, grant and reject, revocation,
+//! rollover. Timers are in [`super::timers`].
 
 use std::sync::Arc;
 
-use pki_timers::{CaTimer, Instant, TimerListing, Validity, purge_at};
+use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
 
-use super::enroll::{issued_validity, key_fingerprint};
-use super::error::{CaError, CaState, Failure};
+use super::enroll::{CertProfile, Enrollment, EntryOrigin, Grant, issued_validity};
+use super::error::{CaError, CaState};
 use super::state::{EntryState, Generation};
-use super::{Ca, rearm};
+use super::{Ca, CaEvent, rearm};
 use crate::archive::ArchiveGeneration;
-use crate::host::{RequestView, Requester, ReviewStage, SignerKind};
+use crate::host::{ReviewStage, SignerKind};
 use crate::issue::{CsrSummary, RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
 use crate::policy::Violation;
 use crate::storage::{RecordKey, Store};
@@ -69,50 +70,6 @@ pub struct PendingRequest {
     pub violations: Vec<Violation>,
 }
 
-/// What the CA did in [`Ca::on_timer`] or a rollover operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CaEvent {
-    /// A new CRL (C-21).
-    CrlUpdated {
-        /// Its cRLNumber.
-        number: u64,
-        /// Its nextUpdate.
-        next_update: Instant,
-    },
-    /// A rollover CA certificate was generated (C-22).
-    RolloverGenerated {
-        /// Its serial.
-        serial: u64,
-        /// Its notAfter.
-        not_after: Instant,
-    },
-    /// The rollover CA became the active CA (C-25).
-    RolloverActivated {
-        /// The new active CA's serial.
-        serial: u64,
-    },
-    /// The CA certificate expired without a rollover (C-25).
-    Expired,
-    /// The rollover was cancelled (C-24).
-    RolloverCancelled {
-        /// Pending requests to it that were rejected.
-        rejected: usize,
-        /// Certificates it issued that are now useless (their holders must re-enrol).
-        issued: usize,
-    },
-    /// Request table entries purged at `created + L_req` (C-16).
-    RequestsPurged {
-        /// How many.
-        count: usize,
-    },
-    /// One-time passwords deleted at their expiry.
-    OneTimePasswordsPurged {
-        /// How many.
-        count: usize,
-    },
-}
-
 impl<S: Store> Ca<S> {
     /// C-14: the request table (every entry, not only pending ones), by id, with what each
     /// request asks for (C-10: names, usages, key size, signer class, policy violations).
@@ -161,6 +118,18 @@ impl<S: Store> Ca<S> {
             .collect()
     }
 
+    /// How many requests wait for an administrator's grant or reject (C-14). Unlike
+    /// [`Ca::list_pending`] it decodes no CSR, so a metrics scrape holds the CA's lock only
+    /// for a walk over the request table.
+    #[must_use]
+    pub fn pending_count(&self) -> usize {
+        self.lock()
+            .requests
+            .values()
+            .filter(|e| e.state == EntryState::Pending)
+            .count()
+    }
+
     fn select(&self, selector: RequestSelector) -> Result<Vec<u64>, CaError> {
         self.sync_requests();
         let inner = self.lock();
@@ -183,9 +152,10 @@ impl<S: Store> Ca<S> {
     /// on the next CertPoll. Returns the serials issued.
     ///
     /// # Errors
-    /// [`CaError::UnknownRequest`], [`CaError::NotPending`]; [`CaError::Issue`] when T-7
-    /// gives nothing (issuing CA expired) or the policy leaves no name to issue;
-    /// [`CaError::HostRejected`] when the host's review refuses it; [`CaError::Storage`].
+    /// [`CaError::UnknownRequest`] (also for a request removed while it was being signed),
+    /// [`CaError::NotPending`]; [`CaError::Issue`] when T-7 gives nothing (issuing CA
+    /// expired) or the policy leaves no name to issue; [`CaError::HostRejected`] when the
+    /// host's review refuses it; [`CaError::Storage`] with the store's own error.
     pub fn grant<R: CryptoRng + ?Sized>(
         &self,
         selector: RequestSelector,
@@ -202,75 +172,35 @@ impl<S: Store> Ca<S> {
             }
             // C-10 (amended): the host reviews the grant, without the lock.
             let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
-            let (kind, subject) = entry
-                .signer
-                .clone()
-                .unwrap_or((SignerKind::Untrusted, String::new()));
-            let requester = Requester {
-                kind,
-                subject,
-                key_fingerprint: entry
-                    .signer_key
-                    .as_deref()
-                    .map(key_fingerprint)
-                    .unwrap_or_default(),
-            };
-            let mut violations = csr.violations(&self.config.policy, None);
-            if entry.renames {
-                violations.push(Violation::RenewalChangesNames);
-            }
-            let policy = self
-                .review(&RequestView {
-                    stage: ReviewStage::AdminGrant,
-                    transaction_id: &entry.transaction_id,
-                    renewal: matches!(kind, SignerKind::Credential { .. }),
-                    to_rollover: entry.to_rollover,
-                    requester: &requester,
-                    csr: &csr,
-                    violations: &violations,
-                })
-                .map_err(|f| match f {
-                    Failure::HostRejected(reason) => CaError::HostRejected { reason },
-                    f => failure_error(f),
-                })?;
+            let enrollment = Enrollment::pending(&entry, &csr, &self.config.policy, now);
+            let policy = self.review(&enrollment, ReviewStage::AdminGrant)?;
             let (serial, validity, issuer) = {
                 let mut inner = self.lock();
                 if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
                     continue;
                 }
-                let issuer: Arc<Generation> = match (&inner.ca.rollover, entry.to_rollover) {
-                    (Some(r), true) => Arc::clone(r),
-                    _ => Arc::clone(&inner.ca.active),
-                };
-                let to_rollover = entry.to_rollover && inner.ca.rollover.is_some();
-                let validity = issued_validity(
-                    &self.config,
-                    &issuer,
-                    to_rollover,
-                    entry.signer_validity,
-                    &policy,
-                    now,
-                )
-                .map_err(failure_error)?;
+                let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
+                let validity =
+                    issued_validity(&self.config, &issuer, entry.signer_validity, &policy, now)
+                        .map_err(CaError::Issue)?;
                 let serial = self.alloc_serial(&mut inner)?;
                 if let Some(e) = inner.requests.get_mut(&id) {
                     e.state = EntryState::Issuing;
                 }
                 (serial, validity, issuer)
             };
-            match self.issue(
+            let grant = Grant {
                 id,
                 serial,
                 validity,
-                &issuer,
-                &csr,
-                (true, false),
-                &policy,
-                rng,
-            ) {
-                Ok(_) => serials.push(serial),
-                Err(f) => return Err(failure_error(f)),
-            }
+                issuer: &issuer.generation,
+                csr: &csr,
+                policy,
+                profile: CertProfile::EndEntity,
+                entry: EntryOrigin::Pending,
+            };
+            self.issue(&grant, rng)?;
+            serials.push(serial);
         }
         Ok(serials)
     }
@@ -326,7 +256,13 @@ impl<S: Store> Ca<S> {
         rng: &mut R,
     ) -> Result<u64, CaError> {
         let mut inner = self.lock();
-        if serial == 0 || serial > inner.last_serial {
+        // Several instances (Store v2): another may have issued the serial, revoked others or
+        // renewed the CRL since this one last looked; the store is the source of truth.
+        self.refresh(&mut inner, rng)?;
+        let last = inner
+            .last_serial
+            .max(super::read_counter(&self.store, RecordKey::SerialCounter)?);
+        if serial == 0 || serial > last {
             return Err(CaError::UnknownSerial { serial });
         }
         if !inner.revoked.contains_key(&serial) {
@@ -389,7 +325,7 @@ impl<S: Store> Ca<S> {
         self.generate_rollover(&mut inner, key, rng)
     }
 
-    fn generate_rollover<R: CryptoRng + ?Sized>(
+    pub(crate) fn generate_rollover<R: CryptoRng + ?Sized>(
         &self,
         inner: &mut super::state::Inner,
         key: scep_proto::PrivateKey,
@@ -487,124 +423,5 @@ impl<S: Store> Ca<S> {
         }
         rearm(&self.config, &mut inner);
         Ok(CaEvent::RolloverCancelled { rejected, issued })
-    }
-
-    /// Fires every due timer in chronological order (T-12: none without authoritative
-    /// time): CRL update (C-21), shadow generation (C-22), expiry or activation (C-25), then
-    /// the request purge (C-16) and the one-time password purge. Early calls do nothing.
-    ///
-    /// # Errors
-    /// The first failing step's error; the timers not yet fired stay due.
-    pub fn on_timer<R: CryptoRng + ?Sized>(
-        &self,
-        now: Instant,
-        rng: &mut R,
-    ) -> Result<Vec<CaEvent>, CaError> {
-        let mut events = Vec::new();
-        let mut inner = self.lock();
-        // Store v2: the state other instances wrote first; then the timers run only in the
-        // instance holding the store's lease (the others pick up its results).
-        self.refresh(&mut inner, rng)?;
-        if inner.timers.is_authoritative() && !self.hold_lease(now)? {
-            return Ok(events);
-        }
-        // Each firing moves its timer past `now` or disarms it; the bound only guards
-        // against a livelock.
-        for _ in 0..16 {
-            let Some((timer, _at)) = inner.timers.pop_due(now) else {
-                break;
-            };
-            let result = match timer {
-                CaTimer::CrlUpdate => {
-                    self.regenerate_crl(&mut inner, now, rng)
-                        .map(|number| CaEvent::CrlUpdated {
-                            number,
-                            next_update: inner.crl.next_update,
-                        })
-                }
-                CaTimer::ShadowGeneration => {
-                    // The new key is made without the lock (request threads keep running);
-                    // the state is checked again when it is installed.
-                    drop(inner);
-                    let key = generate_key(self.config.key_bits, rng);
-                    inner = self.lock();
-                    key.map_err(CaError::Issue)
-                        .and_then(|key| self.generate_rollover(&mut inner, key, rng))
-                }
-                CaTimer::CertExpire => self.expire(&mut inner, now, rng),
-            };
-            match result {
-                Ok(event) => events.push(event),
-                Err(e) => {
-                    rearm(&self.config, &mut inner);
-                    return Err(e);
-                }
-            }
-        }
-        if inner.timers.is_authoritative() {
-            let lifetime = self.config.lifetime_enrollment_request;
-            let due = inner
-                .requests
-                .created_until(|created| purge_at(created, lifetime) <= now);
-            for id in &due {
-                self.store
-                    .remove(&RecordKey::Request(*id))
-                    .map_err(CaError::storage)?;
-                inner.requests.remove(id);
-            }
-            if !due.is_empty() {
-                events.push(CaEvent::RequestsPurged { count: due.len() });
-            }
-            self.purge_otps(&mut inner, now, &mut events)?;
-        }
-        Ok(events)
-    }
-
-    /// C-25: activate the rollover, or expire.
-    fn expire<R: CryptoRng + ?Sized>(
-        &self,
-        inner: &mut super::state::Inner,
-        now: Instant,
-        rng: &mut R,
-    ) -> Result<CaEvent, CaError> {
-        let Some(next) = inner.ca.rollover.clone() else {
-            inner.ca.state = CaState::Expired;
-            self.put_ca(inner)?;
-            rearm(&self.config, inner);
-            return Ok(CaEvent::Expired);
-        };
-        let old_active = Arc::clone(&inner.ca.active);
-        inner.ca.active = Arc::clone(&next);
-        inner.ca.rollover = None;
-        inner.ca.state = CaState::Active;
-        if let Err(e) = self.put_ca(inner) {
-            inner.ca.active = old_active;
-            inner.ca.rollover = Some(next);
-            inner.ca.state = CaState::ActiveWithRollover;
-            return Err(e);
-        }
-        // The old key is gone from the store (it was archived at its creation, C-19); the
-        // CRL is re-signed with the new key.
-        self.regenerate_crl(inner, now, rng)?;
-        let serial = crate::issue::certificate_serial(next.ca.certificate()).unwrap_or(0);
-        Ok(CaEvent::RolloverActivated { serial })
-    }
-
-    /// T-16: the armed CA timers as IOS prints them (group `CS Timers`).
-    #[must_use]
-    pub fn timer_listing(&self, now: Instant) -> TimerListing {
-        let inner = self.lock();
-        let mut listing = TimerListing::new("CS Timers");
-        for (timer, at) in inner.timers.entries() {
-            listing.push_instant(timer.label(), at, now);
-        }
-        listing
-    }
-}
-
-fn failure_error(f: Failure) -> CaError {
-    match f {
-        Failure::Csr(e) => CaError::Issue(e),
-        _ => CaError::Storage(crate::storage::StoreError::Unavailable),
     }
 }

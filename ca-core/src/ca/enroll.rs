@@ -1,23 +1,26 @@
-//! What a decrypted request asks for: enrolment (C-8 … C-12), CertPoll (C-13), GetCert (S-35),
-//! and the issuance itself (C-10, C-18, C-20).
+//! An enrolment's life past the envelope: the signer's class ([`classify`]: C-8), the grant
+//! decision (C-9 … C-12, C-14), the issuance and its record ([`record`]: C-10, C-18, C-20).
+
+mod classify;
+mod record;
+
+pub(crate) use self::classify::{Opened, SignerClass, cert_key, key_fingerprint, requester};
+pub(crate) use self::record::{CertProfile, EntryOrigin, Grant};
 
 use std::sync::Arc;
 
 use der::Decode;
 use pki_timers::{Instant, Validity};
 use rand::CryptoRng;
-use scep_proto::{CertValidity, Certificate, IssuerAndSerialNumber, Profile};
+use scep_proto::Certificate;
 use x509_cert::request::CertReq;
 
-use super::error::Failure;
+use super::error::{EnrollError, Failure};
 use super::ra::{Standing, auto_grant};
 use super::state::{Entry, EntryState, Generation, signer_id};
-use super::{Ca, GrantMode, SignerClass, Snapshot};
-use crate::DatabaseLevel;
+use super::{Ca, GrantMode, Snapshot};
 use crate::host::{RequestView, Requester, Review, ReviewStage, SignerKind};
-use crate::issue::{
-    VerifiedCsr, certificate_serial, identity_validity, rollover_identity_validity_for,
-};
+use crate::issue::{IssueError, VerifiedCsr, identity_validity, rollover_identity_validity_for};
 use crate::policy::{IssuancePolicy, Violation};
 use crate::storage::{RecordKey, Store};
 
@@ -47,8 +50,7 @@ pub(crate) const MAX_PENDING_PER_KEY: usize = 4;
 
 /// What an enrolment asks, for the grant decision (C-9, C-12).
 struct Asked<'a> {
-    csr: &'a VerifiedCsr,
-    tid: &'a str,
+    enrollment: &'a Enrollment<'a>,
     /// DER of the signer's IssuerAndSerialNumber.
     sid: Vec<u8>,
     /// The signer's subjectPublicKey.
@@ -57,12 +59,168 @@ struct Asked<'a> {
     signer: (SignerKind, String),
     /// The signer's validity if it is a renewal credential (C-8), revocation applied.
     credential: Option<Validity>,
-    to_rollover: bool,
     standing: Standing,
-    /// Where the request is outside the policy (C-10).
-    violations: Vec<Violation>,
     /// The policy it is issued under (the host may have narrowed it).
     policy: IssuancePolicy,
+}
+
+/// A new enrolment (PKCSReq) or a renewal (RenewalReq; C-8: only from a renewal credential).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EnrollKind {
+    /// PKCSReq.
+    Initial,
+    /// RenewalReq, or (at an administrator's grant) a request a renewal credential signed.
+    Renewal,
+}
+
+/// The CA certificate a request is addressed to (C-6): the rollover CA issues under C-11.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Addressee {
+    /// The active CA (or its RA).
+    Active,
+    /// The rollover CA (or its RA).
+    Rollover,
+}
+
+impl Addressee {
+    /// The addressee recorded as a request entry's `to_rollover` flag.
+    pub(crate) const fn from_flag(to_rollover: bool) -> Self {
+        if to_rollover {
+            Self::Rollover
+        } else {
+            Self::Active
+        }
+    }
+
+    /// As a request entry records it.
+    pub(crate) const fn is_rollover(self) -> bool {
+        matches!(self, Self::Rollover)
+    }
+}
+
+/// The request being enrolled, as both ways to a certificate see it: a PKCSReq or RenewalReq
+/// past S-26 ([`Ca::enroll`], called by `handle`) and a pending entry an administrator grants
+/// (`Ca::grant`). The host reviews it ([`Ca::review`]), its issuer and validity follow from it
+/// ([`Enrollment::issuer`], [`issued_validity`]), and the certificate is signed from its CSR.
+pub(crate) struct Enrollment<'a> {
+    /// The transactionID.
+    pub(crate) tid: &'a str,
+    /// The CSR, proof of possession verified (S-26).
+    pub(crate) csr: &'a VerifiedCsr,
+    /// New or renewal.
+    pub(crate) kind: EnrollKind,
+    /// The CA certificate it was sent to.
+    pub(crate) addressee: Addressee,
+    /// The signer as the host sees it.
+    pub(crate) requester: Requester,
+    /// Where it is outside the issuance policy (C-10).
+    pub(crate) violations: Vec<Violation>,
+    /// The instant of the decision (`t_issue` if granted now).
+    pub(crate) now: Instant,
+}
+
+/// The generation that issues an enrolment, and under which rule (T-7, or C-11 for the
+/// rollover CA).
+pub(crate) struct Issuer {
+    /// The CA key and certificate that sign.
+    pub(crate) generation: Arc<Generation>,
+    /// [`Addressee::Rollover`]: C-11 applies.
+    pub(crate) addressee: Addressee,
+}
+
+impl<'a> Enrollment<'a> {
+    /// A PKCSReq or RenewalReq as it arrives: `request` opened, its CSR verified (S-26),
+    /// checked against `policy` (C-10; a renewal credential's request against its names too).
+    pub(crate) fn arriving(
+        request: &Opened<'a>,
+        csr: &'a VerifiedCsr,
+        kind: EnrollKind,
+        policy: &IssuancePolicy,
+        now: Instant,
+    ) -> Self {
+        let renewal_signer =
+            matches!(request.class, SignerClass::Credential { .. }).then_some(request.signer);
+        Self {
+            tid: request.tid,
+            csr,
+            kind,
+            addressee: request.addressee,
+            requester: requester(request.signer, request.class),
+            violations: csr.violations(policy, renewal_signer),
+            now,
+        }
+    }
+
+    /// A pending entry an administrator grants (C-15): its CSR verified again (`csr`), its
+    /// violations as listed (C-10), a renewal if a renewal credential signed it.
+    pub(crate) fn pending(
+        entry: &'a Entry,
+        csr: &'a VerifiedCsr,
+        policy: &IssuancePolicy,
+        now: Instant,
+    ) -> Self {
+        let (kind, subject) = entry
+            .signer
+            .clone()
+            .unwrap_or((SignerKind::Untrusted, String::new()));
+        let mut violations = csr.violations(policy, None);
+        if entry.renames {
+            violations.push(Violation::RenewalChangesNames);
+        }
+        Self {
+            tid: &entry.transaction_id,
+            csr,
+            kind: if matches!(kind, SignerKind::Credential { .. }) {
+                EnrollKind::Renewal
+            } else {
+                EnrollKind::Initial
+            },
+            addressee: Addressee::from_flag(entry.to_rollover),
+            requester: Requester {
+                kind,
+                subject,
+                key_fingerprint: entry
+                    .signer_key
+                    .as_deref()
+                    .map(key_fingerprint)
+                    .unwrap_or_default(),
+            },
+            violations,
+            now,
+        }
+    }
+
+    /// The request as the host reviews it at `stage` (C-10, amended).
+    fn view(&self, stage: ReviewStage) -> RequestView<'_> {
+        RequestView {
+            stage,
+            transaction_id: self.tid,
+            renewal: self.kind == EnrollKind::Renewal,
+            to_rollover: self.addressee.is_rollover(),
+            requester: &self.requester,
+            csr: self.csr,
+            violations: &self.violations,
+        }
+    }
+
+    /// Who issues it now: the rollover CA for a request addressed to it while there is one,
+    /// else the active CA (a rollover activated meanwhile is the active CA).
+    pub(crate) fn issuer(
+        &self,
+        active: &Arc<Generation>,
+        rollover: Option<&Arc<Generation>>,
+    ) -> Issuer {
+        match (self.addressee, rollover) {
+            (Addressee::Rollover, Some(rollover)) => Issuer {
+                generation: Arc::clone(rollover),
+                addressee: Addressee::Rollover,
+            },
+            _ => Issuer {
+                generation: Arc::clone(active),
+                addressee: Addressee::Active,
+            },
+        }
+    }
 }
 
 /// Violations as one line of text.
@@ -74,33 +232,6 @@ pub(crate) fn list(violations: &[Violation]) -> String {
         .join(", ")
 }
 
-/// The signer as the host sees it (C-8 class, subject, key fingerprint).
-pub(crate) fn requester(signer: &Certificate, class: SignerClass) -> Requester {
-    Requester {
-        kind: match class {
-            SignerClass::SelfSigned => SignerKind::SelfSigned,
-            SignerClass::Credential { serial, .. } => SignerKind::Credential { serial },
-            SignerClass::Untrusted => SignerKind::Untrusted,
-        },
-        subject: signer.tbs_certificate().subject().to_string(),
-        key_fingerprint: key_fingerprint(&cert_key(signer)),
-    }
-}
-
-/// SHA-256 of a subjectPublicKey, lowercase hex.
-pub(crate) fn key_fingerprint(key: &[u8]) -> String {
-    super::records::hex(&scep_proto::DigestAlg::Sha256.digest(key))
-}
-
-/// The subjectPublicKey bits of a certificate: the requester's key (C-12, C-13).
-pub(crate) fn cert_key(cert: &Certificate) -> Vec<u8> {
-    cert.tbs_certificate()
-        .subject_public_key_info()
-        .subject_public_key
-        .raw_bytes()
-        .to_vec()
-}
-
 /// The subjectPublicKey bits of a stored CSR.
 fn csr_key(csr_der: &[u8]) -> Option<Vec<u8>> {
     CertReq::from_der(csr_der)
@@ -109,7 +240,7 @@ fn csr_key(csr_der: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// C-12/C-13 (amended): whether `key` is the key of the entry's signer or of its CSR.
-fn bound_to(entry: &Entry, key: &[u8]) -> bool {
+pub(crate) fn bound_to(entry: &Entry, key: &[u8]) -> bool {
     entry.signer_key.as_deref() == Some(key) || csr_key(&entry.csr).as_deref() == Some(key)
 }
 
@@ -138,19 +269,6 @@ fn unissued_of(inner: &super::state::Inner, key: &[u8]) -> usize {
         .count()
 }
 
-/// A request past C-6: outer signature verified, envelope decrypted, messageData parsed.
-pub(crate) struct Opened<'a> {
-    /// The transactionID.
-    pub(crate) tid: &'a str,
-    /// The signer certificate (the recipient of a SUCCESS envelope).
-    pub(crate) signer: &'a Certificate,
-    /// How the CA sees the signer (C-8), revocation applied.
-    pub(crate) class: SignerClass,
-    /// Addressed to the rollover CA (C-6).
-    pub(crate) to_rollover: bool,
-    pub(crate) standing: Standing,
-}
-
 /// What a successful pipeline step hands back.
 pub(crate) enum Delivery {
     /// PENDING, and why.
@@ -166,22 +284,6 @@ pub(crate) enum Delivery {
 }
 
 impl<S: Store> Ca<S> {
-    /// C-8 and C-9 step 1 from the signer certificate alone (C-6: decided before decrypting):
-    /// the signer's class, with a revoked credential demoted to untrusted.
-    pub(crate) fn signer_class(
-        &self,
-        snap: &Snapshot,
-        signer: &Certificate,
-        now: Instant,
-    ) -> SignerClass {
-        match classify(signer, &snap.active, &self.profile(), now) {
-            SignerClass::Credential { serial, .. } if self.lock().revoked.contains_key(&serial) => {
-                SignerClass::Untrusted
-            }
-            class => class,
-        }
-    }
-
     /// C-14 before decrypting (C-6: from the cleartext signer and transactionID only): whether
     /// a signer that is not a renewal credential already holds [`MAX_PENDING_PER_KEY`]
     /// unissued entries and `tid` is not one of its own (a retransmission is still answered).
@@ -205,44 +307,23 @@ impl<S: Store> Ca<S> {
         unissued_of(&inner, &key) >= MAX_PENDING_PER_KEY
     }
 
-    /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12.
+    /// PKCSReq / RenewalReq past S-26: C-9, C-10 … C-12. `request` is the envelope's part
+    /// (signer, class, standing), `enrollment` what it asks for.
     pub(crate) fn enroll<R: CryptoRng + ?Sized>(
         &self,
         snap: &Snapshot,
         request: &Opened<'_>,
-        csr: &VerifiedCsr,
-        renewal: bool,
-        now: Instant,
+        enrollment: &Enrollment<'_>,
         rng: &mut R,
     ) -> Result<Delivery, Failure> {
         if self.config.grant == GrantMode::None {
             return Err(Failure::GrantNone);
         }
-        let to_rollover = request.to_rollover;
         let class = request.class;
         let sid = signer_id(request.signer);
-        let tid = request.tid.to_owned();
-        let issuer = if to_rollover {
-            snap.rollover
-                .clone()
-                .unwrap_or_else(|| Arc::clone(&snap.active))
-        } else {
-            Arc::clone(&snap.active)
-        };
+        let issuer = enrollment.issuer(&snap.active, snap.rollover.as_ref());
         // C-10 (amended): the policy, then the host's review, without the lock.
-        let renewal_signer =
-            matches!(class, SignerClass::Credential { .. }).then_some(request.signer);
-        let violations = csr.violations(&self.config.policy, renewal_signer);
-        let requester = requester(request.signer, class);
-        let policy = self.review(&RequestView {
-            stage: ReviewStage::Arrival,
-            transaction_id: request.tid,
-            renewal,
-            to_rollover,
-            requester: &requester,
-            csr,
-            violations: &violations,
-        })?;
+        let policy = self.review(enrollment, ReviewStage::Arrival)?;
         // C-3/C-14: request ids and serials come from the store, without the lock (their
         // durable write is shared with other requests' writes); the decision is retaken with
         // them in hand.
@@ -259,23 +340,23 @@ impl<S: Store> Ca<S> {
                     }
                     _ => None,
                 };
-                if renewal && credential.is_none() {
+                if enrollment.kind == EnrollKind::Renewal && credential.is_none() {
                     return Err(Failure::RenewalNotAuthorized);
                 }
-                self.adopt_stored(&mut inner, &tid);
+                self.adopt_stored(&mut inner, enrollment.tid);
                 let asked = Asked {
-                    csr,
-                    tid: &tid,
+                    enrollment,
                     sid: sid.clone(),
                     signer_key: cert_key(request.signer),
-                    signer: (requester.kind, requester.subject.clone()),
+                    signer: (
+                        enrollment.requester.kind,
+                        enrollment.requester.subject.clone(),
+                    ),
                     credential,
-                    to_rollover,
                     standing: request.standing,
-                    violations: violations.clone(),
                     policy,
                 };
-                self.decide(&mut inner, asked, &issuer, now, &mut allocated)
+                self.decide(&mut inner, asked, &issuer, &mut allocated)
             };
             let Decision::Allocate { serial } = decision else {
                 break;
@@ -295,7 +376,15 @@ impl<S: Store> Ca<S> {
             allocated.serial = allocated.serial.or(got.serial);
         }
         // C-9 step 5: a subordinate CA's shadow request is issued as a CA certificate.
-        let ca = auto_grant(&self.config, to_rollover, request.standing, csr).is_some_and(|g| g.1);
+        let profile = match auto_grant(
+            &self.config,
+            enrollment.addressee,
+            request.standing,
+            enrollment.csr,
+        ) {
+            Some((_, true)) => CertProfile::SubordinateCa,
+            _ => CertProfile::EndEntity,
+        };
         match decision {
             Decision::Pending(reason) => Ok(Delivery::Pending(reason)),
             Decision::Failure(f) => Err(f),
@@ -310,33 +399,42 @@ impl<S: Store> Ca<S> {
                 serial,
                 validity,
                 reason,
-            } => self
-                .issue(
+            } => {
+                let grant = Grant {
                     id,
                     serial,
                     validity,
-                    &issuer,
-                    csr,
-                    (false, ca),
-                    &policy,
-                    rng,
-                )
-                .map(|der| Delivery::Cert {
-                    der,
-                    newly_issued: true,
-                    reason,
-                }),
+                    issuer: &issuer.generation,
+                    csr: enrollment.csr,
+                    policy,
+                    profile,
+                    entry: EntryOrigin::AutoGranted,
+                };
+                match self.issue(&grant, rng) {
+                    Ok(der) => Ok(Delivery::Cert {
+                        der,
+                        newly_issued: true,
+                        reason,
+                    }),
+                    Err(e) => Err(e.into()),
+                }
+            }
         }
     }
 
-    /// C-10 (amended): the host's review of a request; the policy to issue it under.
-    pub(crate) fn review(&self, view: &RequestView<'_>) -> Result<IssuancePolicy, Failure> {
+    /// C-10 (amended): the host's review of `enrollment` at `stage`; the policy to issue it
+    /// under.
+    pub(crate) fn review(
+        &self,
+        enrollment: &Enrollment<'_>,
+        stage: ReviewStage,
+    ) -> Result<IssuancePolicy, EnrollError> {
         let policy = self.config.policy;
         let Some(host) = &self.host else {
             return Ok(policy);
         };
-        match host.review(view) {
-            Review::Reject(reason) => Err(Failure::HostRejected(reason)),
+        match host.review(&enrollment.view(stage)) {
+            Review::Reject(reason) => Err(EnrollError::HostRejected(reason)),
             Review::Narrow(n) => Ok(policy.narrowed(&n)),
             _ => Ok(policy),
         }
@@ -347,22 +445,26 @@ impl<S: Store> Ca<S> {
         &self,
         inner: &mut super::state::Inner,
         asked: Asked<'_>,
-        issuer: &Generation,
-        now: Instant,
+        issuer: &Issuer,
         allocated: &mut super::Allocated,
     ) -> Decision {
         let Asked {
-            csr,
-            tid,
+            enrollment,
             sid,
             signer_key,
             signer,
             credential,
-            to_rollover,
             standing,
-            violations,
             policy,
         } = asked;
+        let Enrollment {
+            tid,
+            csr,
+            addressee,
+            ref violations,
+            now,
+            ..
+        } = *enrollment;
         // C-12: duplicates by transactionID, only for the requester the entry is bound to
         // (amended): transactionIDs are public.
         let mut replaced = None;
@@ -426,18 +528,18 @@ impl<S: Store> Ca<S> {
         if granted.is_none() && clean && self.config.grant_auto_trustpoint && credential.is_some() {
             granted = Some("granted: renewal credential (grant_auto_trustpoint)");
         }
-        let by_ra = auto_grant(&self.config, to_rollover, standing, csr).filter(|_| clean);
+        let by_ra = auto_grant(&self.config, addressee, standing, csr).filter(|_| clean);
         granted = granted.or(by_ra.map(|(reason, _)| reason));
         if granted.is_none() && self.config.grant == GrantMode::Auto {
             if !clean {
-                return Decision::Failure(Failure::OutsidePolicy(violations));
+                return Decision::Failure(Failure::OutsidePolicy(violations.clone()));
             }
             granted = Some("granted: grant auto");
         }
         let validity = if granted.is_some() {
-            match issued_validity(&self.config, issuer, to_rollover, credential, &policy, now) {
+            match issued_validity(&self.config, issuer, credential, &policy, now) {
                 Ok(v) => Some(v),
-                Err(f) => return Decision::Failure(f),
+                Err(e) => return Decision::Failure(Failure::Csr(e)),
             }
         } else {
             None
@@ -487,7 +589,7 @@ impl<S: Store> Ca<S> {
             signer: Some(signer),
             renames: violations.contains(&Violation::RenewalChangesNames),
             csr: csr.as_der().to_vec(),
-            to_rollover,
+            to_rollover: addressee.is_rollover(),
             signer_validity: credential,
         };
         match (validity, granted) {
@@ -517,91 +619,35 @@ impl<S: Store> Ca<S> {
                     format!(
                         "{note}pending: waiting for an administrator; outside the issuance \
                          policy: {}",
-                        list(&violations)
+                        list(violations)
                     )
                 })
             }
         }
     }
-
-    /// C-13: CertPoll by transactionID.
-    pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
-        let tid = request.tid;
-        let mut inner = self.lock();
-        self.adopt_stored(&mut inner, tid);
-        let Some(entry) = inner.find_transaction(tid).cloned() else {
-            return Err(Failure::UnknownTransaction);
-        };
-        // C-13 (amended): only the requester learns anything, and nothing is consumed by
-        // anyone else.
-        if !bound_to(&entry, &cert_key(request.signer)) {
-            return Err(Failure::UnknownTransaction);
-        }
-        match entry.state {
-            EntryState::Pending | EntryState::Issuing => {
-                Ok(Delivery::Pending("CertPoll: still pending".to_owned()))
-            }
-            EntryState::Issued { cert, .. } => Ok(Delivery::Cert {
-                der: cert,
-                newly_issued: false,
-                reason: "CertPoll: issued".to_owned(),
-            }),
-            EntryState::Rejected => {
-                // Told once, then forgotten (a failed delete only keeps it for the purge).
-                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
-                    inner.requests.remove(&entry.id);
-                }
-                Err(Failure::Rejected)
-            }
-        }
-    }
-
-    /// S-35: GetCert at database level Complete.
-    pub(crate) fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
-        if self.config.database_level < DatabaseLevel::Complete {
-            return Err(Failure::UnknownTransaction);
-        }
-        // C-6: the IssuerAndSerialNumber is malleable plaintext; a miss looks like any
-        // envelope that did not open.
-        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::Opaque)?;
-        let der = self
-            .store
-            .get(&RecordKey::IssuedCert(serial))
-            .map_err(|_| Failure::Storage)?
-            .ok_or(Failure::Opaque)?;
-        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
-        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
-            return Err(Failure::Opaque);
-        }
-        Ok(Delivery::Cert {
-            der,
-            newly_issued: false,
-            reason: "GetCert".to_owned(),
-        })
-    }
 }
 
-/// T-7, or C-11 for a request addressed to the rollover CA, at the grant instant.
+/// T-7, or C-11 for a request addressed to the rollover CA, at the grant instant; `signer`
+/// is the renewal credential's validity (C-11).
 pub(crate) fn issued_validity(
     config: &super::CaConfig,
-    issuer: &Generation,
-    to_rollover: bool,
+    issuer: &Issuer,
     signer: Option<Validity>,
     policy: &IssuancePolicy,
     now: Instant,
-) -> Result<Validity, Failure> {
-    let validity = if to_rollover {
+) -> Result<Validity, IssueError> {
+    let ca = &issuer.generation.ca;
+    let validity = if issuer.addressee.is_rollover() {
         rollover_identity_validity_for(
             now,
-            &issuer.ca,
+            ca,
             config.lifetime_certificate,
             signer,
             config.rollover_id_validity,
         )
     } else {
-        identity_validity(now, &issuer.ca, config.lifetime_certificate)
-    }
-    .map_err(Failure::Csr)?;
+        identity_validity(now, ca, config.lifetime_certificate)
+    }?;
     // C-10 (amended): the policy's maximum validity.
     match policy.max_validity {
         Some(max) if validity.span() > max => {
@@ -609,53 +655,5 @@ pub(crate) fn issued_validity(
             Ok(Validity::starting_at(validity.not_before(), max).unwrap_or(validity))
         }
         _ => Ok(validity),
-    }
-}
-
-fn serial_u64(bytes: &[u8]) -> Option<u64> {
-    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
-    if trimmed.len() > 8 {
-        return None;
-    }
-    Some(
-        trimmed
-            .iter()
-            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
-    )
-}
-
-/// C-8: self-signed, a renewal credential of the active CA (chain-verified under `profile` and
-/// in force; revocation is checked by the caller under the lock), or untrusted.
-pub(crate) fn classify(
-    cert: &Certificate,
-    active: &Generation,
-    profile: &Profile,
-    now: Instant,
-) -> SignerClass {
-    let tbs = cert.tbs_certificate();
-    let signed_by_active = || {
-        active
-            .ca
-            .key()
-            .public_key()
-            .verify_certificate(cert, profile)
-            .is_ok()
-    };
-    if !scep_proto::names_match(tbs.issuer(), active.ca.subject()) || !signed_by_active() {
-        return if scep_proto::names_match(tbs.issuer(), tbs.subject()) {
-            SignerClass::SelfSigned
-        } else {
-            SignerClass::Untrusted
-        };
-    }
-    let v = CertValidity::of(cert);
-    match (
-        Validity::from_unix(v.not_before, v.not_after),
-        certificate_serial(cert),
-    ) {
-        (Ok(validity), Ok(serial)) if validity.contains(now) => {
-            SignerClass::Credential { serial, validity }
-        }
-        _ => SignerClass::Untrusted,
     }
 }

@@ -199,6 +199,46 @@ impl CaError {
     }
 }
 
+/// Why an enrolment got no certificate in a step that an arriving request ([`Failure`]) and
+/// an administrator's grant ([`CaError`]) share: the host's review, the validity, signing and
+/// the record. Each caller maps it with its `From` impl, so nothing is lost on the way.
+#[derive(Debug)]
+pub(crate) enum EnrollError {
+    /// The host's review refused it (C-10, amended).
+    HostRejected(String),
+    /// T-7/C-11 leave no validity, the policy leaves no name, or signing failed.
+    Issue(IssueError),
+    /// The entry left the request table while it was being signed (an administrator removed
+    /// it): nothing was recorded.
+    Vanished {
+        /// The entry's request id.
+        id: u64,
+    },
+    /// The store refused the issuance record (C-20): nothing was handed out.
+    Store(StoreError),
+}
+
+impl From<EnrollError> for Failure {
+    fn from(e: EnrollError) -> Self {
+        match e {
+            EnrollError::HostRejected(reason) => Self::HostRejected(reason),
+            EnrollError::Issue(e) => Self::Csr(e),
+            EnrollError::Vanished { .. } | EnrollError::Store(_) => Self::Storage,
+        }
+    }
+}
+
+impl From<EnrollError> for CaError {
+    fn from(e: EnrollError) -> Self {
+        match e {
+            EnrollError::HostRejected(reason) => Self::HostRejected { reason },
+            EnrollError::Issue(e) => Self::Issue(e),
+            EnrollError::Vanished { id } => Self::UnknownRequest { id },
+            EnrollError::Store(e) => Self::Storage(e),
+        }
+    }
+}
+
 /// Why a PKIOperation request was not answered with a certificate. Crate-internal: the CA
 /// turns it into an HTTP status or a CertRep FAILURE with [`Failure::answer`].
 #[derive(Debug)]

@@ -6,7 +6,7 @@
 //! (a low-entropy secret would need a slow hash). A challengePassword is compared with every
 //! unexpired password, each comparison in constant time and without stopping at the first
 //! match, so the answer time does not say how much of a password was right. Expired passwords
-//! are deleted by [`Ca::on_timer`] (with authoritative time, T-12) at their expiry, found from
+//! are deleted by [`Ca::handle_timeout`] (with authoritative time, T-12) at their expiry, found from
 //! an index by expiry, not by scanning every password.
 //!
 //! A record written by an older version (`password=` in clear) is read, hashed and rewritten
@@ -240,7 +240,7 @@ impl<S: Store> Ca<S> {
         Ok(password)
     }
 
-    /// Deletes the passwords expired at `now`; called by [`Ca::on_timer`] with
+    /// Deletes the passwords expired at `now`; called by [`Ca::handle_timeout`] with
     /// authoritative time.
     pub(crate) fn purge_otps(
         &self,

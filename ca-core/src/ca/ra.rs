@@ -33,10 +33,11 @@ use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
 use zeroize::Zeroizing;
 
+use super::enroll::{Addressee, SignerClass};
 use super::error::{CaError, CaState, ConfigError};
 use super::records::{Fields, Writer};
 use super::state::Generation;
-use super::{Ca, CaConfig, GrantMode, SignerClass, Snapshot};
+use super::{Ca, CaConfig, GrantMode, Snapshot};
 use crate::archive::DEFAULT_PBKDF2_ITERATIONS;
 use crate::issue::{CaKey, SignatureConfig, VerifiedCsr, generate_key, ra_certificate};
 use crate::storage::{RecordKey, Store};
@@ -88,7 +89,6 @@ impl RaKey {
 
     /// A new RA under `issuer`: a fresh `key_bits` key and a certificate with `serial`, valid
     /// from `max(now, issuer.nb)` to the issuer's notAfter.
-    #[allow(clippy::too_many_arguments)] // each is one input of the certificate
     pub(crate) fn issue<R: CryptoRng + ?Sized>(
         issuer: &CaKey,
         subject: &Name,
@@ -359,11 +359,12 @@ pub(crate) fn standing(
 /// subordinate CA asking for a CA certificate. `grant = RaAuto` grants the registered RA.
 pub(crate) fn auto_grant(
     config: &CaConfig,
-    to_rollover: bool,
+    addressee: Addressee,
     standing: Standing,
     csr: &VerifiedCsr,
 ) -> Option<(&'static str, bool)> {
     let flags = config.grant_auto_rollover;
+    let to_rollover = addressee.is_rollover();
     match standing {
         Standing::Ra if to_rollover && flags.ra_cert => Some((
             "granted: RA shadow request (grant_auto_rollover ra_cert)",

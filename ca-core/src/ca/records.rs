@@ -4,7 +4,7 @@
 //! field, each ending in LF. Values never contain LF; binary values (DER, PKCS#8) are
 //! lowercase hex; numbers are decimal; instants are Unix seconds. Unknown fields are
 //! ignored, so a later version can add fields; a changed meaning gets a new version number.
-//! The issued-certificate record ([`RecordKey::IssuedCert`](crate::RecordKey)) is the raw DER
+//! The issued-certificate record ([`RecordKey::IssuedCert`](crate::storage::RecordKey)) is the raw DER
 //! and the CRL record holds the DER in a field.
 
 use std::collections::BTreeMap;

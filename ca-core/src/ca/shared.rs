@@ -1,5 +1,6 @@
 //! Several CA instances on one store (Store v2): what an instance caches is re-read when the
-//! store's shared version moved, and timers run only in the instance that holds the lease.
+//! store's shared version moved (the request table is a cache of the store's), and timers run
+//! only in the instance that holds the lease.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,7 @@ use pki_timers::Instant;
 use rand::CryptoRng;
 use zeroize::Zeroizing;
 
-use super::state::{CaRecord, CrlRecord, EntryState, Inner, decode_revoked};
+use super::state::{CaRecord, CrlRecord, Entry, EntryState, Inner, decode_revoked};
 use super::{Ca, CaError, rearm};
 use crate::storage::{RecordFamily, RecordKey, Store, StoreError};
 
@@ -96,7 +97,7 @@ impl<S: Store> Ca<S> {
         let mut stored = BTreeMap::new();
         for id in ids {
             if let Ok(Some(bytes)) = self.store.get(&RecordKey::Request(id))
-                && let Ok(entry) = super::state::Entry::decode(id, &bytes)
+                && let Ok(entry) = Entry::decode(id, &bytes)
             {
                 stored.insert(id, entry);
             }
@@ -119,6 +120,30 @@ impl<S: Store> Ca<S> {
             {
                 inner.requests.insert(id, entry);
             }
+        }
+    }
+
+    /// C-12/C-13 with several instances on one store: a transactionID this instance does not
+    /// know may be held by an entry another instance wrote; if the store has one, it joins
+    /// the table (the store is the source of truth, the table its cache).
+    /// A pending entry is read again too: another instance may have granted or rejected it.
+    pub(crate) fn adopt_stored(&self, inner: &mut Inner, tid: &str) {
+        let known = inner.find_transaction(tid).map(|e| (e.id, e.state.clone()));
+        if matches!(known, Some((_, ref state)) if *state != EntryState::Pending) {
+            return;
+        }
+        let Ok(Some(row)) = self.store.find_request(tid) else {
+            return;
+        };
+        let Ok(entry) = Entry::decode(row.id, &row.body) else {
+            return;
+        };
+        match known {
+            None if !inner.requests.contains_key(&row.id) => inner.requests.insert(row.id, entry),
+            Some((id, _)) if id == row.id && entry.state != EntryState::Pending => {
+                inner.requests.insert(row.id, entry);
+            }
+            _ => {}
         }
     }
 

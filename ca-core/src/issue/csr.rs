@@ -122,14 +122,32 @@ impl VerifiedCsr {
         )
     }
 
-    /// [`VerifiedCsr::from_der`] for an already decoded request: the signature is checked over
-    /// its DER re-encoding.
+    /// [`VerifiedCsr::from_der`] for an already decoded request (such as the one a PKCSReq's
+    /// messageData was decoded into, BER accepted, S-40): the signature is checked over the
+    /// DER encoding of its certificationRequestInfo, and the request is not decoded again.
     ///
     /// # Errors
     /// As [`VerifiedCsr::from_der`].
     pub fn verify(request: CertReq, legacy_algorithms: bool) -> Result<Self, IssueError> {
         let der = request.to_der().map_err(IssueError::MalformedRequest)?;
-        Self::from_der(&der, legacy_algorithms)
+        let info = request
+            .info
+            .to_der()
+            .map_err(IssueError::MalformedRequest)?;
+        let signature = request
+            .signature
+            .as_bytes()
+            .ok_or(IssueError::ProofOfPossession)?
+            .to_vec();
+        let algorithm = request.algorithm.clone();
+        Self::check(
+            request,
+            der,
+            &info,
+            &signature,
+            &algorithm,
+            legacy_algorithms,
+        )
     }
 
     fn check(

@@ -444,8 +444,8 @@ fn private_file_options() -> OpenOptions {
     OpenOptions::new()
 }
 
-/// Reads a record without following a symlink planted in its place.
-fn read_record(path: &Path) -> io::Result<Vec<u8>> {
+/// Reads a record (or a journal) without following a symlink planted in its place.
+pub(super) fn read_record(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = private_file_options().read(true).open(path)?;
     let mut bytes = Vec::new();
     io::Read::read_to_end(&mut file, &mut bytes)?;
@@ -506,7 +506,11 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 impl Store for DirStore {
     fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
         check_key(key)?;
-        self.read(&self.shared_lock(), key)
+        let shared = self.shared_lock();
+        match Self::counter_given(&shared, key) {
+            Some(value) => Ok(Some(value)),
+            None => self.read(&shared, key),
+        }
     }
 
     fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
@@ -581,6 +585,6 @@ impl Store for DirStore {
     }
 
     fn shared_version(&self) -> Result<u64, StoreError> {
-        Ok(self.typed_shared_version())
+        self.typed_shared_version()
     }
 }

@@ -140,12 +140,14 @@ impl DirStore {
         Ok(())
     }
 
-    /// A record: the journal's version if it has one, else the file's.
+    /// A record: the journal's version if it has one, else the file's. Fails once the
+    /// journal failed (its shown writes may be lost).
     pub(super) fn read(
         &self,
         shared: &Shared,
         key: &RecordKey,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.journal.check()?;
         match shared.overlay_get(key) {
             Some(value) => Ok(value.cloned()),
             None => self.read_file(key),
@@ -154,6 +156,7 @@ impl DirStore {
 
     pub(super) fn list_family(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
         let shared = self.shared_lock();
+        self.journal.check()?;
         let mut numbers: BTreeSet<u64> = self.list_files(family)?.into_iter().collect();
         for (key, present) in shared.overlay_keys() {
             if let Some(n) = key.number_in(family) {
@@ -169,6 +172,7 @@ impl DirStore {
 
     pub(super) fn list_archive_names(&self) -> Result<Vec<String>, StoreError> {
         let shared = self.shared_lock();
+        self.journal.check()?;
         let mut names: BTreeSet<String> = self.list_archive_files()?.into_iter().collect();
         for (key, present) in shared.overlay_keys() {
             if let RecordKey::Archive(name) = key {
@@ -243,6 +247,11 @@ pub(super) struct Queued<'a> {
 }
 
 impl Queued<'_> {
+    /// The journal record this write is (0: nothing was written).
+    pub(super) const fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Returns once the write is durable (leading a group commit if none is running), then
     /// compacts if the journal has grown past [`COMPACT_AFTER`].
     pub(super) fn wait(self) -> Result<(), StoreError> {
@@ -261,14 +270,14 @@ impl Queued<'_> {
 
 impl Drop for DirStore {
     fn drop(&mut self) {
-        // Best effort: what is not compacted stays in the journal, replayed at the next open.
+        // Best effort: a reservation not released only skips counter values (C-3 allows gaps,
+        // never reuse); what is not compacted stays in the journal, replayed at the next open.
+        let _ = self.release_reservations();
         let _ = self.compact();
     }
 }
 
+/// A journal's bytes, never read through a symlink planted in its place.
 fn read_journal(path: &std::path::Path) -> io::Result<Vec<u8>> {
-    let mut file = fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut file, &mut bytes)?;
-    Ok(bytes)
+    super::dir::read_record(path)
 }

@@ -13,6 +13,12 @@ use super::{
 };
 use crate::ca::records::{crl_number_of, decode_counter_value, encode_counter, request_columns};
 
+/// How many values of a counter one durable write reserves. An allocation inside the
+/// reservation needs no write of its own, so most issuances wait for one sync (their record),
+/// not two. A crash skips what was reserved and not given (never reused, C-3); a clean close
+/// writes the exact last values back.
+const RESERVE: u64 = 64;
+
 /// What the typed operations know without reading files, and the records the journal holds
 /// that are not in their files yet.
 #[derive(Debug, Default)]
@@ -31,11 +37,27 @@ pub(crate) struct Shared {
     shared_version: u64,
     /// The last value of each counter, once read.
     counters: HashMap<Counter, u64>,
+    /// The value each counter's record holds: values up to it may be given without another
+    /// durable write ([`RESERVE`]).
+    reserved: HashMap<Counter, u64>,
+    /// The journal record of the latest reservation: a value it reserved is given only once
+    /// that record is durable.
+    reserved_at: u64,
     /// Records written since their last compaction: value (`None`: removed) and the journal
     /// generation that holds them.
     overlay: HashMap<RecordKey, (u64, Option<Vec<u8>>)>,
     /// The current journal generation.
     generation: u64,
+}
+
+/// The counter whose record `key` is.
+const fn counter_of(key: &RecordKey) -> Option<Counter> {
+    match key {
+        RecordKey::SerialCounter => Some(Counter::Serial),
+        RecordKey::RequestCounter => Some(Counter::RequestId),
+        RecordKey::OtpCounter => Some(Counter::OtpId),
+        _ => None,
+    }
 }
 
 impl Shared {
@@ -130,8 +152,13 @@ impl Shared {
                 self.bump();
             }
             RecordKey::Revoked(_) | RecordKey::OneTimePassword(_) => self.bump(),
+            // Only this counter's caches: clearing the others would throw their reservations
+            // away (their next value would follow the record, skipping what was reserved).
             RecordKey::SerialCounter | RecordKey::RequestCounter | RecordKey::OtpCounter => {
-                self.counters.clear();
+                if let Some(counter) = counter_of(key) {
+                    self.counters.remove(&counter);
+                    self.reserved.remove(&counter);
+                }
             }
             _ => {}
         }
@@ -202,20 +229,59 @@ impl DirStore {
             next.push((counter, value));
             values.push(value);
         }
-        let mut ops = Vec::new();
+        // A counter whose new value passes its reservation reserves the next block.
+        let mut reserve: Vec<(Counter, u64)> = Vec::new();
         for &(counter, value) in &next {
-            ops.retain(|op: &Op| op.key() != &counter.record_key());
-            ops.push(Op::Put(counter.record_key(), encode_counter(value)));
+            let held = shared.reserved.get(&counter).copied().unwrap_or(0);
+            let wanted = reserve.iter().find(|(c, _)| *c == counter).map(|&(_, v)| v);
+            if value > held.max(wanted.unwrap_or(0)) {
+                reserve.retain(|(c, _)| *c != counter);
+                reserve.push((counter, value.saturating_add(RESERVE - 1)));
+            }
         }
-        // The cache is set after the ops are applied (applying a counter clears it).
-        let cache = next.clone();
-        let result = self.commit_then(&mut shared, ops);
-        for (counter, value) in cache {
+        let ops = reserve
+            .iter()
+            .map(|&(counter, upto)| Op::Put(counter.record_key(), encode_counter(upto)))
+            .collect();
+        // The caches are set after the ops are applied (applying a counter clears them).
+        let queued = self.commit_then(&mut shared, ops)?;
+        if !reserve.is_empty() {
+            shared.reserved_at = queued.seq();
+        }
+        for &(counter, upto) in &reserve {
+            shared.reserved.insert(counter, upto);
+        }
+        for &(counter, value) in &next {
             shared.counters.insert(counter, value);
         }
+        let reservation = shared.reserved_at;
         drop(shared);
-        result?.wait()?;
+        queued.wait()?;
+        // Another thread's reservation may still be on its way to the disk.
+        self.journal.wait(reservation)?;
         Ok(values)
+    }
+
+    /// The last value `key`'s counter gave, when this process knows it: the record may hold
+    /// a reservation beyond it.
+    pub(super) fn counter_given(shared: &Shared, key: &RecordKey) -> Option<Vec<u8>> {
+        let counter = counter_of(key)?;
+        shared.counters.get(&counter).map(|&v| encode_counter(v))
+    }
+
+    /// Writes each counter's exact last value over its reservation (at a clean close), so a
+    /// reopened store goes on at `last + 1`.
+    pub(super) fn release_reservations(&self) -> Result<(), StoreError> {
+        let mut shared = self.shared_lock();
+        let ops: Vec<Op> = shared
+            .counters
+            .iter()
+            .filter(|(c, v)| shared.reserved.get(c).is_some_and(|r| r > v))
+            .map(|(c, &v)| Op::Put(c.record_key(), encode_counter(v)))
+            .collect();
+        let pending = self.commit_then(&mut shared, ops);
+        drop(shared);
+        pending?.wait()
     }
 
     /// The operations of writing `row` (and removing `replaces`).
@@ -370,7 +436,9 @@ impl DirStore {
         }
     }
 
-    pub(super) fn typed_shared_version(&self) -> u64 {
-        self.shared_lock().shared_version
+    pub(super) fn typed_shared_version(&self) -> Result<u64, StoreError> {
+        let shared = self.shared_lock();
+        self.journal.check()?;
+        Ok(shared.shared_version)
     }
 }

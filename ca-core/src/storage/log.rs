@@ -39,14 +39,6 @@ pub(crate) enum Op {
     Remove(RecordKey),
 }
 
-impl Op {
-    pub(crate) fn key(&self) -> &RecordKey {
-        match self {
-            Self::Put(k, _) | Self::Remove(k) => k,
-        }
-    }
-}
-
 fn put_len(out: &mut Vec<u8>, n: usize) -> Result<(), StoreError> {
     let n = u32::try_from(n).map_err(|_| too_large())?;
     out.extend_from_slice(&n.to_le_bytes());
@@ -300,6 +292,15 @@ impl Journal {
                 self.path.display()
             )),
         }
+    }
+
+    /// `Ok` unless a write or sync failed: then what readers were shown may be lost, and
+    /// every read fails too (nothing is decided on a write that was lost).
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.lock().failed {
+            return Err(self.failed_error());
+        }
+        Ok(())
     }
 
     /// Queues `record`; its sequence number, for [`Journal::wait`].

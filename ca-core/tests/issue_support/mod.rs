@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use ca_core::{
+use ca_core::issue::{
     CaCertParams, CaKey, IdentityParams, SignatureConfig, VerifiedCsr, identity_certificate,
     self_signed_ca_certificate,
 };

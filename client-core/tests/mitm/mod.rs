@@ -140,7 +140,7 @@ pub fn ra_cert(
     days: u64,
     r: &mut StdRng,
 ) -> Certificate {
-    use ca_core::{IdentityParams, VerifiedCsr, identity_certificate, identity_validity};
+    use ca_core::issue::{IdentityParams, VerifiedCsr, identity_certificate, identity_validity};
     let csr = test_csr(key, "CN=Test RA,O=scep-rs");
     let v = VerifiedCsr::from_der(&csr, false).unwrap();
     let validity =

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use ca_core::{
+use ca_core::issue::{
     CaCertParams, CaKey, IdentityParams, RolloverCaParams, VerifiedCsr, identity_certificate,
     identity_validity, rollover_ca_certificate, self_signed_ca_certificate,
 };

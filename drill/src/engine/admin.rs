@@ -20,7 +20,10 @@ impl Engine<'_> {
     pub(super) fn barrier(&mut self, t: Instant) -> Result<(), DrillError> {
         let mut changed = false;
         if self.next_ca_wakeup().is_some_and(|w| w <= t) {
-            let events = self.ca.on_timer(t, &mut self.rng).map_err(DrillError::Ca)?;
+            let events = self
+                .ca
+                .handle_timeout(t, &mut self.rng)
+                .map_err(DrillError::Ca)?;
             for e in events {
                 changed |= self.on_ca_event(&e);
             }

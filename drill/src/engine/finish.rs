@@ -17,8 +17,8 @@ impl Engine<'_> {
         // Grant auto defers purges to the next CA timer (see `manual`): the last ones fall
         // due before the end as they would have.
         let before_end = Instant::from_unix(end.unix().saturating_sub(1));
-        if self.ca.next_wakeup().is_some_and(|w| w < end)
-            && let Ok(events) = self.ca.on_timer(before_end, &mut self.rng)
+        if self.ca.poll_timeout().is_some_and(|w| w < end)
+            && let Ok(events) = self.ca.handle_timeout(before_end, &mut self.rng)
         {
             for e in events {
                 if let ca_core::CaEvent::RequestsPurged { count } = e {

@@ -6,7 +6,8 @@ use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use ca_core::{
-    Counter, DirStore, Issuance, RecordFamily, RecordKey, RequestRow, Store, StoreError, Versioned,
+    DirStore, Store, StoreError,
+    storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow, Versioned},
 };
 use ca_store_postgres::{OpenError, PgOptions, PgStore};
 
@@ -17,7 +18,9 @@ use crate::secrets::read_secret;
 pub(crate) struct StoreArgs {
     /// Keep the CA in this PostgreSQL database (`postgres://user@host:port/dbname`, or
     /// libpq's `key=value` form) instead of the directory store in --dir; several servers may
-    /// share one database. Better given as SCEP_STORE than on the command line.
+    /// share one database. Better given as SCEP_STORE than on the command line. Needs a key
+    /// passphrase (--key-passphrase-file or SCEP_KEY_PASSPHRASE): the CA keys are stored in
+    /// the database encrypted, never in clear.
     #[arg(long = "store", env = "SCEP_STORE", value_name = "URL")]
     pub(crate) url: Option<String>,
     /// File holding the database password (or set SCEP_STORE_PASSWORD), so it is in neither
@@ -25,7 +28,9 @@ pub(crate) struct StoreArgs {
     #[arg(long, env = "SCEP_STORE_PASSWORD_FILE", value_name = "FILE")]
     pub(crate) store_password_file: Option<PathBuf>,
     /// PEM certificates to trust for the database server's TLS certificate, beside the
-    /// system's roots (with `sslmode=require` or `prefer` in the URL).
+    /// system's roots. Given, TLS is required over TCP (`sslmode=prefer`, the default, counts
+    /// as `require`); without it and without `sslmode=require`, a server that declines TLS is
+    /// spoken to in plaintext.
     #[cfg(feature = "postgres-tls")]
     #[arg(long, env = "SCEP_STORE_TLS_CA_FILE", value_name = "FILE")]
     pub(crate) store_tls_ca_file: Option<PathBuf>,
@@ -45,9 +50,16 @@ pub(crate) enum ServerStore {
 
 impl ServerStore {
     /// Opens the store `args` names, or the directory store in `dir`. `workers` sizes the
-    /// database pool. The error is a message for the operator (the URL's password is never in
-    /// it).
-    pub(crate) fn open(dir: &Path, args: &StoreArgs, workers: usize) -> Result<Self, String> {
+    /// database pool. A database store needs `key_passphrase` (one is configured): the CA
+    /// keys in a shared database are stored encrypted or not at all, and without one the
+    /// database is not touched. The error is a message for the operator (the URL's password
+    /// is never in it).
+    pub(crate) fn open(
+        dir: &Path,
+        args: &StoreArgs,
+        workers: usize,
+        key_passphrase: bool,
+    ) -> Result<Self, String> {
         let Some(url) = &args.url else {
             return DirStore::open(dir)
                 .map(|s| ServerStore::Dir(Box::new(s)))
@@ -60,6 +72,13 @@ impl ServerStore {
             return Err(
                 "--store: expected a postgres://user@host:port/dbname URL (the directory store \
                  is the default, in --dir)"
+                    .to_owned(),
+            );
+        }
+        if !key_passphrase {
+            return Err(
+                "--store: the CA keys would be stored in clear in the database; give \
+                 --key-passphrase-file or set SCEP_KEY_PASSPHRASE"
                     .to_owned(),
             );
         }

@@ -1,5 +1,5 @@
 //! The CA's timers (CRL update, shadow generation, expiry/activation, request purge): the
-//! CA says when it next wants to run ([`ca_core::Ca::next_wakeup`]); this task wakes it.
+//! CA says when it next wants to run ([`ca_core::Ca::poll_timeout`]); this task wakes it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub(crate) async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             .pool
             .run("timers", move || {
                 let now = clock::now();
-                match job.ca.next_wakeup() {
+                match job.ca.poll_timeout() {
                     Some(at) if at <= now => Some(fire(&job, now)),
                     _ => None,
                 }
@@ -44,7 +44,10 @@ pub(crate) async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
 
 fn fire(app: &App, now: pki_timers::Instant) -> Result<(), String> {
     let mut rng = clock::rng()?;
-    let events = app.ca.on_timer(now, &mut rng).map_err(|e| e.to_string())?;
+    let events = app
+        .ca
+        .handle_timeout(now, &mut rng)
+        .map_err(|e| e.to_string())?;
     for event in &events {
         tracing::info!(event = %crate::admin::render::event_text(event), "CA timer");
     }

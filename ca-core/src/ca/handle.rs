@@ -1,4 +1,6 @@
-//! `handle`: the HTTP operations and the PKIOperation pipeline (C-5 … C-13, S-26 … S-36).
+//! `handle`: the HTTP operations and the PKIOperation pipeline (C-5 … C-13, S-26 … S-36):
+//! dispatch, the answers to CertPoll (C-13) and GetCert (S-35), and the CertRep replies.
+//! Enrolments go to [`super::enroll`].
 
 use std::sync::Arc;
 
@@ -11,15 +13,17 @@ use scep_proto::{
     ScepRequest, ScepResponse, VerifiedMessage,
 };
 
-use super::enroll::{Delivery, Opened, requester};
+use super::enroll::{
+    Addressee, Delivery, EnrollKind, Enrollment, Opened, SignerClass, bound_to, cert_key, requester,
+};
 use super::error::{Answer, Failure};
 use super::ra::{Recipient, Standing};
-use super::state::Generation;
-use super::{Ca, GrantMode, SignerClass, Snapshot};
+use super::state::{EntryState, Generation};
+use super::{Ca, GrantMode, Snapshot};
 use crate::DatabaseLevel;
 use crate::host::{AuditOutcome, AuditRecord, Requester};
 use crate::issue::{VerifiedCsr, certificate_serial};
-use crate::storage::Store;
+use crate::storage::{RecordKey, Store};
 
 /// Where a CertRep goes: identifiers, algorithms and the signing key (C-7, S-27), and what
 /// the audit record says so far.
@@ -49,7 +53,7 @@ const CIPHER_BLOCK: usize = 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Operation {
-    Enrol { renewal: bool },
+    Enrol(EnrollKind),
     Poll,
     GetCert,
     GetCrl,
@@ -58,8 +62,8 @@ enum Operation {
 impl Operation {
     fn of(message_type: MessageType) -> Option<Self> {
         match message_type {
-            MessageType::PkcsReq => Some(Self::Enrol { renewal: false }),
-            MessageType::RenewalReq => Some(Self::Enrol { renewal: true }),
+            MessageType::PkcsReq => Some(Self::Enrol(EnrollKind::Initial)),
+            MessageType::RenewalReq => Some(Self::Enrol(EnrollKind::Renewal)),
             MessageType::CertPoll => Some(Self::Poll),
             MessageType::GetCert => Some(Self::GetCert),
             MessageType::GetCrl => Some(Self::GetCrl),
@@ -70,7 +74,7 @@ impl Operation {
 
 /// The decrypted messageData, parsed and (for an enrolment) verified (S-21, S-26).
 enum Body {
-    Enrol(Box<VerifiedCsr>),
+    Enrol(EnrollKind, Box<VerifiedCsr>),
     Poll,
     GetCert(IssuerAndSerialNumber),
     GetCrl,
@@ -225,7 +229,7 @@ impl<S: Store> Ca<S> {
         if let Err(f) = self.allowed_in_clear(operation, class) {
             return self.fail(reply, &f, rng);
         }
-        if matches!(operation, Operation::Enrol { .. })
+        if matches!(operation, Operation::Enrol(_))
             && standing != Standing::Ra
             && self.over_key_quota(
                 verified.signer(),
@@ -244,7 +248,7 @@ impl<S: Store> Ca<S> {
         let Some(recipient) = Recipient::find(snap, &envelope) else {
             return self.fail(reply, &Failure::NotAddressed, rng);
         };
-        let to_rollover = recipient.to_rollover;
+        let addressee = Addressee::from_flag(recipient.to_rollover);
         // C-7 and S-28: the recipient key signs; a SUCCESS mirrors the request's cipher.
         reply.signer = Arc::clone(&recipient.generation);
         reply.via_ra = recipient.via_ra;
@@ -252,7 +256,7 @@ impl<S: Store> Ca<S> {
         // Issue 13 item 6, decided from cleartext (C-6): a PKCSReq's plaintext is its CSR, at
         // least one cipher block shorter than the ciphertext, so a ciphertext that long cannot
         // hold a CSR within the cap. A CSR over the cap found after decrypting is opaque.
-        if matches!(operation, Operation::Enrol { .. })
+        if matches!(operation, Operation::Enrol(_))
             && envelope.ciphertext_len().saturating_sub(CIPHER_BLOCK) > self.config.max_csr_bytes
         {
             return self.fail(reply, &Failure::CsrTooLarge, rng);
@@ -264,13 +268,14 @@ impl<S: Store> Ca<S> {
             tid: verified.attributes().transaction_id.as_str(),
             signer: verified.signer(),
             class,
-            to_rollover,
+            addressee,
             standing,
         };
         let outcome = match body {
-            Body::Enrol(csr) => {
-                let renewal = operation == Operation::Enrol { renewal: true };
-                self.enroll(snap, &request, &csr, renewal, now, rng)
+            Body::Enrol(kind, csr) => {
+                let enrollment =
+                    Enrollment::arriving(&request, &csr, kind, &self.config.policy, now);
+                self.enroll(snap, &request, &enrollment, rng)
             }
             Body::Poll => self.poll(&request),
             Body::GetCert(ias) => self.get_cert(&ias),
@@ -315,10 +320,8 @@ impl<S: Store> Ca<S> {
     /// level Complete).
     fn allowed_in_clear(&self, operation: Operation, class: SignerClass) -> Result<(), Failure> {
         match operation {
-            Operation::Enrol { .. } if self.config.grant == GrantMode::None => {
-                Err(Failure::GrantNone)
-            }
-            Operation::Enrol { renewal: true }
+            Operation::Enrol(_) if self.config.grant == GrantMode::None => Err(Failure::GrantNone),
+            Operation::Enrol(EnrollKind::Renewal)
                 if !matches!(class, SignerClass::Credential { .. }) =>
             {
                 Err(Failure::RenewalNotAuthorized)
@@ -367,12 +370,13 @@ impl<S: Store> Ca<S> {
             _ => return None,
         };
         match (operation, parsed) {
-            (Operation::Enrol { .. }, RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
+            (Operation::Enrol(kind), RequestBody::PkcsReq(csr) | RequestBody::RenewalReq(csr))
                 if csr.to_der().len() <= self.config.max_csr_bytes =>
             {
-                VerifiedCsr::from_der(csr.to_der(), self.config.legacy_algorithms)
+                // S-40: the CSR as scep-proto decoded it (BER normalised), not decoded again.
+                VerifiedCsr::verify(csr.cert_req().clone(), self.config.legacy_algorithms)
                     .ok()
-                    .map(|csr| Body::Enrol(Box::new(csr)))
+                    .map(|csr| Body::Enrol(kind, Box::new(csr)))
             }
             (Operation::GetCert, RequestBody::GetCert(ias)) => Some(Body::GetCert(ias)),
             _ => None,
@@ -555,4 +559,74 @@ impl<S: Store> Ca<S> {
             });
         }
     }
+}
+
+impl<S: Store> Ca<S> {
+    /// C-13: CertPoll by transactionID.
+    pub(crate) fn poll(&self, request: &Opened<'_>) -> Result<Delivery, Failure> {
+        let tid = request.tid;
+        let mut inner = self.lock();
+        self.adopt_stored(&mut inner, tid);
+        let Some(entry) = inner.find_transaction(tid).cloned() else {
+            return Err(Failure::UnknownTransaction);
+        };
+        // C-13 (amended): only the requester learns anything, and nothing is consumed by
+        // anyone else.
+        if !bound_to(&entry, &cert_key(request.signer)) {
+            return Err(Failure::UnknownTransaction);
+        }
+        match entry.state {
+            EntryState::Pending | EntryState::Issuing => {
+                Ok(Delivery::Pending("CertPoll: still pending".to_owned()))
+            }
+            EntryState::Issued { cert, .. } => Ok(Delivery::Cert {
+                der: cert,
+                newly_issued: false,
+                reason: "CertPoll: issued".to_owned(),
+            }),
+            EntryState::Rejected => {
+                // Told once, then forgotten (a failed delete only keeps it for the purge).
+                if self.store.remove(&RecordKey::Request(entry.id)).is_ok() {
+                    inner.requests.remove(&entry.id);
+                }
+                Err(Failure::Rejected)
+            }
+        }
+    }
+
+    /// S-35: GetCert at database level Complete.
+    pub(crate) fn get_cert(&self, ias: &IssuerAndSerialNumber) -> Result<Delivery, Failure> {
+        if self.config.database_level < DatabaseLevel::Complete {
+            return Err(Failure::UnknownTransaction);
+        }
+        // C-6: the IssuerAndSerialNumber is malleable plaintext; a miss looks like any
+        // envelope that did not open.
+        let serial = serial_u64(ias.serial_number.as_bytes()).ok_or(Failure::Opaque)?;
+        let der = self
+            .store
+            .get(&RecordKey::IssuedCert(serial))
+            .map_err(|_| Failure::Storage)?
+            .ok_or(Failure::Opaque)?;
+        let cert = Certificate::from_der(&der).map_err(|_| Failure::Storage)?;
+        if !scep_proto::names_match(cert.tbs_certificate().issuer(), &ias.issuer) {
+            return Err(Failure::Opaque);
+        }
+        Ok(Delivery::Cert {
+            der,
+            newly_issued: false,
+            reason: "GetCert".to_owned(),
+        })
+    }
+}
+
+fn serial_u64(bytes: &[u8]) -> Option<u64> {
+    let trimmed: Vec<u8> = bytes.iter().copied().skip_while(|&b| b == 0).collect();
+    if trimmed.len() > 8 {
+        return None;
+    }
+    Some(
+        trimmed
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
 }
