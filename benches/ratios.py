@@ -3,7 +3,7 @@
 
 * `full / rsa_only` for every group that has both (codec, server PKCSReq, client CertRep);
 * the RSA operations and key generation of each backend measured (`rsa_<backend>`,
-  `keygen_<backend>`);
+  `rsa_1024_<backend>`, `keygen_<backend>`);
 * with `--openssl`, the `openssl speed -seconds 3 rsa2048` floor of a PKCSReq
   (3 private + 3 public operations at OpenSSL's rate) and each backend's server PKCSReq
   handling against it.
@@ -43,7 +43,7 @@ for group in groups:
     if full and rsa:
         print(f"{group.name:<28} full {full / 1e6:8.3f} ms  rsa_only {rsa / 1e6:8.3f} ms  ratio {full / rsa:.3f}")
 
-print("== RSA-2048 operations per backend (median)")
+print("== RSA operations per backend (median; rsa_1024_*: 1024-bit, the rest 2048-bit)")
 for group in groups:
     if group.name.startswith(("rsa_", "keygen_")):
         for bench in sorted(p.name for p in group.iterdir() if (p / "new").is_dir()):

@@ -176,7 +176,28 @@ fn ca_config(s: &Scenario) -> CaConfig {
         Grant::Manual { .. } => GrantMode::Manual,
     };
     c.key_bits = s.key_bits;
+    c.max_requests = table_cap(s);
     c
+}
+
+/// The CA's request-table cap (`max_requests`, C-14) in the drill.
+///
+/// The cap counts the entries made since the last purge, which a real CA runs L_req after
+/// each request. Under grant auto the drill purges only at barriers (see `Engine::manual`):
+/// the CA gets a whole epoch's requests first, round by round, and so holds an epoch's
+/// requests instead of L_req's. With the default cap of 10,000 a 10,000-client fleet filled
+/// the table with its initial enrolments alone, and every later request not signed by a
+/// certificate of the CA was answered 503 and retried each P until the epoch ended (57,000
+/// extra PKIOperations), something the deployment would never see. So under grant auto the
+/// cap is the highest the CA accepts; under manual grant epochs end before any request
+/// reaches its purge instant, the table is the real one, and the CA's default stays.
+fn table_cap(s: &Scenario) -> usize {
+    /// The largest `max_requests` the CA accepts.
+    const LARGEST: usize = 10_000_000;
+    match s.grant {
+        Grant::Auto => LARGEST,
+        Grant::Manual { .. } => CaConfig::default().max_requests,
+    }
 }
 
 impl<'s> Engine<'s> {
@@ -593,4 +614,26 @@ fn serial_of(c: &Certificate) -> u64 {
 /// A number in 0..100 from the scenario's generator.
 fn percent_draw(rng: &mut StdRng) -> u32 {
     u32::try_from(rand::Rng::next_u64(rng) % 100).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// C-14's table cap counts the requests since the last purge. Under grant auto the drill
+    /// purges only at barriers, so an epoch's requests must not fill it (a 10,000-client
+    /// fleet's initial enrolments filled the default cap); under manual grant the table is the
+    /// real one and the deployment's default applies.
+    #[test]
+    fn c14_table_cap_does_not_count_an_epochs_requests_under_grant_auto() {
+        let mut s = Scenario::default();
+        let auto = ca_config(&s);
+        assert!(auto.max_requests > 100 * CaConfig::default().max_requests);
+        let mut rng = StdRng::seed_from_u64(1);
+        assert!(Ca::open(auto, MemoryStore::new(), s.start, true, &mut rng).is_ok());
+        s.grant = Grant::Manual {
+            delay: Duration::from_hours(1),
+        };
+        assert_eq!(ca_config(&s).max_requests, CaConfig::default().max_requests);
+    }
 }

@@ -49,18 +49,14 @@ pub(crate) fn requests(
     let all = busiest(&mut report.load.per_hour.iter().map(|(h, c)| (*h, *c)));
     let not_found = busiest(&mut trace.next_ca_404_per_hour.iter().copied());
     let peak = report.load.peak().map_or(1, |(_, c)| c).max(1);
-    let scale = |c: u64| HEIGHT * c as f64 / peak as f64;
-    bars(svg, axis, &all, scale, bottom, INK, "requests", cols);
-    bars(
-        svg,
+    let chart = Bars {
         axis,
-        &not_found,
-        scale,
-        bottom,
-        NOT_FOUND,
-        "GetNextCACert 404s",
         cols,
-    );
+        bottom,
+        scale: |c: u64| HEIGHT * c as f64 / peak as f64,
+    };
+    chart.draw(svg, &all, INK, "requests");
+    chart.draw(svg, &not_found, NOT_FOUND, "GetNextCACert 404s");
     svg.line(
         LEFT,
         bottom,
@@ -92,41 +88,47 @@ pub(crate) fn requests(
     HEIGHT
 }
 
-/// Runs of pixel columns with the same value, as bars.
-#[allow(clippy::too_many_arguments)] // one panel's drawing state; a struct would only rename it
-fn bars(
-    svg: &mut Svg,
+/// A bar chart on the time axis: one bar per run of pixel columns with the same value,
+/// standing on the baseline `bottom`, `scale` turning a value into a height. Series drawn on
+/// the same chart share its frame and scale.
+struct Bars<F> {
     axis: Axis,
-    values: &[u64],
-    scale: impl Fn(u64) -> f64,
-    bottom: f64,
-    colour: &str,
-    what: &str,
+    /// Pixel columns of the plot area.
     cols: usize,
-) {
-    let mut col = 0usize;
-    while col < values.len() {
-        let v = values.get(col).copied().unwrap_or(0);
-        let mut end = col.saturating_add(1);
-        while values.get(end).copied() == Some(v) {
-            end = end.saturating_add(1);
+    /// The baseline (y of a zero value).
+    bottom: f64,
+    scale: F,
+}
+
+impl<F: Fn(u64) -> f64> Bars<F> {
+    /// One series: `values` per pixel column, in `colour`; hover titles say "up to v `what`
+    /// per hour" and the dates the bar spans.
+    fn draw(&self, svg: &mut Svg, values: &[u64], colour: &str, what: &str) {
+        let (axis, cols, bottom) = (self.axis, self.cols, self.bottom);
+        let mut col = 0usize;
+        while col < values.len() {
+            let v = values.get(col).copied().unwrap_or(0);
+            let mut end = col.saturating_add(1);
+            while values.get(end).copied() == Some(v) {
+                end = end.saturating_add(1);
+            }
+            if v > 0 {
+                let h = (self.scale)(v).max(1.0);
+                svg.rect(
+                    LEFT + col as f64,
+                    bottom - h,
+                    (end - col) as f64,
+                    h,
+                    colour,
+                    Some(&format!(
+                        "up to {v} {what} per hour, {} .. {}",
+                        axis.at_column(col, cols),
+                        axis.at_column(end, cols)
+                    )),
+                );
+            }
+            col = end;
         }
-        if v > 0 {
-            let h = scale(v).max(1.0);
-            svg.rect(
-                LEFT + col as f64,
-                bottom - h,
-                (end - col) as f64,
-                h,
-                colour,
-                Some(&format!(
-                    "up to {v} {what} per hour, {} .. {}",
-                    axis.at_column(col, cols),
-                    axis.at_column(end, cols)
-                )),
-            );
-        }
-        col = end;
     }
 }
 
