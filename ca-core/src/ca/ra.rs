@@ -31,11 +31,10 @@ use scep_proto::{
 };
 use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
-use zeroize::Zeroizing;
 
 use super::enroll::{Addressee, CertProfile, SignerClass};
 use super::error::{CaError, CaState, ConfigError};
-use super::records::{Fields, Writer};
+use super::records::{Fields, Writer, decode_key, encode_key};
 use super::state::Generation;
 use super::{Ca, CaConfig, GrantMode, Snapshot};
 use crate::archive::DEFAULT_PBKDF2_ITERATIONS;
@@ -139,21 +138,10 @@ impl RaKey {
         rk: &RecordKey,
     ) -> Result<Option<Self>, CaError> {
         let corrupt = || CaError::CorruptRecord { key: rk.clone() };
-        let sealed = f.opt_bytes(&format!("{prefix}_ra_key_encrypted"))?;
-        let key = match (&sealed, passphrase) {
-            (Some(_), None) => return Err(CaError::KeyPassphraseRequired),
-            (Some(sealed), Some(p)) => PrivateKey::from_encrypted_pkcs8_der(sealed, p.as_bytes())
-                .map_err(|e| match e {
-                scep_proto::Error::KeyDecryptionFailed => CaError::WrongKeyPassphrase,
-                _ => corrupt(),
-            })?,
-            (None, _) => match f
-                .opt_bytes(&format!("{prefix}_ra_key"))?
-                .map(Zeroizing::new)
-            {
-                Some(plain) => PrivateKey::from_pkcs8_der(&plain).map_err(|_| corrupt())?,
-                None => return Ok(None),
-            },
+        let Some(super::records::StoredKey { key, sealed }) =
+            decode_key(f, &format!("{prefix}_ra_key"), passphrase)?
+        else {
+            return Ok(None);
         };
         let der = f.bytes(&format!("{prefix}_ra_cert"))?;
         let cert = Certificate::from_der(&der).map_err(|_| corrupt())?;
@@ -171,13 +159,12 @@ impl RaKey {
 
     /// Writes the RA's fields under `prefix`.
     pub(crate) fn encode(&self, w: Writer, prefix: &str) -> Result<Writer, CaError> {
-        let w = match &self.sealed {
-            Some(sealed) => w.bytes(&format!("{prefix}_ra_key_encrypted"), sealed),
-            None => {
-                let plain = self.key.to_pkcs8_der().map_err(|_| invalid_key())?;
-                w.secret_bytes(&format!("{prefix}_ra_key"), plain.as_bytes())
-            }
-        };
+        let w = encode_key(
+            w,
+            &format!("{prefix}_ra_key"),
+            &self.key,
+            self.sealed.as_deref(),
+        )?;
         Ok(w.bytes(&format!("{prefix}_ra_cert"), &self.der))
     }
 

@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use pki_timers::Instant;
-use zeroize::Zeroize;
+use scep_proto::PrivateKey;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::error::CaError;
 use crate::storage::RecordKey;
@@ -105,7 +106,7 @@ impl Fields {
         })
     }
 
-    fn corrupt(&self) -> CaError {
+    pub(crate) fn corrupt(&self) -> CaError {
         CaError::CorruptRecord {
             key: self.key.clone(),
         }
@@ -150,6 +151,56 @@ impl Fields {
             _ => Err(self.corrupt()),
         }
     }
+}
+
+/// A private key as the CA record keeps it.
+pub(crate) struct StoredKey {
+    /// The key.
+    pub(crate) key: PrivateKey,
+    /// Its encrypted PKCS#8 if it is sealed under the key passphrase (written back as is).
+    pub(crate) sealed: Option<Vec<u8>>,
+}
+
+/// Reads a private key kept in fields `<field>_encrypted` (PKCS#8 sealed under `passphrase`)
+/// or `<field>` (plain PKCS#8). `None` if neither field is there.
+pub(crate) fn decode_key(
+    f: &Fields,
+    field: &str,
+    passphrase: Option<&str>,
+) -> Result<Option<StoredKey>, CaError> {
+    let sealed = f.opt_bytes(&format!("{field}_encrypted"))?;
+    let key = match (&sealed, passphrase) {
+        (Some(_), None) => return Err(CaError::KeyPassphraseRequired),
+        (Some(bytes), Some(p)) => PrivateKey::from_encrypted_pkcs8_der(bytes, p.as_bytes())
+            .map_err(|e| match e {
+                scep_proto::Error::KeyDecryptionFailed => CaError::WrongKeyPassphrase,
+                _ => f.corrupt(),
+            })?,
+        (None, _) => match f.opt_bytes(field)?.map(Zeroizing::new) {
+            Some(plain) => PrivateKey::from_pkcs8_der(&plain).map_err(|_| f.corrupt())?,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(StoredKey { key, sealed }))
+}
+
+/// Writes a private key as [`decode_key`] reads it: the sealed bytes if there are any, else
+/// the plain PKCS#8 (straight from its zeroising buffer).
+pub(crate) fn encode_key(
+    w: Writer,
+    field: &str,
+    key: &PrivateKey,
+    sealed: Option<&[u8]>,
+) -> Result<Writer, CaError> {
+    Ok(match sealed {
+        Some(sealed) => w.bytes(&format!("{field}_encrypted"), sealed),
+        None => {
+            let plain = key
+                .to_pkcs8_der()
+                .map_err(|_| CaError::Issue(crate::issue::IssueError::InvalidPrivateKey))?;
+            w.secret_bytes(field, plain.as_bytes())
+        }
+    })
 }
 
 /// The indexed columns of a request entry's encoding (transactionID, signer key, whether it

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use der::{Decode, Encode};
 use pki_timers::{CaTimer, Instant, TimerTable, Validity};
 use rand::CryptoRng;
-use scep_proto::{Certificate, IssuerAndSerialNumber, PrivateKey, Signer};
+use scep_proto::{Certificate, IssuerAndSerialNumber, Signer};
 use x509_cert::crl::CertificateList;
 use zeroize::Zeroizing;
 
 use super::error::{CaError, CaState};
-use super::records::{Fields, Writer};
+use super::records::{Fields, Writer, decode_key, encode_key};
 use crate::archive::DEFAULT_PBKDF2_ITERATIONS;
 use crate::host::SignerKind;
 use crate::issue::CaKey;
@@ -80,18 +80,10 @@ impl Generation {
         rk: &RecordKey,
     ) -> Result<Option<Self>, CaError> {
         let corrupt = || CaError::CorruptRecord { key: rk.clone() };
-        let sealed = f.opt_bytes(&format!("{prefix}_key_encrypted"))?;
-        let key = match (&sealed, passphrase) {
-            (Some(_), None) => return Err(CaError::KeyPassphraseRequired),
-            (Some(sealed), Some(p)) => PrivateKey::from_encrypted_pkcs8_der(sealed, p.as_bytes())
-                .map_err(|e| match e {
-                scep_proto::Error::KeyDecryptionFailed => CaError::WrongKeyPassphrase,
-                _ => corrupt(),
-            })?,
-            (None, _) => match f.opt_bytes(&format!("{prefix}_key"))?.map(Zeroizing::new) {
-                Some(plain) => PrivateKey::from_pkcs8_der(&plain).map_err(|_| corrupt())?,
-                None => return Ok(None),
-            },
+        let Some(super::records::StoredKey { key, sealed }) =
+            decode_key(f, &format!("{prefix}_key"), passphrase)?
+        else {
+            return Ok(None);
         };
         let cert =
             Certificate::from_der(&f.bytes(&format!("{prefix}_cert"))?).map_err(|_| corrupt())?;
@@ -109,13 +101,12 @@ impl Generation {
     /// Writes this generation's fields: the encrypted key if there is one, else the plain
     /// PKCS#8 (written straight from its zeroising buffer).
     fn encode(&self, w: Writer, prefix: &str) -> Result<Writer, CaError> {
-        let w = match &self.sealed {
-            Some(sealed) => w.bytes(&format!("{prefix}_key_encrypted"), sealed),
-            None => {
-                let plain = self.ca.key().to_pkcs8_der().map_err(|_| invalid_key())?;
-                w.secret_bytes(&format!("{prefix}_key"), plain.as_bytes())
-            }
-        };
+        let w = encode_key(
+            w,
+            &format!("{prefix}_key"),
+            self.ca.key(),
+            self.sealed.as_deref(),
+        )?;
         let w = w.bytes(&format!("{prefix}_cert"), &self.der);
         super::ra::encode_ra(self.ra.as_ref(), w, prefix)
     }
