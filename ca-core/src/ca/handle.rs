@@ -35,6 +35,22 @@ struct Reply {
     trail: Trail,
 }
 
+impl Reply {
+    /// A reply to `msg` not yet attributed to a CA generation: the active key signs (C-7).
+    fn from_active(builder: CertRepBuilder, snap: &Snapshot, msg: &PkiMessage) -> Self {
+        Self {
+            builder,
+            signer: Arc::clone(&snap.active),
+            via_ra: false,
+            trail: Trail {
+                message_type: Some(msg.message_type()),
+                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
+                ..Trail::default()
+            },
+        }
+    }
+}
+
 /// The audit record in the making (issue 14 item 4): what is known of the request, why it
 /// is answered as it is, and for a SUCCESS what is handed out.
 #[derive(Default)]
@@ -202,16 +218,7 @@ impl<S: Store> Ca<S> {
         builder.digest = self.reply_digest(msg.digest());
         builder.signing_time = Some(now.unix());
         // C-7: unattributed failures are signed by the active key.
-        let mut reply = Reply {
-            builder,
-            signer: Arc::clone(&snap.active),
-            via_ra: false,
-            trail: Trail {
-                message_type: Some(msg.message_type()),
-                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
-                ..Trail::default()
-            },
-        };
+        let mut reply = Reply::from_active(builder, snap, &msg);
         let verified = match msg.verify(None) {
             Ok(v) => v,
             Err(e) => return self.fail(reply, &Failure::Protocol(e), rng),
@@ -413,16 +420,7 @@ impl<S: Store> Ca<S> {
             msg.sender_nonce(),
         );
         builder.signing_time = Some(now.unix());
-        let reply = Reply {
-            builder,
-            signer: Arc::clone(&snap.active),
-            via_ra: false,
-            trail: Trail {
-                message_type: Some(msg.message_type()),
-                transaction_id: Some(msg.transaction_id().as_str().to_owned()),
-                ..Trail::default()
-            },
-        };
+        let reply = Reply::from_active(builder, snap, &msg);
         self.fail(reply, &Failure::Protocol(error), rng)
     }
 
