@@ -135,6 +135,9 @@ pub struct Trustpoint {
     key_source: Option<Arc<dyn KeySource>>,
     /// The GetCACaps refresh deferred after an activation (K-10a), see `refresh`.
     caps_refresh_at: Option<Instant>,
+    /// The last CSR built, sent again while its key and content stay the same (see
+    /// `csr::SignedCsr`); not persisted.
+    last_csr: Option<csr::SignedCsr>,
 }
 
 /// Where a trustpoint takes new key pairs from (K-5 initial enrolment, K-6/K-8 `regenerate`)
@@ -189,6 +192,7 @@ impl Trustpoint {
             events: VecDeque::new(),
             key_source: None,
             caps_refresh_at: None,
+            last_csr: None,
         })
     }
 

@@ -325,6 +325,74 @@ fn k06_k07_renew_with_regenerate_and_renewal_req() {
     );
 }
 
+/// The SubjectPublicKeyInfo DER inside a CSR.
+fn csr_spki(csr: &[u8]) -> Vec<u8> {
+    use der::{Decode, Encode};
+    x509_cert::request::CertReq::from_der(csr)
+        .unwrap()
+        .info
+        .public_key
+        .to_der()
+        .unwrap()
+}
+
+/// The CSRs of every PKCSReq/RenewalReq the CA saw, in order.
+fn csrs(ca: &TestCa) -> Vec<Vec<u8>> {
+    ca.seen.iter().filter_map(|s| s.csr.clone()).collect()
+}
+
+#[test]
+fn k06_same_key_renewals_send_the_enrolment_csr_again() {
+    // Same key, subject and attributes: the request is the same bytes every time, whether the
+    // trustpoint kept it or rebuilt it after a restart.
+    let mut r = rng(31);
+    let mut ca = TestCa::new(T0, 730);
+    let mut tp = enrolled(&mut ca, 50, &mut r);
+    let t = deadline(&tp, ClientTimer::Renew).unwrap();
+    step(&mut tp, &mut ca, at(t), &mut r);
+    assert!(events(&mut tp).contains(&Event::Renewed));
+    let mut tp = Trustpoint::from_bytes(&tp.to_bytes().unwrap()).unwrap();
+    tp.set_authoritative_time(true, at(t));
+    let t = deadline(&tp, ClientTimer::Renew).unwrap();
+    step(&mut tp, &mut ca, at(t), &mut r);
+    assert!(events(&mut tp).contains(&Event::Renewed));
+    let sent = csrs(&ca);
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent.iter().all(|c| c == &sent[0]),
+        "one request, sent three times"
+    );
+    assert_eq!(csr_spki(&sent[0]), spki(tp.identity_cert().unwrap()));
+}
+
+#[test]
+fn k06_regenerate_signs_a_new_csr_for_each_new_key() {
+    // A kept request must never outlive its key: each regenerated key gets its own CSR, and
+    // the certificate issued for it carries that key.
+    let mut r = rng(32);
+    let mut ca = TestCa::new(T0, 730);
+    let mut c = config(Some(50));
+    c.ca_fingerprint = Some(ca.fingerprint_sha256());
+    c.auto_enroll.as_mut().unwrap().regenerate = true;
+    let now = at(T0 + 60);
+    let mut tp = Trustpoint::new(c).unwrap();
+    tp.set_authoritative_time(true, now);
+    tp.authenticate(now).unwrap();
+    pump(&mut tp, &mut ca, now, &mut r);
+    step(&mut tp, &mut ca, now, &mut r);
+    for _ in 0..2 {
+        let t = deadline(&tp, ClientTimer::Renew).unwrap();
+        step(&mut tp, &mut ca, at(t), &mut r);
+        assert!(events(&mut tp).contains(&Event::Renewed));
+        let sent = csrs(&ca);
+        let last = sent.last().unwrap();
+        assert_eq!(csr_spki(last), spki(tp.identity_cert().unwrap()));
+    }
+    let keys: Vec<Vec<u8>> = csrs(&ca).iter().map(|c| csr_spki(c)).collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+}
+
 #[test]
 fn k06_without_renewal_capability_self_signed_pkcsreq() {
     let mut r = rng(11);

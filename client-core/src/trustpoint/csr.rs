@@ -25,15 +25,29 @@ pub(crate) fn spki_der(key: &PrivateKey) -> Result<Vec<u8>, CsrError> {
         .map_err(|_| CsrError)
 }
 
-/// DER of a PKCS #10 request for `subject` over `key`, with `challenge` and the
-/// subjectAltName entries `sans` if given.
+/// A signed PKCS #10 request with the CertificationRequestInfo DER its signature covers.
+///
+/// RSASSA-PKCS1-v1_5 is deterministic, so the same info signed by the same key always gives
+/// the same bytes: a trustpoint keeps its last request and sends it again when a new
+/// transaction would sign identical info (a same-key RENEW or SHADOW, K-6/K-8), saving a
+/// private-key operation. The info holds the public key, so equal info means the same key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SignedCsr {
+    info: Vec<u8>,
+    /// The request's DER.
+    pub(crate) der: Vec<u8>,
+}
+
+/// A PKCS #10 request for `subject` over `key`, with `challenge` and the subjectAltName
+/// entries `sans` if given; `last` again, without signing, when its info is the same.
 pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
     subject: &Name,
     key: &PrivateKey,
     challenge: Option<&str>,
     sans: &[crate::san::SubjectAltName],
+    last: Option<&SignedCsr>,
     rng: &mut R,
-) -> Result<Vec<u8>, CsrError> {
+) -> Result<SignedCsr, CsrError> {
     let public_key = key.public_key_info().map_err(|_| CsrError)?;
     let mut attributes = SetOfVec::new();
     if let Some(pw) = challenge {
@@ -67,6 +81,9 @@ pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
         attributes,
     };
     let tbs = info.to_der().map_err(|_| CsrError)?;
+    if let Some(last) = last.filter(|l| l.info == tbs) {
+        return Ok(last.clone());
+    }
     let sig = key
         .sign(DigestAlg::Sha256, &tbs, rng)
         .map_err(|_| CsrError)?;
@@ -75,5 +92,6 @@ pub(crate) fn build_csr<R: rand::CryptoRng + ?Sized>(
         algorithm: DigestAlg::Sha256.rsa_signature_algorithm(),
         signature: BitString::from_bytes(&sig).map_err(|_| CsrError)?,
     };
-    req.to_der().map_err(|_| CsrError)
+    let der = req.to_der().map_err(|_| CsrError)?;
+    Ok(SignedCsr { info: tbs, der })
 }

@@ -14,7 +14,7 @@ use super::{RequestFailure, Trustpoint};
 impl Trustpoint {
     /// K-5 / K-6 / K-8 (3): key, CSR, signer and recipient of a new transaction.
     pub(super) fn build_transaction<R: rand::CryptoRng + ?Sized>(
-        &self,
+        &mut self,
         job: Job,
         now: Instant,
         rng: &mut R,
@@ -54,9 +54,11 @@ impl Trustpoint {
             &request_key,
             self.config.challenge_password.as_deref(),
             &self.config.subject_alt_names,
+            self.last_csr.as_ref(),
             rng,
         )
         .map_err(|_| RequestFailure::Csr)?;
+        let csr = self.last_csr.insert(csr).der.clone();
         let renewal_signer = match (&self.identity, job.kind) {
             (Some(id), JobKind::Renew | JobKind::Shadow)
                 if self.caps.contains(Capability::Renewal) =>

@@ -92,6 +92,8 @@ pub struct Seen {
     pub nonce: Nonce,
     pub to_rollover: bool,
     pub signer_self_signed: bool,
+    /// The CSR's DER in a PKCSReq or RenewalReq.
+    pub csr: Option<Vec<u8>>,
 }
 
 pub struct TestCa {
@@ -326,6 +328,10 @@ impl TestCa {
             nonce: request.attributes.sender_nonce,
             to_rollover,
             signer_self_signed,
+            csr: match &request.body {
+                RequestBody::PkcsReq(c) | RequestBody::RenewalReq(c) => Some(c.to_der().to_vec()),
+                _ => None,
+            },
         });
         let tid = request.attributes.transaction_id.as_str().to_string();
         let csr = match &request.body {
