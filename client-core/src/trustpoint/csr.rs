@@ -31,7 +31,8 @@ pub(crate) fn spki_der(key: &PrivateKey) -> Result<Vec<u8>, CsrError> {
 /// the same bytes: a trustpoint keeps its last request and sends it again when a new
 /// transaction would sign identical info (a same-key RENEW or SHADOW, K-6/K-8), saving a
 /// private-key operation. The info holds the public key, so equal info means the same key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// No `Debug`: the info may hold the challengePassword.
+#[derive(Clone)]
 pub(crate) struct SignedCsr {
     info: Vec<u8>,
     /// The request's DER.
