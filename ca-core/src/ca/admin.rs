@@ -8,13 +8,29 @@ use rand::CryptoRng;
 
 use super::enroll::{CertProfile, Enrollment, EntryOrigin, Grant, issued_validity};
 use super::error::{CaError, CaState};
-use super::state::{EntryState, Generation};
+use super::state::{Entry, EntryState, Generation, Inner};
 use super::{Ca, CaEvent, rearm};
 use crate::archive::ArchiveGeneration;
 use crate::host::{ReviewStage, SignerKind};
 use crate::issue::{CsrSummary, RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
 use crate::policy::Violation;
 use crate::storage::{RecordKey, Store};
+
+/// C-8, C-15: refuses the grant of `entry` if it was signed by a renewal credential that
+/// `inner` knows to be revoked. A renewal is only ever issued as one: a revoked certificate
+/// renews nothing, and the request is not quietly turned into a new enrolment either (it
+/// would carry the revoked device's names and the operator's approval of a renewal).
+fn revoked_credential(inner: &Inner, entry: &Entry) -> Result<(), CaError> {
+    match entry.signer {
+        Some((SignerKind::Credential { serial }, _)) if inner.revoked.contains_key(&serial) => {
+            Err(CaError::RenewalCredentialRevoked {
+                id: entry.id,
+                serial,
+            })
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Which request table entries an admin operation acts on (C-14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,9 +167,15 @@ impl<S: Store> Ca<S> {
     /// C-15: issue pending request(s) now (`t_issue` = `now`); the certificate is handed out
     /// on the next CertPoll. Returns the serials issued.
     ///
+    /// A renewal is re-checked first (C-8 at grant time, with the revocations any instance
+    /// made): if its signer has been revoked since the request arrived, nothing is issued for
+    /// it and the grant stops with [`CaError::RenewalCredentialRevoked`], the request left
+    /// pending for the operator to reject (with `All`, requests granted before it stay
+    /// issued).
+    ///
     /// # Errors
     /// [`CaError::UnknownRequest`] (also for a request removed while it was being signed),
-    /// [`CaError::NotPending`]; [`CaError::Issue`] when T-7 gives nothing (issuing CA
+    /// [`CaError::NotPending`]; [`CaError::RenewalCredentialRevoked`]; [`CaError::Issue`] when T-7 gives nothing (issuing CA
     /// expired) or the policy leaves no name to issue; [`CaError::HostRejected`] when the
     /// host's review refuses it; [`CaError::Storage`] with the store's own error.
     pub fn grant<R: CryptoRng + ?Sized>(
@@ -170,6 +192,14 @@ impl<S: Store> Ca<S> {
             if entry.state != EntryState::Pending {
                 continue;
             }
+            // C-8 at grant time: a renewal whose credential has been revoked since it arrived
+            // is refused before the host is shown it as a renewal (and again below, under
+            // the lock, in case the revocation lands during the review).
+            {
+                let mut inner = self.lock();
+                self.refresh(&mut inner)?;
+                revoked_credential(&inner, &entry)?;
+            }
             // C-10 (amended): the host reviews the grant, without the lock.
             let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
             let enrollment = Enrollment::pending(&entry, &csr, &self.config.policy, now);
@@ -179,6 +209,7 @@ impl<S: Store> Ca<S> {
                 if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
                     continue;
                 }
+                revoked_credential(&inner, &entry)?;
                 let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
                 let validity =
                     issued_validity(&self.config, &issuer, entry.signer_validity, &policy, now)
@@ -282,7 +313,7 @@ impl<S: Store> Ca<S> {
     /// The notAfter of issued certificate `serial`, from the request table, the CA
     /// certificates or the Names record; `None` when the CA does not know it (Minimal level
     /// after the purge).
-    fn known_not_after(&self, inner: &super::state::Inner, serial: u64) -> Option<Instant> {
+    fn known_not_after(&self, inner: &Inner, serial: u64) -> Option<Instant> {
         let from_table = inner.requests.values().find_map(|e| match &e.state {
             EntryState::Issued { serial: s, cert } if *s == serial => {
                 <scep_proto::Certificate as der::Decode>::from_der(cert)
@@ -329,7 +360,7 @@ impl<S: Store> Ca<S> {
 
     pub(crate) fn generate_rollover<R: CryptoRng + ?Sized>(
         &self,
-        inner: &mut super::state::Inner,
+        inner: &mut Inner,
         key: scep_proto::PrivateKey,
         rng: &mut R,
     ) -> Result<CaEvent, CaError> {
