@@ -175,7 +175,9 @@ impl<S: Store> Ca<S> {
     ///
     /// # Errors
     /// [`CaError::UnknownRequest`] (also for a request removed while it was being signed),
-    /// [`CaError::NotPending`]; [`CaError::RenewalCredentialRevoked`]; [`CaError::Issue`] when T-7 gives nothing (issuing CA
+    /// [`CaError::NotPending`]; [`CaError::RenewalCredentialRevoked`];
+    /// [`CaError::RolloverCancelled`] for a request to a rollover CA that was cancelled (the
+    /// request is rejected then, completing C-24); [`CaError::Issue`] when T-7 gives nothing (issuing CA
     /// expired) or the policy leaves no name to issue; [`CaError::HostRejected`] when the
     /// host's review refuses it; [`CaError::Storage`] with the store's own error.
     pub fn grant<R: CryptoRng + ?Sized>(
@@ -199,6 +201,7 @@ impl<S: Store> Ca<S> {
                 let mut inner = self.lock();
                 self.refresh(&mut inner)?;
                 revoked_credential(&inner, &entry)?;
+                self.reject_if_rollover_cancelled(&mut inner, &entry)?;
             }
             // C-10 (amended): the host reviews the grant, without the lock.
             let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
@@ -210,6 +213,7 @@ impl<S: Store> Ca<S> {
                     continue;
                 }
                 revoked_credential(&inner, &entry)?;
+                self.reject_if_rollover_cancelled(&mut inner, &entry)?;
                 let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
                 let validity =
                     issued_validity(&self.config, &issuer, entry.signer_validity, &policy, now)
@@ -234,6 +238,33 @@ impl<S: Store> Ca<S> {
             serials.push(serial);
         }
         Ok(serials)
+    }
+
+    /// C-24 completed at grant time: `entry` was addressed to a rollover CA that is neither
+    /// the rollover nor (activated, C-25) the active CA any more — it was cancelled, and the
+    /// cancel's rejection of the entry did not reach the store. The entry is rejected now and
+    /// the grant fails; nothing is ever issued for it, under any key.
+    fn reject_if_rollover_cancelled(
+        &self,
+        inner: &mut Inner,
+        entry: &Entry,
+    ) -> Result<(), CaError> {
+        let Some(addressed) = entry.rollover_serial else {
+            return Ok(());
+        };
+        let current = [Some(&inner.ca.active), inner.ca.rollover.as_ref()];
+        if current
+            .into_iter()
+            .flatten()
+            .any(|g| g.serial() == Some(addressed))
+        {
+            return Ok(());
+        }
+        let mut rejected = entry.clone();
+        rejected.state = EntryState::Rejected;
+        self.put_entry(&rejected)?;
+        inner.requests.insert(rejected.id, rejected);
+        Err(CaError::RolloverCancelled { id: entry.id })
     }
 
     /// C-15: reject pending request(s); the client learns it on its next CertPoll.

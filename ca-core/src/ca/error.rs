@@ -174,6 +174,13 @@ pub enum CaError {
         /// The revoked signer's serial.
         serial: u64,
     },
+    /// `grant` of a request addressed to a rollover CA that has been cancelled since (C-24;
+    /// the cancel could not reject it). Nothing is issued; the request is rejected now.
+    #[error("request {id} was addressed to a cancelled rollover CA; it is rejected")]
+    RolloverCancelled {
+        /// The request id.
+        id: u64,
+    },
     /// `revoke` of a serial this CA never issued.
     #[error("serial {serial:#x} was not issued by this CA")]
     UnknownSerial {
