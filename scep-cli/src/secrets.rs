@@ -30,76 +30,141 @@ pub(crate) fn read_secret(file: Option<&Path>, var: &str) -> Result<Option<Strin
 /// What a redacted secret is shown as.
 const REDACTED: &str = "<redacted>";
 
-/// `url` with every password in it replaced by a placeholder, for `Debug` output: the one in
-/// a URL's user information (`postgres://user:password@host/db`) and the value of any
-/// `password` parameter, in a URL's query or in libpq's `key=value` form (quoted or not).
-/// It errs on the side of hiding too much: everything between the user name's `:` and the
-/// last `@` goes.
+/// `url` with every password in it replaced by a placeholder, for `Debug` output. It is read
+/// as the database driver reads it: a `postgres://` or `postgresql://` URL (the password in
+/// its user information; any query parameter whose percent-decoded key names a password),
+/// else libpq's `key=value` form (quotes and backslash escapes as the driver takes them).
+/// It errs on the side of hiding too much: in a URL everything between the user name's `:`
+/// and the last `@` goes, a value that itself holds a password (a connection URI inside
+/// `dbname=`) goes whole, and so does whatever follows a `key=value` syntax error.
 pub(crate) fn redact_password(url: &str) -> String {
+    redact_nested(url, 0)
+}
+
+/// How deep connection strings inside values are looked into; a value nested deeper is
+/// hidden whole (and the recursion stays bounded whatever the string).
+const MAX_NESTING: usize = 3;
+
+/// [`redact_password`] of a string found `depth` values deep.
+fn redact_nested(url: &str, depth: usize) -> String {
     let mut out = String::with_capacity(url.len());
-    let mut rest = url;
-    if let Some(i) = url.find("://") {
-        let (scheme, after) = url.split_at(i + 3);
-        out.push_str(scheme);
-        rest = after;
-        if let Some(at) = after.rfind('@')
-            && let Some(colon) = after[..at].find(':')
-        {
-            out.push_str(&after[..=colon]);
-            out.push_str(REDACTED);
-            rest = &after[at..];
-        }
+    match ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|p| url.starts_with(p))
+    {
+        Some(scheme) => redact_url(scheme, &url[scheme.len()..], depth, &mut out),
+        None => redact_key_values(url, depth, &mut out),
     }
-    redact_parameters(rest, &mut out);
     out
 }
 
-/// Appends `text` to `out` with the value of every `password` parameter (`password=v`,
-/// `password = 'v w'`, `&password=v`; any case) replaced.
-fn redact_parameters(text: &str, out: &mut String) {
-    const KEY: &str = "password";
-    let lower = text.to_ascii_lowercase();
-    let mut done = 0;
-    let mut from = 0;
-    while let Some(found) = lower[from..].find(KEY) {
-        let key_end = from + found + KEY.len();
-        let after_key = text[key_end..].trim_start();
-        let Some(value) = after_key.strip_prefix('=') else {
-            from = key_end;
+/// Whether `value` (already unquoted or decoded) carries a password of its own: it is a
+/// connection URI or a `key=value` string that redaction changes.
+fn holds_password(value: &str, depth: usize) -> bool {
+    let looks_like_a_connection = value.contains("://") || value.contains('=');
+    looks_like_a_connection && (depth >= MAX_NESTING || redact_nested(value, depth + 1) != value)
+}
+
+/// Whether a parameter key names a password (decoded, any case; `passfile` too).
+fn is_password_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password") || key.contains("passfile")
+}
+
+/// Appends the URL `scheme` + `rest` to `out`, redacted.
+fn redact_url(scheme: &str, rest: &str, depth: usize, out: &mut String) {
+    out.push_str(scheme);
+    let mut rest = rest;
+    if let Some(at) = rest.rfind('@')
+        && let Some(colon) = rest[..at].find(':')
+    {
+        out.push_str(&rest[..=colon]);
+        out.push_str(REDACTED);
+        rest = &rest[at..];
+    }
+    // The driver's parameters are `&`-separated `key=value` pairs after the first `?`; a
+    // segment is checked whatever precedes its key (a `?`, a path, an `@`), so a query
+    // partly inside the redacted user information is still covered.
+    for (i, segment) in rest.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let Some((key, value)) = segment.split_once('=') else {
+            out.push_str(segment);
             continue;
+        };
+        let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+        out.push_str(key);
+        out.push('=');
+        let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+        if is_password_key(&key) || holds_password(&decoded, depth) {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(value);
+        }
+    }
+}
+
+/// Appends libpq's `key=value` string `text` to `out`, redacted: keys and values are split
+/// as the driver splits them (white space around `=`, `'…'` quoting, `\` escaping the next
+/// character in quoted and bare values alike).
+fn redact_key_values(text: &str, depth: usize, out: &mut String) {
+    let mut pos = 0;
+    loop {
+        let rest = &text[pos..];
+        let trimmed = rest.trim_start();
+        out.push_str(&rest[..rest.len() - trimmed.len()]);
+        pos = text.len() - trimmed.len();
+        if trimmed.is_empty() {
+            return;
+        }
+        let key_len = trimmed
+            .find(|c: char| c.is_whitespace() || c == '=')
+            .unwrap_or(trimmed.len());
+        let key = &trimmed[..key_len];
+        let after_key = &trimmed[key_len..];
+        let Some(value) = after_key.trim_start().strip_prefix('=') else {
+            // Not what the driver accepts: hide the rest rather than guess.
+            out.push_str(REDACTED);
+            return;
         };
         let value = value.trim_start();
         let value_start = text.len() - value.len();
-        let value_len = quoted_or_bare_len(value);
-        out.push_str(&text[done..value_start]);
-        out.push_str(REDACTED);
-        done = value_start + value_len;
-        from = done;
+        out.push_str(&text[pos..value_start]);
+        let Some((len, unescaped)) = key_value_len(value) else {
+            out.push_str(REDACTED);
+            return;
+        };
+        if key.is_empty() || is_password_key(key) || holds_password(&unescaped, depth) {
+            out.push_str(REDACTED);
+        } else {
+            out.push_str(&value[..len]);
+        }
+        pos = value_start + len;
     }
-    out.push_str(&text[done..]);
 }
 
-/// The length of the parameter value `value` starts with: up to the closing quote of a
-/// single-quoted value (a backslash escapes the next character), else up to white space, `&`
-/// or the end.
-fn quoted_or_bare_len(value: &str) -> usize {
-    let mut chars = value.char_indices();
-    if value.starts_with('\'') {
-        chars.next();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    chars.next();
+/// The length of the `key=value` value `value` starts with and the value the driver reads
+/// from it; `None` for an unterminated quote or an empty bare value.
+fn key_value_len(value: &str) -> Option<(usize, String)> {
+    let quoted = value.starts_with('\'');
+    let mut unescaped = String::new();
+    let mut chars = value.char_indices().skip(usize::from(quoted));
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some((_, next)) = chars.next() {
+                    unescaped.push(next);
                 }
-                '\'' => return i + 1,
-                _ => {}
             }
+            '\'' if quoted => return Some((i + 1, unescaped)),
+            c if !quoted && c.is_whitespace() => {
+                return (i > 0).then_some((i, unescaped));
+            }
+            c => unescaped.push(c),
         }
-        return value.len();
     }
-    value
-        .find(|c: char| c.is_whitespace() || c == '&')
-        .unwrap_or(value.len())
+    (!quoted && !value.is_empty()).then_some((value.len(), unescaped))
 }
 
 /// Shows whether a secret is set, never the secret.

@@ -306,6 +306,44 @@ mod tests {
         }
     }
 
+    /// Forms the first redaction let through: a `://` in a later libpq value (everything
+    /// before it was copied as a URL scheme), a percent-encoded `password` key in a URL
+    /// query (the driver decodes keys), a libpq bare value with an escaped space or an `&`
+    /// (the driver's value goes on), a URL query key after an `@` in the query, and a
+    /// connection URI inside another parameter's value.
+    #[test]
+    fn c18_store_password_never_in_debug_whatever_the_syntax() {
+        let cases = [
+            "host=db.example password=Hunter2pw application_name=http://db.example",
+            "postgres://scep@db.example/scep?%70assword=Hunter2pw",
+            "postgres://scep@db.example/scep?PassWord%3D=x&%50ASSWORD=Hunter2pw",
+            "host=db.example password=Hunter2pw\\ Tail9pw",
+            "host=db.example password=Hunter2pw&Tail9pw",
+            "postgres://scep:x@db.example/scep?a=b@c&password=Hunter2pw",
+            "host=db.example dbname='postgres://scep:Hunter2pw@db.example/scep'",
+            "host=db.example dbname=postgresql://scep:Hunter2pw@db.example/scep",
+            "postgres://scep@db.example/scep?dbname=postgres%3A%2F%2Fscep%3AHunter2pw%40x",
+            "host=db.example password\t=\tHunter2pw",
+            " postgres://scep:Hunter2pw@db.example/scep",
+        ];
+        for url in cases {
+            let shown = format!("{:?}", args(url));
+            assert!(!shown.contains("Hunter2pw"), "{url} shown as {shown}");
+            assert!(!shown.contains("Tail9pw"), "{url} shown as {shown}");
+        }
+        // The rest stays readable, and a deeply nested or huge string costs no stack.
+        assert_eq!(
+            redact_password("host=db.example user=scep password = 'a b' dbname=scep"),
+            "host=db.example user=scep password = <redacted> dbname=scep"
+        );
+        assert_eq!(
+            redact_password("postgres://scep:pw@db.example:5432/scep?sslmode=require&password=x"),
+            "postgres://scep:<redacted>@db.example:5432/scep?sslmode=require&password=<redacted>"
+        );
+        let nested = "a=".repeat(200_000) + "Hunter2pw";
+        assert!(!redact_password(&nested).contains("Hunter2pw"));
+    }
+
     /// What is not a secret is still shown, so the Debug output stays useful.
     #[test]
     fn c18_store_debug_keeps_user_host_and_db() {
