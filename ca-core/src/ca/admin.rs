@@ -196,7 +196,8 @@ impl<S: Store> Ca<S> {
             }
             // C-8 at grant time: a renewal whose credential has been revoked since it arrived
             // is refused before the host is shown it as a renewal (and again below, under
-            // the lock, in case the revocation lands during the review).
+            // the lock and after another refresh, in case the revocation lands during the
+            // review, on any instance).
             {
                 let mut inner = self.lock();
                 self.refresh(&mut inner)?;
@@ -210,6 +211,13 @@ impl<S: Store> Ca<S> {
             let (serial, validity, issuer) = {
                 let mut inner = self.lock();
                 if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
+                    continue;
+                }
+                // What other instances made durable during the review counts too: a
+                // revocation, a rollover cancel, a rejection or grant of this request. A
+                // store that cannot tell fails the grant (closed).
+                self.refresh(&mut inner)?;
+                if !self.still_pending_in_store(&mut inner, id)? {
                     continue;
                 }
                 revoked_credential(&inner, &entry)?;
@@ -238,6 +246,25 @@ impl<S: Store> Ca<S> {
             serials.push(serial);
         }
         Ok(serials)
+    }
+
+    /// Whether request `id` is still pending in the store (another instance may have
+    /// rejected, granted or removed it); if not, the table takes the stored state.
+    fn still_pending_in_store(&self, inner: &mut Inner, id: u64) -> Result<bool, CaError> {
+        let stored = self
+            .store
+            .get(&RecordKey::Request(id))
+            .map_err(CaError::storage)?;
+        let Some(bytes) = stored else {
+            inner.requests.remove(&id);
+            return Ok(false);
+        };
+        let entry = Entry::decode(id, &bytes)?;
+        if entry.state == EntryState::Pending {
+            return Ok(true);
+        }
+        inner.requests.insert(id, entry);
+        Ok(false)
     }
 
     /// C-24 completed at grant time: `entry` was addressed to a rollover CA that is neither
