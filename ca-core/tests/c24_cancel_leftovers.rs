@@ -163,3 +163,76 @@ fn c25_requests_to_an_activated_rollover_are_still_granted() {
         1
     );
 }
+
+/// Rewrites request `id` in `store` as a version without `rollover_serial` wrote it (an old
+/// instance sharing the store, or a record from before the upgrade).
+fn as_legacy_record(store: &MemoryStore, id: u64) {
+    use ca_core::storage::RecordKey;
+    let key = RecordKey::Request(id);
+    let body = store.get(&key).unwrap().unwrap();
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("rollover_serial="), "{text}");
+    let legacy: String = text
+        .lines()
+        .filter(|l| !l.starts_with("rollover_serial="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    store.put(&key, legacy.as_bytes()).unwrap();
+}
+
+/// A request to the rollover stored without the rollover's serial (by an older instance),
+/// left pending by a cancel whose rejection failed: a new instance must not issue it under
+/// the active CA either.
+#[test]
+fn c24_c15_a_legacy_request_to_a_cancelled_rollover_is_never_granted() {
+    let store = Arc::new(MemoryStore::shared());
+    let a = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    a.rollover(T0, &mut rng(2)).unwrap();
+    let (id, _) = pending_to_rollover(&a, "TID-LEGACY");
+    as_legacy_record(&store, id);
+    cancel_with_failed_rejection(&a, &store);
+    let b = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(3)).unwrap();
+    assert_eq!(status(&b, id), RequestStatus::Pending);
+    let result = b.grant(RequestSelector::Id(id), T0, &mut rng(5));
+    assert!(
+        matches!(result, Err(CaError::RolloverCancelled { id: i }) if i == id),
+        "{result:?}"
+    );
+    assert_eq!(status(&b, id), RequestStatus::Rejected);
+}
+
+/// The control: a legacy request to a rollover that was activated (C-25) is still granted,
+/// and one to the rollover that still stands too (records from before the upgrade).
+#[test]
+fn c25_legacy_requests_to_a_standing_or_activated_rollover_are_granted() {
+    let store = Arc::new(MemoryStore::shared());
+    let ca = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    let (standing, _) = pending_to_rollover(&ca, "TID-LEGACY-STANDING");
+    as_legacy_record(&store, standing);
+    let fresh = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(3)).unwrap();
+    assert_eq!(
+        fresh
+            .grant(RequestSelector::Id(standing), T0, &mut rng(4))
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let old_na = T0.saturating_add(Duration::from_days(1095));
+    let (id, _) = pending_to_rollover_at(
+        &ca,
+        "TID-LEGACY-ACT",
+        old_na.saturating_sub(Duration::from_days(1)),
+    );
+    as_legacy_record(&store, id);
+    let fresh = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(5)).unwrap();
+    fresh.handle_timeout(old_na, &mut rng(6)).unwrap();
+    assert_eq!(
+        fresh
+            .grant(RequestSelector::Id(id), old_na, &mut rng(7))
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -270,22 +270,34 @@ impl<S: Store> Ca<S> {
     /// C-24 completed at grant time: `entry` was addressed to a rollover CA that is neither
     /// the rollover nor (activated, C-25) the active CA any more — it was cancelled, and the
     /// cancel's rejection of the entry did not reach the store. The entry is rejected now and
-    /// the grant fails; nothing is ever issued for it, under any key.
+    /// the grant fails; nothing is ever issued for it, under any key. An entry stored
+    /// without the rollover's serial is judged by the CA's state and its arrival time.
     fn reject_if_rollover_cancelled(
         &self,
         inner: &mut Inner,
         entry: &Entry,
     ) -> Result<(), CaError> {
-        let Some(addressed) = entry.rollover_serial else {
-            return Ok(());
-        };
-        let current = [Some(&inner.ca.active), inner.ca.rollover.as_ref()];
-        if current
-            .into_iter()
-            .flatten()
-            .any(|g| g.serial() == Some(addressed))
-        {
-            return Ok(());
+        match entry.rollover_serial {
+            Some(addressed) => {
+                let current = [Some(&inner.ca.active), inner.ca.rollover.as_ref()];
+                if current
+                    .into_iter()
+                    .flatten()
+                    .any(|g| g.serial() == Some(addressed))
+                {
+                    return Ok(());
+                }
+            }
+            // Written without the serial (an older instance, or before the upgrade). With a
+            // rollover standing it is taken as addressed to it; with none, it was addressed
+            // either to the rollover that became the active CA (C-25: before that CA's
+            // notBefore, the old CA's notAfter) or to one of the active CA's own, cancelled.
+            None => {
+                let activated_since = entry.created < inner.ca.active.validity().not_before();
+                if !entry.to_rollover || inner.ca.rollover.is_some() || activated_since {
+                    return Ok(());
+                }
+            }
         }
         let mut rejected = entry.clone();
         rejected.state = EntryState::Rejected;
