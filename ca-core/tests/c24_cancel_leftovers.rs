@@ -236,3 +236,71 @@ fn c25_legacy_requests_to_a_standing_or_activated_rollover_are_granted() {
         1
     );
 }
+
+/// C-25 then C-22: a request to the rollover that became the active CA, still pending when
+/// the next rollover is generated, is issued by the CA it was addressed to (the active
+/// one), not by the new rollover (whose certificates only start at the active CA's
+/// notAfter, and die with a cancel of it).
+#[test]
+fn c25_c22_a_request_to_an_activated_rollover_is_not_taken_over_by_the_next_one() {
+    use der::Decode;
+    let ca = Ca::open(manual(), MemoryStore::new(), T0, true, &mut rng(1)).unwrap();
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    let next_der = ca.rollover_certificate_der().unwrap();
+    let old_na = T0.saturating_add(Duration::from_days(1095));
+    let (id, client) = pending_to_rollover_at(
+        &ca,
+        "TID-ACT-2",
+        old_na.saturating_sub(Duration::from_days(1)),
+    );
+    ca.handle_timeout(old_na, &mut rng(3)).unwrap();
+    assert_eq!(ca.ca_certificate_der(), next_der);
+    ca.rollover(old_na, &mut rng(4)).unwrap();
+    assert_eq!(ca.state(), CaState::ActiveWithRollover);
+    assert_eq!(
+        ca.grant(RequestSelector::Id(id), old_na, &mut rng(5))
+            .unwrap()
+            .len(),
+        1
+    );
+    let poll = client.cert_poll(&next_der, "TID-ACT-2");
+    let cert = client.issued(&client.open_rep(&post(&ca, &poll, old_na, &mut rng(6)), &next_der));
+    let cert = scep_proto::Certificate::from_der(&cert).unwrap();
+    let nb = cert
+        .tbs_certificate()
+        .validity()
+        .not_before
+        .to_unix_duration()
+        .as_secs();
+    assert!(
+        nb <= old_na.unix(),
+        "issued by the next rollover: valid from {nb}, now {}",
+        old_na.unix()
+    );
+}
+
+/// C-24 after C-25: cancelling the next rollover rejects the requests addressed to it, not a
+/// request to the rollover that has since become the active CA.
+#[test]
+fn c24_c25_cancelling_the_next_rollover_keeps_requests_to_the_active_ca() {
+    let ca = Ca::open(manual(), MemoryStore::new(), T0, true, &mut rng(1)).unwrap();
+    ca.rollover(T0, &mut rng(2)).unwrap();
+    let old_na = T0.saturating_add(Duration::from_days(1095));
+    let (id, _) = pending_to_rollover_at(
+        &ca,
+        "TID-ACT-3",
+        old_na.saturating_sub(Duration::from_days(1)),
+    );
+    ca.handle_timeout(old_na, &mut rng(3)).unwrap();
+    ca.rollover(old_na, &mut rng(4)).unwrap();
+    let (to_next, _) = pending_to_rollover_at(&ca, "TID-NEXT-3", old_na);
+    ca.rollover_cancel(old_na).unwrap();
+    assert_eq!(status(&ca, to_next), RequestStatus::Rejected);
+    assert_eq!(status(&ca, id), RequestStatus::Pending);
+    assert_eq!(
+        ca.grant(RequestSelector::Id(id), old_na, &mut rng(5))
+            .unwrap()
+            .len(),
+        1
+    );
+}

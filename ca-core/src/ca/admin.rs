@@ -32,6 +32,18 @@ fn revoked_credential(inner: &Inner, entry: &Entry) -> Result<(), CaError> {
     }
 }
 
+/// C-25: whether `entry`, a request to a rollover CA, was addressed to the rollover that has
+/// since become the active CA `active`: its recorded serial is the active CA's, or, stored
+/// without one (an older version), it arrived before the active CA's notBefore (the old
+/// CA's notAfter, T-6).
+fn addressed_to_active(entry: &Entry, active: &Generation) -> bool {
+    entry.to_rollover
+        && match entry.rollover_serial {
+            Some(serial) => active.serial() == Some(serial),
+            None => entry.created < active.validity().not_before(),
+        }
+}
+
 /// Which request table entries an admin operation acts on (C-14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -222,7 +234,11 @@ impl<S: Store> Ca<S> {
                 }
                 revoked_credential(&inner, &entry)?;
                 self.reject_if_rollover_cancelled(&mut inner, &entry)?;
-                let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
+                // C-25: a request to a rollover that has become the active CA is issued by
+                // it, not by a rollover generated since.
+                let addressed_active = addressed_to_active(&entry, &inner.ca.active);
+                let rollover = inner.ca.rollover.as_ref().filter(|_| !addressed_active);
+                let issuer = enrollment.issuer(&inner.ca.active, rollover);
                 let validity =
                     issued_validity(&self.config, &issuer, entry.signer_validity, &policy, now)
                         .map_err(CaError::Issue)?;
@@ -293,8 +309,10 @@ impl<S: Store> Ca<S> {
             // either to the rollover that became the active CA (C-25: before that CA's
             // notBefore, the old CA's notAfter) or to one of the active CA's own, cancelled.
             None => {
-                let activated_since = entry.created < inner.ca.active.validity().not_before();
-                if !entry.to_rollover || inner.ca.rollover.is_some() || activated_since {
+                if !entry.to_rollover
+                    || inner.ca.rollover.is_some()
+                    || addressed_to_active(entry, &inner.ca.active)
+                {
                     return Ok(());
                 }
             }
@@ -516,7 +534,7 @@ impl<S: Store> Ca<S> {
         let entries: Vec<_> = inner
             .requests
             .values()
-            .filter(|e| e.to_rollover)
+            .filter(|e| e.to_rollover && !addressed_to_active(e, &inner.ca.active))
             .cloned()
             .collect();
         for mut e in entries {
