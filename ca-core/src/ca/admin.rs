@@ -212,6 +212,9 @@ impl<S: Store> Ca<S> {
                 if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
                     continue;
                 }
+                // Again after the review, which may have taken a while: what other
+                // instances revoked or cancelled meanwhile.
+                self.refresh(&mut inner)?;
                 revoked_credential(&inner, &entry)?;
                 self.reject_if_rollover_cancelled(&mut inner, &entry)?;
                 let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
