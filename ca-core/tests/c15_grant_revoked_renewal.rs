@@ -9,8 +9,9 @@
 mod ca_support;
 mod issue_support;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use ca_core::host::{CaHost, RequestView, Review, ReviewStage};
 use ca_core::issue::certificate_serial;
 use ca_core::{Ca, CaError, GrantMode, MemoryStore, RequestSelector, RequestStatus, Store};
 use ca_support::*;
@@ -110,4 +111,49 @@ fn c15_a_renewal_whose_signer_stands_is_granted() {
             .len(),
         1
     );
+}
+
+/// Something another instance does while this one's host reviews a grant (the review runs
+/// without the CA's lock, and may take a while: an inventory lookup).
+#[derive(Default)]
+struct DuringReview {
+    action: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl CaHost for DuringReview {
+    fn review(&self, request: &RequestView<'_>) -> Review {
+        if request.stage == ReviewStage::AdminGrant
+            && let Some(action) = self.action.lock().unwrap().take()
+        {
+            action();
+        }
+        Review::Accept
+    }
+}
+
+/// Two instances: the revocation on B lands while A's host reviews the grant, after A's
+/// check before the review. A looks again before it signs: nothing is issued.
+#[test]
+fn c08_c15_a_revocation_during_the_hosts_review_stops_the_grant() {
+    let store = Arc::new(MemoryStore::shared());
+    let host = Arc::new(DuringReview::default());
+    let a = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(1))
+        .unwrap()
+        .with_host(Arc::clone(&host) as Arc<dyn CaHost>);
+    let b = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(2)).unwrap();
+    let (serial, id) = pending_renewal(&a, "TID-REV3");
+    let later = T0.saturating_add(Duration::from_days(11));
+    *host.action.lock().unwrap() = Some(Box::new(move || {
+        b.revoke(serial, later, &mut rng(8)).unwrap();
+    }));
+    let err = a
+        .grant(RequestSelector::Id(id), later, &mut rng(9))
+        .expect_err("the revocation made during the review must count");
+    assert!(
+        matches!(err, CaError::RenewalCredentialRevoked { .. }),
+        "{err:?}"
+    );
+    assert!(host.action.lock().unwrap().is_none(), "the review ran");
+    let row = a.list_pending().into_iter().find(|p| p.id == id).unwrap();
+    assert_eq!(row.status, RequestStatus::Pending);
 }

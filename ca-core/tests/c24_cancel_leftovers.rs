@@ -10,8 +10,9 @@
 mod ca_support;
 mod issue_support;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use ca_core::host::{CaHost, RequestView, Review, ReviewStage};
 use ca_core::{
     Ca, CaError, CaState, GrantMode, MemoryStore, RequestSelector, RequestStatus, Store,
 };
@@ -303,4 +304,51 @@ fn c24_c25_cancelling_the_next_rollover_keeps_requests_to_the_active_ca() {
             .len(),
         1
     );
+}
+
+/// Something another instance does while this one's host reviews a grant (the review runs
+/// without the CA's lock).
+#[derive(Default)]
+struct DuringReview {
+    action: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl CaHost for DuringReview {
+    fn review(&self, request: &RequestView<'_>) -> Review {
+        if request.stage == ReviewStage::AdminGrant
+            && let Some(action) = self.action.lock().unwrap().take()
+        {
+            action();
+        }
+        Review::Accept
+    }
+}
+
+/// Two instances: A cancels the rollover (successfully) while B's host reviews B's grant of
+/// a request to it. B, which checked before the review, must look again before it signs:
+/// no certificate under the cancelled key.
+#[test]
+fn c24_c15_a_cancel_during_the_hosts_review_stops_the_grant() {
+    let store = Arc::new(MemoryStore::shared());
+    let host = Arc::new(DuringReview::default());
+    let a = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    let b = Ca::open(manual(), Arc::clone(&store), T0, true, &mut rng(2))
+        .unwrap()
+        .with_host(Arc::clone(&host) as Arc<dyn CaHost>);
+    a.rollover(T0, &mut rng(3)).unwrap();
+    let _ = b.handle("GET", "/scep?operation=GetCACaps", b"", T0, &mut rng(4));
+    let (id, _) = pending_to_rollover(&b, "TID-LEFT-4");
+    *host.action.lock().unwrap() = Some(Box::new(move || {
+        a.rollover_cancel(T0).unwrap();
+    }));
+    // A's cancel rejected the request in the store: B either reads that rejection (nothing
+    // to grant) or rejects it itself (RolloverCancelled); it never signs.
+    let result = b.grant(RequestSelector::Id(id), T0, &mut rng(5));
+    assert!(
+        matches!(&result, Ok(serials) if serials.is_empty())
+            || matches!(result, Err(CaError::RolloverCancelled { .. })),
+        "{result:?}"
+    );
+    assert!(host.action.lock().unwrap().is_none(), "the review ran");
+    assert_eq!(status(&b, id), RequestStatus::Rejected);
 }

@@ -31,9 +31,9 @@ pub(crate) fn read_secret(file: Option<&Path>, var: &str) -> Result<Option<Strin
 const REDACTED: &str = "<redacted>";
 
 /// `url` with every password in it replaced by a placeholder, for `Debug` output. It is read
-/// as the database driver reads it: a `postgres://` or `postgresql://` URL (the password in
-/// its user information; any query parameter whose percent-decoded key names a password),
-/// else libpq's `key=value` form (quotes and backslash escapes as the driver takes them).
+/// as the database driver reads it: a URL such as `postgres://` (the password in its user
+/// information; any query parameter whose percent-decoded key names a password), else
+/// libpq's `key=value` form (quotes and backslash escapes as the driver takes them).
 /// It errs on the side of hiding too much: in a URL everything between the user name's `:`
 /// and the last `@` goes, a value that itself holds a password (a connection URI inside
 /// `dbname=`) goes whole, and so does whatever follows a `key=value` syntax error.
@@ -48,14 +48,24 @@ const MAX_NESTING: usize = 3;
 /// [`redact_password`] of a string found `depth` values deep.
 fn redact_nested(url: &str, depth: usize) -> String {
     let mut out = String::with_capacity(url.len());
-    match ["postgres://", "postgresql://"]
-        .into_iter()
-        .find(|p| url.starts_with(p))
-    {
-        Some(scheme) => redact_url(scheme, &url[scheme.len()..], depth, &mut out),
+    match url_scheme_len(url) {
+        Some(len) => redact_url(&url[..len], &url[len..], depth, &mut out),
         None => redact_key_values(url, depth, &mut out),
     }
     out
+}
+
+/// The length of `url`'s `scheme://` prefix (RFC 3986 scheme characters, any case): the
+/// database driver's `postgres://` and `postgresql://`, a SCEP URL's `https://`; `None`
+/// for libpq's `key=value` form, where a `://` can only come after an `=`.
+fn url_scheme_len(url: &str) -> Option<usize> {
+    let end = url.find("://")?;
+    let scheme = &url[..end];
+    let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(end + 3)
 }
 
 /// Whether `value` (already unquoted or decoded) carries a password of its own: it is a

@@ -325,6 +325,8 @@ mod tests {
             "postgres://scep@db.example/scep?dbname=postgres%3A%2F%2Fscep%3AHunter2pw%40x",
             "host=db.example password\t=\tHunter2pw",
             " postgres://scep:Hunter2pw@db.example/scep",
+            "POSTGRES://scep:Hunter2pw@db.example/scep",
+            "https://router:Hunter2pw@db.example/cgi-bin/pkiclient.exe",
         ];
         for url in cases {
             let shown = format!("{:?}", args(url));
