@@ -529,22 +529,6 @@ fn first_crl<S: Store, R: CryptoRng + ?Sized>(
     }
 }
 
-/// C-19: export `ca` with the archive password, if one is configured.
-pub(crate) fn archive<S: Store, R: CryptoRng + ?Sized>(
-    config: &CaConfig,
-    store: &S,
-    ca: &CaKey,
-    generation: ArchiveGeneration,
-    rng: &mut R,
-) -> Result<(), CaError> {
-    match archive_file(config, ca, generation, rng)? {
-        Some(file) => store
-            .put(&file.record_key(), file.contents())
-            .map_err(CaError::storage),
-        None => Ok(()),
-    }
-}
-
 /// C-19 for a creation cut short after its CA record: the creation archive of `ca`, unless
 /// the store holds it already (its creator got that far).
 fn archive_if_missing<S: Store, R: CryptoRng + ?Sized>(

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use crate::secrets::redact_password;
 use crate::span::Span;
 
 /// `scep client` arguments.
@@ -49,8 +50,8 @@ pub(crate) struct ClientDir {
     pub(crate) dir: PathBuf,
 }
 
-/// How the CA is reached.
-#[derive(Debug, Args)]
+/// How the CA is reached. `Debug` shows the URL without a password in its user information.
+#[derive(Args)]
 pub(crate) struct Connection {
     /// The SCEP URL, http:// or https:// (e.g. `https://ca.example/cgi-bin/pkiclient.exe`):
     /// every request goes to its path. After `enroll` it is remembered in DIR/url.
@@ -70,6 +71,17 @@ pub(crate) struct Connection {
     /// SCEP_CA in its environment; its failure is reported but changes nothing.
     #[arg(long, value_name = "COMMAND")]
     pub(crate) post_renew_command: Option<String>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &self.url.as_deref().map(redact_password))
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("timeout", &self.timeout)
+            .field("post_renew_command", &self.post_renew_command)
+            .finish()
+    }
 }
 
 /// `scep client enroll`.
@@ -193,4 +205,28 @@ pub(crate) fn run(args: ClientArgs) -> ExitCode {
 /// DIR/trustpoint.bin.
 pub(crate) fn record_path(dir: &Path) -> PathBuf {
     dir.join(client_core::TRUSTPOINT_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SCEP URL behind a proxy that wants basic authentication carries a password in its
+    /// user information: a debug-formatted command line must not show it (S-1: the URL is
+    /// otherwise only a path and a query).
+    #[test]
+    fn s1_connection_debug_hides_a_url_password() {
+        let c = Connection {
+            url: Some("https://router:Pr0xyPw@ca.example/cgi-bin/pkiclient.exe".to_owned()),
+            tls_ca_file: None,
+            timeout: "1h".parse().unwrap(),
+            post_renew_command: None,
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("Pr0xyPw"), "{shown}");
+        assert!(
+            shown.contains("ca.example/cgi-bin/pkiclient.exe"),
+            "{shown}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ use scep_proto::CapsProfile;
 use scep_proto::DigestAlg;
 use serde::Deserialize;
 
+use crate::secrets::redacted;
 use crate::span::Span;
 
 /// Grant mode (C-9).
@@ -245,13 +246,26 @@ pub(crate) struct CaSettings {
     pub(crate) renewal_may_change_names: Option<bool>,
 }
 
-/// The CA's secrets, read from files or the environment (never from flags).
-#[derive(Debug, Default)]
+/// The CA's secrets, read from files or the environment (never from flags). `Debug` shows
+/// which are set, never their values.
+#[derive(Default)]
 pub(crate) struct Secrets {
     /// The key archive password (C-19).
     pub(crate) archive_password: Option<String>,
     /// The passphrase of the CA keys in the store.
     pub(crate) key_passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field(
+                "archive_password",
+                &redacted(self.archive_password.as_ref()),
+            )
+            .field("key_passphrase", &redacted(self.key_passphrase.as_ref()))
+            .finish()
+    }
 }
 
 /// Merges `Option` fields: the first source that has a value wins.
@@ -518,6 +532,22 @@ impl ConfigFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A debug-formatted configuration (a log line, a panic message) must not carry the
+    /// archive password (C-19) or the CA key passphrase.
+    #[test]
+    fn c19_secrets_never_in_debug() {
+        let secrets = Secrets {
+            archive_password: Some("ArchivePw123".to_owned()),
+            key_passphrase: Some("KeyPassphrase456".to_owned()),
+        };
+        let shown = format!("{secrets:?}");
+        assert!(!shown.contains("ArchivePw123"), "{shown}");
+        assert!(!shown.contains("KeyPassphrase456"), "{shown}");
+        assert!(shown.contains("archive_password"), "{shown}");
+        let none = format!("{:?}", Secrets::default());
+        assert!(none.contains("None"), "{none}");
+    }
 
     #[test]
     fn flags_win_over_the_file_and_defaults_fill_the_rest() {

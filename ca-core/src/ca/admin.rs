@@ -8,13 +8,41 @@ use rand::CryptoRng;
 
 use super::enroll::{CertProfile, Enrollment, EntryOrigin, Grant, issued_validity};
 use super::error::{CaError, CaState};
-use super::state::{EntryState, Generation};
+use super::state::{Entry, EntryState, Generation, Inner};
 use super::{Ca, CaEvent, rearm};
 use crate::archive::ArchiveGeneration;
 use crate::host::{ReviewStage, SignerKind};
 use crate::issue::{CsrSummary, RolloverCaParams, VerifiedCsr, generate_key, md5_fingerprint};
 use crate::policy::Violation;
 use crate::storage::{RecordKey, Store};
+
+/// C-8, C-15: refuses the grant of `entry` if it was signed by a renewal credential that
+/// `inner` knows to be revoked. A renewal is only ever issued as one: a revoked certificate
+/// renews nothing, and the request is not quietly turned into a new enrolment either (it
+/// would carry the revoked device's names and the operator's approval of a renewal).
+fn revoked_credential(inner: &Inner, entry: &Entry) -> Result<(), CaError> {
+    match entry.signer {
+        Some((SignerKind::Credential { serial }, _)) if inner.revoked.contains_key(&serial) => {
+            Err(CaError::RenewalCredentialRevoked {
+                id: entry.id,
+                serial,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// C-25: whether `entry`, a request to a rollover CA, was addressed to the rollover that has
+/// since become the active CA `active`: its recorded serial is the active CA's, or, stored
+/// without one (an older version), it arrived before the active CA's notBefore (the old
+/// CA's notAfter, T-6).
+fn addressed_to_active(entry: &Entry, active: &Generation) -> bool {
+    entry.to_rollover
+        && match entry.rollover_serial {
+            Some(serial) => active.serial() == Some(serial),
+            None => entry.created < active.validity().not_before(),
+        }
+}
 
 /// Which request table entries an admin operation acts on (C-14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,9 +179,17 @@ impl<S: Store> Ca<S> {
     /// C-15: issue pending request(s) now (`t_issue` = `now`); the certificate is handed out
     /// on the next CertPoll. Returns the serials issued.
     ///
+    /// A renewal is re-checked first (C-8 at grant time, with the revocations any instance
+    /// made): if its signer has been revoked since the request arrived, nothing is issued for
+    /// it and the grant stops with [`CaError::RenewalCredentialRevoked`], the request left
+    /// pending for the operator to reject (with `All`, requests granted before it stay
+    /// issued).
+    ///
     /// # Errors
     /// [`CaError::UnknownRequest`] (also for a request removed while it was being signed),
-    /// [`CaError::NotPending`]; [`CaError::Issue`] when T-7 gives nothing (issuing CA
+    /// [`CaError::NotPending`]; [`CaError::RenewalCredentialRevoked`];
+    /// [`CaError::RolloverCancelled`] for a request to a rollover CA that was cancelled (the
+    /// request is rejected then, completing C-24); [`CaError::Issue`] when T-7 gives nothing (issuing CA
     /// expired) or the policy leaves no name to issue; [`CaError::HostRejected`] when the
     /// host's review refuses it; [`CaError::Storage`] with the store's own error.
     pub fn grant<R: CryptoRng + ?Sized>(
@@ -170,6 +206,16 @@ impl<S: Store> Ca<S> {
             if entry.state != EntryState::Pending {
                 continue;
             }
+            // C-8 at grant time: a renewal whose credential has been revoked since it arrived
+            // is refused before the host is shown it as a renewal (and again below, under
+            // the lock and after another refresh, in case the revocation lands during the
+            // review, on any instance).
+            {
+                let mut inner = self.lock();
+                self.refresh(&mut inner)?;
+                revoked_credential(&inner, &entry)?;
+                self.reject_if_rollover_cancelled(&mut inner, &entry)?;
+            }
             // C-10 (amended): the host reviews the grant, without the lock.
             let csr = VerifiedCsr::from_der(&entry.csr, true).map_err(CaError::Issue)?;
             let enrollment = Enrollment::pending(&entry, &csr, &self.config.policy, now);
@@ -179,7 +225,20 @@ impl<S: Store> Ca<S> {
                 if inner.requests.get(&id).map(|e| &e.state) != Some(&EntryState::Pending) {
                     continue;
                 }
-                let issuer = enrollment.issuer(&inner.ca.active, inner.ca.rollover.as_ref());
+                // What other instances made durable during the review counts too: a
+                // revocation, a rollover cancel, a rejection or grant of this request. A
+                // store that cannot tell fails the grant (closed).
+                self.refresh(&mut inner)?;
+                if !self.still_pending_in_store(&mut inner, id)? {
+                    continue;
+                }
+                revoked_credential(&inner, &entry)?;
+                self.reject_if_rollover_cancelled(&mut inner, &entry)?;
+                // C-25: a request to a rollover that has become the active CA is issued by
+                // it, not by a rollover generated since.
+                let addressed_active = addressed_to_active(&entry, &inner.ca.active);
+                let rollover = inner.ca.rollover.as_ref().filter(|_| !addressed_active);
+                let issuer = enrollment.issuer(&inner.ca.active, rollover);
                 let validity =
                     issued_validity(&self.config, &issuer, entry.signer_validity, &policy, now)
                         .map_err(CaError::Issue)?;
@@ -203,6 +262,66 @@ impl<S: Store> Ca<S> {
             serials.push(serial);
         }
         Ok(serials)
+    }
+
+    /// Whether request `id` is still pending in the store (another instance may have
+    /// rejected, granted or removed it); if not, the table takes the stored state.
+    fn still_pending_in_store(&self, inner: &mut Inner, id: u64) -> Result<bool, CaError> {
+        let stored = self
+            .store
+            .get(&RecordKey::Request(id))
+            .map_err(CaError::storage)?;
+        let Some(bytes) = stored else {
+            inner.requests.remove(&id);
+            return Ok(false);
+        };
+        let entry = Entry::decode(id, &bytes)?;
+        if entry.state == EntryState::Pending {
+            return Ok(true);
+        }
+        inner.requests.insert(id, entry);
+        Ok(false)
+    }
+
+    /// C-24 completed at grant time: `entry` was addressed to a rollover CA that is neither
+    /// the rollover nor (activated, C-25) the active CA any more — it was cancelled, and the
+    /// cancel's rejection of the entry did not reach the store. The entry is rejected now and
+    /// the grant fails; nothing is ever issued for it, under any key. An entry stored
+    /// without the rollover's serial is judged by the CA's state and its arrival time.
+    fn reject_if_rollover_cancelled(
+        &self,
+        inner: &mut Inner,
+        entry: &Entry,
+    ) -> Result<(), CaError> {
+        match entry.rollover_serial {
+            Some(addressed) => {
+                let current = [Some(&inner.ca.active), inner.ca.rollover.as_ref()];
+                if current
+                    .into_iter()
+                    .flatten()
+                    .any(|g| g.serial() == Some(addressed))
+                {
+                    return Ok(());
+                }
+            }
+            // Written without the serial (an older instance, or before the upgrade). With a
+            // rollover standing it is taken as addressed to it; with none, it was addressed
+            // either to the rollover that became the active CA (C-25: before that CA's
+            // notBefore, the old CA's notAfter) or to one of the active CA's own, cancelled.
+            None => {
+                if !entry.to_rollover
+                    || inner.ca.rollover.is_some()
+                    || addressed_to_active(entry, &inner.ca.active)
+                {
+                    return Ok(());
+                }
+            }
+        }
+        let mut rejected = entry.clone();
+        rejected.state = EntryState::Rejected;
+        self.put_entry(&rejected)?;
+        inner.requests.insert(rejected.id, rejected);
+        Err(CaError::RolloverCancelled { id: entry.id })
     }
 
     /// C-15: reject pending request(s); the client learns it on its next CertPoll.
@@ -282,7 +401,7 @@ impl<S: Store> Ca<S> {
     /// The notAfter of issued certificate `serial`, from the request table, the CA
     /// certificates or the Names record; `None` when the CA does not know it (Minimal level
     /// after the purge).
-    fn known_not_after(&self, inner: &super::state::Inner, serial: u64) -> Option<Instant> {
+    fn known_not_after(&self, inner: &Inner, serial: u64) -> Option<Instant> {
         let from_table = inner.requests.values().find_map(|e| match &e.state {
             EntryState::Issued { serial: s, cert } if *s == serial => {
                 <scep_proto::Certificate as der::Decode>::from_der(cert)
@@ -329,7 +448,7 @@ impl<S: Store> Ca<S> {
 
     pub(crate) fn generate_rollover<R: CryptoRng + ?Sized>(
         &self,
-        inner: &mut super::state::Inner,
+        inner: &mut Inner,
         key: scep_proto::PrivateKey,
         rng: &mut R,
     ) -> Result<CaEvent, CaError> {
@@ -415,7 +534,7 @@ impl<S: Store> Ca<S> {
         let entries: Vec<_> = inner
             .requests
             .values()
-            .filter(|e| e.to_rollover)
+            .filter(|e| e.to_rollover && !addressed_to_active(e, &inner.ca.active))
             .cloned()
             .collect();
         for mut e in entries {

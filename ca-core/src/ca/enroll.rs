@@ -582,6 +582,10 @@ impl<S: Store> Ca<S> {
             renames: violations.contains(&Violation::RenewalChangesNames),
             csr: csr.as_der().to_vec(),
             to_rollover: addressee.is_rollover(),
+            rollover_serial: addressee
+                .is_rollover()
+                .then(|| inner.ca.rollover.as_ref().and_then(|g| g.serial()))
+                .flatten(),
             signer_validity: credential,
         };
         match (validity, granted) {

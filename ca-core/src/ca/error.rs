@@ -164,6 +164,23 @@ pub enum CaError {
         /// The id.
         id: u64,
     },
+    /// `grant` of a pending renewal whose signer, a renewal credential when the request
+    /// arrived (C-8), has been revoked since (C-15). The request stays pending: the
+    /// operator rejects or removes it; the device enrols again as a new one.
+    #[error("request {id} renews certificate {serial:#x}, which has been revoked")]
+    RenewalCredentialRevoked {
+        /// The request id.
+        id: u64,
+        /// The revoked signer's serial.
+        serial: u64,
+    },
+    /// `grant` of a request addressed to a rollover CA that has been cancelled since (C-24;
+    /// the cancel could not reject it). Nothing is issued; the request is rejected now.
+    #[error("request {id} was addressed to a cancelled rollover CA; it is rejected")]
+    RolloverCancelled {
+        /// The request id.
+        id: u64,
+    },
     /// `revoke` of a serial this CA never issued.
     #[error("serial {serial:#x} was not issued by this CA")]
     UnknownSerial {

@@ -9,24 +9,28 @@ use rand::CryptoRng;
 
 use super::error::{CaError, CaState, ConfigError};
 use super::records::encode_counter;
-use super::state::{CaRecord, Generation};
-use super::{Ca, CaConfig, make_crl, read_counter};
+use super::state::{CaRecord, CrlRecord, Generation};
+use super::{Ca, CaConfig, archive_file, first_crl, read_counter};
 use crate::archive::ArchiveGeneration;
 use crate::issue::{CaKey, IssueError, certificate_serial};
-use crate::storage::{RecordKey, Store};
+use crate::storage::{Conflict, RecordKey, Store, StoreError};
 
 impl<S: Store> Ca<S> {
     /// Creates the CA in an empty `store` from an existing self-signed CA key and
     /// certificate, then opens it as [`Ca::open`] does. What [`Ca::open`] would generate on
     /// first start is written instead from `ca`: the CA record, the first CRL (number 1,
     /// signed with the imported key) and the key archive (C-19, if `archive_password` is set).
+    /// As in a creation, the CA record is written by compare-and-swap expecting no CA, before
+    /// the archive and the CRL: if another instance sharing the store created or imported a
+    /// CA meanwhile, this import fails and writes nothing over that CA.
     ///
     /// The serial counter starts at the largest of `last_serial`, the imported certificate's
     /// serial and any counter already in the store, so nothing this CA signs reuses a serial
     /// the operator says was handed out before (C-3).
     ///
     /// # Errors
-    /// [`CaError::AlreadyExists`] when the store already holds a CA; [`CaError::Config`] for
+    /// [`CaError::AlreadyExists`] when the store already holds a CA, or another instance
+    /// stored one while this import ran; [`CaError::Config`] for
     /// a bad configuration or an `issuer_name` other than the certificate's subject;
     /// [`CaError::Issue`] ([`IssueError::InvalidCertificate`]) when the certificate is not
     /// self-signed; storage, signing and archive errors.
@@ -54,18 +58,22 @@ impl<S: Store> Ca<S> {
             return Err(ConfigError::IssuerNameChanged.into());
         }
         let own_serial = certificate_serial(ca.certificate()).map_err(CaError::Issue)?;
-        let counter = read_counter(&store, RecordKey::SerialCounter)?
-            .max(last_serial)
-            .max(own_serial);
-        store
-            .put(&RecordKey::SerialCounter, &encode_counter(counter))
-            .map_err(CaError::storage)?;
-        let crl = make_crl(&config, &ca, &BTreeMap::new(), 1, now, rng)?;
-        store
-            .put(&RecordKey::Crl, &crl.encode())
-            .map_err(CaError::storage)?;
-        super::archive(&config, &store, &ca, ArchiveGeneration::Creation, rng)?;
-        // Written last, as in creation: a crash before this leaves no CA.
+        // C-3: raised before the CA record exists, so no instance signs a serial at or below
+        // it; never written when the store's counter is already past it (a write could then
+        // only lower a counter another instance is advancing).
+        let stored = read_counter(&store, RecordKey::SerialCounter)?;
+        let counter = stored.max(last_serial).max(own_serial);
+        if counter > stored {
+            store
+                .put(&RecordKey::SerialCounter, &encode_counter(counter))
+                .map_err(CaError::storage)?;
+        }
+        // Everything that can fail but the store is done before the CA record is written.
+        let archived = archive_file(&config, &ca, ArchiveGeneration::Creation, rng)?;
+        let leftover = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
+            Some(bytes) => Some(CrlRecord::decode(&bytes)?.number),
+            None => None,
+        };
         let record = CaRecord {
             state: CaState::Active,
             active: Arc::new(Generation::new(ca, config.key_passphrase.as_deref(), rng)?),
@@ -73,9 +81,30 @@ impl<S: Store> Ca<S> {
             rollover_counter: 0,
             shadow_suppressed: false,
         };
-        store
-            .put(&RecordKey::CaState, &record.encode()?)
-            .map_err(CaError::storage)?;
+        // C-1: the CA record is swapped in expecting none, as a creation does, so that of
+        // instances creating or importing at once exactly one CA wins; a loser writes
+        // nothing more (not the archive, not the first CRL of the winner's CA).
+        match store.swap_ca_state(None, &record.encode()?) {
+            Ok(_) => {}
+            Err(StoreError::Conflict(Conflict::CaState { current: Some(_) })) => {
+                return Err(CaError::AlreadyExists);
+            }
+            Err(e) => return Err(CaError::storage(e)),
+        }
+        if let Some(file) = archived {
+            store
+                .put(&file.record_key(), file.contents())
+                .map_err(CaError::storage)?;
+        }
+        first_crl(
+            &config,
+            &store,
+            &record.active.ca,
+            leftover,
+            &BTreeMap::new(),
+            now,
+            rng,
+        )?;
         Self::open(config, store, now, true, rng)
     }
 }

@@ -70,6 +70,12 @@ impl Generation {
         self.ca.validity()
     }
 
+    /// The serial of its certificate (`None` for one that does not fit a `u64`: an imported
+    /// CA's; every rollover certificate's serial comes from the CA's own counter, C-3).
+    pub(crate) fn serial(&self) -> Option<u64> {
+        crate::issue::certificate_serial(self.ca.certificate()).ok()
+    }
+
     /// Reads one generation of the CA record: `<prefix>_key_encrypted` (needs `passphrase`)
     /// or `<prefix>_key` (plain PKCS#8), and `<prefix>_cert`. `None` if neither key field is
     /// there.
@@ -293,6 +299,10 @@ pub(crate) struct Entry {
     pub(crate) csr: Vec<u8>,
     /// The request was addressed to the rollover CA (C-6, C-24).
     pub(crate) to_rollover: bool,
+    /// The serial of the rollover CA certificate it was addressed to (C-24: once that
+    /// rollover is cancelled, the request is never issued); absent for a request to the
+    /// active CA and in records written before it was kept.
+    pub(crate) rollover_serial: Option<u64>,
     /// The signer's validity if it is a certificate of this CA (C-11 Balance).
     pub(crate) signer_validity: Option<Validity>,
 }
@@ -332,6 +342,9 @@ impl Entry {
         }
         if self.renames {
             w = w.flag("renames", true);
+        }
+        if let Some(serial) = self.rollover_serial {
+            w = w.num("rollover_serial", serial);
         }
         if let Some(v) = self.signer_validity {
             w = w
@@ -397,6 +410,7 @@ impl Entry {
             },
             csr: f.bytes("csr")?,
             to_rollover: f.flag("to_rollover")?,
+            rollover_serial: f.opt_num("rollover_serial")?,
             signer_validity,
         })
     }
@@ -554,11 +568,13 @@ mod tests {
                 renames: true,
                 csr: vec![3, 4],
                 to_rollover: true,
+                rollover_serial: Some(3),
                 signer_validity: Some(validity),
             };
             let back = Entry::decode(4, &entry.encode()).unwrap();
             assert_eq!(back.encode(), entry.encode());
             assert_eq!(back.state, state);
+            assert_eq!(back.rollover_serial, Some(3));
             assert_eq!(back.signer_validity, Some(validity));
         }
     }
@@ -576,6 +592,7 @@ mod tests {
             renames: false,
             csr: vec![],
             to_rollover: false,
+            rollover_serial: None,
             signer_validity: None,
         };
         let mut t = RequestTable::default();

@@ -115,9 +115,30 @@ pub(crate) enum Reply {
     /// To `rollover`, `rollover-cancel`: what the CA did.
     Event { event: String },
     /// To `otp`.
-    Otp { password: String, expires: String },
+    Otp {
+        password: OtpPassword,
+        expires: String,
+    },
     /// To `timers`.
     Timers { timers: Vec<Timer>, text: String },
+}
+
+/// A one-time enrolment password in an answer: the JSON carries it (the admin reads it),
+/// `Debug` does not; `Display` shows it, for the admin's terminal.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct OtpPassword(pub(crate) String);
+
+impl std::fmt::Debug for OtpPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OtpPassword(<redacted>)")
+    }
+}
+
+impl std::fmt::Display for OtpPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// The answer line: `{"ok": …}` or `{"error": "…"}`.
@@ -159,5 +180,16 @@ mod tests {
             r#"{"command":"grant","target":3}"#
         );
         assert!(serde_json::from_str::<Request>(r#"{"command":"format-disk"}"#).is_err());
+    }
+
+    /// A one-time password (C-9 step 3) grants a certificate to whoever presents it: an
+    /// answer that is debug-formatted (a log line, a failed assertion) must not carry it,
+    /// while the JSON the admin reads still does.
+    #[test]
+    fn c9_otp_reply_debug_hides_the_password() {
+        let line = r#"{"ok":{"kind":"otp","password":"S3cretOtp99","expires":"later"}}"#;
+        let answer: Answer = serde_json::from_str(line).unwrap();
+        assert!(!format!("{answer:?}").contains("S3cretOtp99"), "{answer:?}");
+        assert_eq!(serde_json::to_string(&answer).unwrap(), line);
     }
 }

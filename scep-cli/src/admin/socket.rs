@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
-use super::protocol::{Answer, Reply, Request, Target};
+use super::protocol::{Answer, OtpPassword, Reply, Request, Target};
 use super::render;
 use crate::serve::App;
 use crate::{ca_files, clock};
@@ -228,7 +228,7 @@ fn run(app: &App, request: Request) -> Result<Reply, String> {
             let expires =
                 now.saturating_add(pki_timers::Duration::from_minutes(u64::from(minutes)));
             Reply::Otp {
-                password,
+                password: OtpPassword(password),
                 expires: expires.to_string(),
             }
         }

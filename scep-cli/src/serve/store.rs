@@ -11,10 +11,10 @@ use ca_core::{
 };
 use ca_store_postgres::{OpenError, PgOptions, PgStore};
 
-use crate::secrets::read_secret;
+use crate::secrets::{read_secret, redact_password};
 
-/// `scep server` options that choose the store.
-#[derive(Debug, clap::Args)]
+/// `scep server` options that choose the store. `Debug` shows the URL without its password.
+#[derive(clap::Args)]
 pub(crate) struct StoreArgs {
     /// Keep the CA in this PostgreSQL database (`postgres://user@host:port/dbname`, or
     /// libpq's `key=value` form) instead of the directory store in --dir; several servers may
@@ -37,6 +37,18 @@ pub(crate) struct StoreArgs {
     /// The most database connections this server opens [default: --threads + 4].
     #[arg(long, env = "SCEP_STORE_CONNECTIONS", value_name = "N")]
     pub(crate) store_connections: Option<u32>,
+}
+
+impl std::fmt::Debug for StoreArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("StoreArgs");
+        d.field("url", &self.url.as_deref().map(redact_password))
+            .field("store_password_file", &self.store_password_file);
+        #[cfg(feature = "postgres-tls")]
+        d.field("store_tls_ca_file", &self.store_tls_ca_file);
+        d.field("store_connections", &self.store_connections)
+            .finish()
+    }
 }
 
 /// The store `scep server` runs on.
@@ -254,5 +266,93 @@ impl Store for ServerStore {
             ServerStore::Dir(s) => s.purge_requests(created_until),
             ServerStore::Postgres(s) => s.purge_requests(created_until),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(url: &str) -> StoreArgs {
+        StoreArgs {
+            url: Some(url.to_owned()),
+            store_password_file: None,
+            #[cfg(feature = "postgres-tls")]
+            store_tls_ca_file: None,
+            store_connections: Some(3),
+        }
+    }
+
+    /// The attacker reads a log or panic message that debug-formats the server's arguments:
+    /// the store password must not be in it, in any of the forms a URL can carry it.
+    #[test]
+    fn c18_store_password_never_in_debug() {
+        let cases = [
+            "postgres://scep:Hunter2pw@db.example:5432/scep",
+            "postgresql://scep:Hunter2pw@db.example/scep?sslmode=require",
+            "postgres://scep:p%40ss:Hunter2pw@db.example/scep",
+            "postgres://scep@db.example/scep?password=Hunter2pw&sslmode=require",
+            "host=db.example user=scep password=Hunter2pw dbname=scep",
+            "host=db.example password = Hunter2pw dbname=scep",
+            "host=db.example password='Hunter2pw with \\' quote' dbname=scep",
+            "host=db.example PASSWORD=Hunter2pw",
+        ];
+        for url in cases {
+            let shown = format!("{:?}", args(url));
+            assert!(!shown.contains("Hunter2pw"), "{url} shown as {shown}");
+            assert!(!shown.contains("quote"), "{url} shown as {shown}");
+            assert!(shown.contains("db.example"), "{url} shown as {shown}");
+            assert!(shown.contains("store_connections: Some(3)"), "{shown}");
+        }
+    }
+
+    /// Forms the first redaction let through: a `://` in a later libpq value (everything
+    /// before it was copied as a URL scheme), a percent-encoded `password` key in a URL
+    /// query (the driver decodes keys), a libpq bare value with an escaped space or an `&`
+    /// (the driver's value goes on), a URL query key after an `@` in the query, and a
+    /// connection URI inside another parameter's value.
+    #[test]
+    fn c18_store_password_never_in_debug_whatever_the_syntax() {
+        let cases = [
+            "host=db.example password=Hunter2pw application_name=http://db.example",
+            "postgres://scep@db.example/scep?%70assword=Hunter2pw",
+            "postgres://scep@db.example/scep?PassWord%3D=x&%50ASSWORD=Hunter2pw",
+            "host=db.example password=Hunter2pw\\ Tail9pw",
+            "host=db.example password=Hunter2pw&Tail9pw",
+            "postgres://scep:x@db.example/scep?a=b@c&password=Hunter2pw",
+            "host=db.example dbname='postgres://scep:Hunter2pw@db.example/scep'",
+            "host=db.example dbname=postgresql://scep:Hunter2pw@db.example/scep",
+            "postgres://scep@db.example/scep?dbname=postgres%3A%2F%2Fscep%3AHunter2pw%40x",
+            "host=db.example password\t=\tHunter2pw",
+            " postgres://scep:Hunter2pw@db.example/scep",
+            "POSTGRES://scep:Hunter2pw@db.example/scep",
+            "https://router:Hunter2pw@db.example/cgi-bin/pkiclient.exe",
+        ];
+        for url in cases {
+            let shown = format!("{:?}", args(url));
+            assert!(!shown.contains("Hunter2pw"), "{url} shown as {shown}");
+            assert!(!shown.contains("Tail9pw"), "{url} shown as {shown}");
+        }
+        // The rest stays readable, and a deeply nested or huge string costs no stack.
+        assert_eq!(
+            redact_password("host=db.example user=scep password = 'a b' dbname=scep"),
+            "host=db.example user=scep password = <redacted> dbname=scep"
+        );
+        assert_eq!(
+            redact_password("postgres://scep:pw@db.example:5432/scep?sslmode=require&password=x"),
+            "postgres://scep:<redacted>@db.example:5432/scep?sslmode=require&password=<redacted>"
+        );
+        let nested = "a=".repeat(200_000) + "Hunter2pw";
+        assert!(!redact_password(&nested).contains("Hunter2pw"));
+    }
+
+    /// What is not a secret is still shown, so the Debug output stays useful.
+    #[test]
+    fn c18_store_debug_keeps_user_host_and_db() {
+        let shown = format!("{:?}", args("postgres://scep:pw@db.example:5432/scepdb"));
+        assert!(shown.contains("postgres://scep:"), "{shown}");
+        assert!(shown.contains("@db.example:5432/scepdb"), "{shown}");
+        let shown = format!("{:?}", args("postgres://db.example/scepdb"));
+        assert!(shown.contains("postgres://db.example/scepdb"), "{shown}");
     }
 }

@@ -1,0 +1,213 @@
+//! Test code: C-1 with several instances on one store — `Ca::import` decides "no CA yet" by
+//! compare-and-swap, as creation does. An instance that creates (or imports) a CA while
+//! another imports one must not have its CA record, key archive (C-19) or first CRL (C-21)
+//! overwritten: the importer gets a typed error and the store keeps the first CA.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod ca_support;
+mod issue_support;
+
+use std::sync::{Arc, Mutex};
+
+use ca_core::issue::{CaCertParams, CaKey, self_signed_ca_certificate};
+use ca_core::storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow, Versioned};
+use ca_core::{Ca, CaConfig, CaError, MemoryStore, Store, StoreError};
+use ca_support::*;
+
+/// Everything a CA creation leaves in the store that an import must not overwrite.
+#[derive(PartialEq, Eq)]
+struct Snapshot {
+    ca_state: Option<Vec<u8>>,
+    crl: Option<Vec<u8>>,
+    archives: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    /// Sizes only: the records themselves are kilobytes of key material.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = |b: &Option<Vec<u8>>| b.as_ref().map(Vec::len);
+        f.debug_struct("Snapshot")
+            .field("ca_state_len", &len(&self.ca_state))
+            .field("crl_len", &len(&self.crl))
+            .field(
+                "archives",
+                &self
+                    .archives
+                    .iter()
+                    .map(|(n, b)| (n, len(b)))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+fn snapshot(store: &MemoryStore) -> Snapshot {
+    let archives = store
+        .list_archives()
+        .unwrap()
+        .into_iter()
+        .map(|name| {
+            let bytes = store.get(&RecordKey::Archive(name.clone())).unwrap();
+            (name, bytes)
+        })
+        .collect();
+    Snapshot {
+        ca_state: store.ca_state().unwrap().map(|v| v.bytes),
+        crl: store.get(&RecordKey::Crl).unwrap(),
+        archives,
+    }
+}
+
+/// The importing instance's view of a shared store in which another instance creates its
+/// CA right before the importer's first write — after the importer has looked and found no
+/// CA. Records what the store held right after that creation.
+#[derive(Debug)]
+struct CreatedMeanwhile {
+    store: Arc<MemoryStore>,
+    /// The other instance's configuration, taken when it creates.
+    other: Mutex<Option<CaConfig>>,
+    /// The other instance's CA certificate and the store right after its creation.
+    created: Mutex<Option<(Vec<u8>, Snapshot)>>,
+}
+
+impl CreatedMeanwhile {
+    fn new(store: &Arc<MemoryStore>, other: CaConfig) -> Self {
+        Self {
+            store: Arc::clone(store),
+            other: Mutex::new(Some(other)),
+            created: Mutex::new(None),
+        }
+    }
+
+    /// Before the importer's first write: the other instance creates its CA.
+    fn meanwhile(&self) {
+        let Some(config) = self.other.lock().unwrap().take() else {
+            return;
+        };
+        let ca = Ca::open(config, Arc::clone(&self.store), T0, true, &mut rng(50))
+            .expect("the other instance creates its CA");
+        *self.created.lock().unwrap() = Some((ca.ca_certificate_der(), snapshot(&self.store)));
+    }
+}
+
+impl Store for CreatedMeanwhile {
+    fn get(&self, key: &RecordKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(key)
+    }
+    fn put(&self, key: &RecordKey, value: &[u8]) -> Result<(), StoreError> {
+        self.meanwhile();
+        self.store.put(key, value)
+    }
+    fn remove(&self, key: &RecordKey) -> Result<(), StoreError> {
+        self.meanwhile();
+        self.store.remove(key)
+    }
+    fn list(&self, family: RecordFamily) -> Result<Vec<u64>, StoreError> {
+        self.store.list(family)
+    }
+    fn list_archives(&self) -> Result<Vec<String>, StoreError> {
+        self.store.list_archives()
+    }
+    fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+        self.meanwhile();
+        self.store.allocate(counters)
+    }
+    fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
+        self.store.put_request(row, replaces)
+    }
+    fn find_request(&self, tid: &str) -> Result<Option<RequestRow>, StoreError> {
+        self.store.find_request(tid)
+    }
+    fn record_issuance(&self, issuance: &Issuance) -> Result<(), StoreError> {
+        self.store.record_issuance(issuance)
+    }
+    fn consume_otp(&self, id: u64) -> Result<bool, StoreError> {
+        self.store.consume_otp(id)
+    }
+    fn revoke(&self, serial: u64, record: &[u8]) -> Result<bool, StoreError> {
+        self.store.revoke(serial, record)
+    }
+    fn ca_state(&self) -> Result<Option<Versioned>, StoreError> {
+        self.store.ca_state()
+    }
+    fn swap_ca_state(&self, expected: Option<u64>, bytes: &[u8]) -> Result<u64, StoreError> {
+        self.meanwhile();
+        self.store.swap_ca_state(expected, bytes)
+    }
+    fn swap_crl(&self, expected: Option<u64>, number: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.meanwhile();
+        self.store.swap_crl(expected, number, bytes)
+    }
+    fn acquire_lease(&self, holder: u64, now: u64, ttl: u64) -> Result<(), StoreError> {
+        self.store.acquire_lease(holder, now, ttl)
+    }
+    fn release_lease(&self, holder: u64) -> Result<(), StoreError> {
+        self.store.release_lease(holder)
+    }
+    fn shared_version(&self) -> Result<u64, StoreError> {
+        self.store.shared_version()
+    }
+}
+
+/// Configuration of both instances: archives on, so the archive is checked too.
+fn archiving() -> CaConfig {
+    let mut c = config();
+    c.archive_password = Some("archive-pw".to_owned());
+    c
+}
+
+/// An operator's existing CA, with the default `issuer_name`.
+fn operator_ca() -> CaKey {
+    self_signed_ca_certificate(
+        &CaCertParams::new(name("CN=ROOTCA"), T0),
+        key(3),
+        &mut rng(9),
+    )
+    .unwrap()
+}
+
+/// The race: instance A creates its CA after B looked for one and before B wrote anything.
+/// B's import fails with `AlreadyExists`, and A's CA record, archive and first CRL are what
+/// A wrote (compared with the store right after A's creation); a third instance opens A's CA.
+#[test]
+fn c01_c19_c21_an_import_racing_a_creation_writes_nothing_over_it() {
+    let store = Arc::new(MemoryStore::shared());
+    let b = Arc::new(CreatedMeanwhile::new(&store, archiving()));
+    let Err(err) = Ca::import(
+        archiving(),
+        Arc::clone(&b),
+        operator_ca(),
+        1,
+        T0,
+        &mut rng(2),
+    ) else {
+        panic!("B imported over A's CA");
+    };
+    assert!(matches!(err, CaError::AlreadyExists), "{err:?}");
+    let (created_der, created) = b.created.lock().unwrap().take().expect("A created");
+    assert_eq!(snapshot(&store), created, "B overwrote part of A's CA");
+    let c = Ca::open(archiving(), Arc::clone(&store), T0, true, &mut rng(4)).unwrap();
+    assert_eq!(c.ca_certificate_der(), created_der);
+}
+
+/// Without a race: A created the CA before B imports; B's import is refused and A's CA stays.
+#[test]
+fn c01_an_import_after_a_creation_on_another_instance_is_refused() {
+    let store = Arc::new(MemoryStore::shared());
+    let a = Ca::open(archiving(), Arc::clone(&store), T0, true, &mut rng(1)).unwrap();
+    let before = snapshot(&store);
+    let Err(err) = Ca::import(
+        archiving(),
+        Arc::clone(&store),
+        operator_ca(),
+        1,
+        T0,
+        &mut rng(2),
+    ) else {
+        panic!("B imported over A's CA");
+    };
+    assert!(matches!(err, CaError::AlreadyExists), "{err:?}");
+    assert_eq!(snapshot(&store), before);
+    let c = Ca::open(archiving(), Arc::clone(&store), T0, true, &mut rng(4)).unwrap();
+    assert_eq!(c.ca_certificate_der(), a.ca_certificate_der());
+}
