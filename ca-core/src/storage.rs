@@ -25,6 +25,8 @@ pub use dir::DirStore;
 pub use memory::MemoryStore;
 pub use types::{Conflict, Counter, Issuance, LeaseHeld, RequestRow, Versioned};
 
+use crate::ca::records::{decode_counter_value, encode_counter};
+
 /// The name of one record. Each variant names what the CA keeps in it; the numbered ones form
 /// families that [`Store::list`] enumerates.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -222,6 +224,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`Conflict::CounterExhausted`] when a counter is at `u64::MAX`.
     fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError>;
 
+    /// Raises `counter` to at least `at_least`, never lowers it (C-3: an import's floor, the
+    /// serials an operator says were handed out before): sets it to the larger of its last
+    /// value (as [`Store::allocate`] counts it) and `at_least`, in one atomic, durable step,
+    /// and returns that value. Every later [`Store::allocate`] of the counter, in any
+    /// instance and after a crash, gives a value above it. A raise racing an allocation
+    /// leaves the counter at or above both.
+    ///
+    /// The default reads [`Counter::record_key`] with [`Store::get`] and, when `at_least` is
+    /// above it, writes `at_least` with [`Store::put`]: right for a store only one instance
+    /// writes at a time, but two separate calls. A store shared by several CA instances
+    /// (or several threads that allocate meanwhile) overrides it with one atomic operation,
+    /// or an allocation made between the read and the write is lowered and its values given
+    /// again. A store that forwards to another (a wrapper) forwards this method.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] and the like; [`StoreError::Corrupt`] when the counter's record is
+    /// not a number.
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        let key = counter.record_key();
+        let current = match self.get(&key)? {
+            Some(bytes) => decode_counter_value(&bytes).ok_or(StoreError::Corrupt { key })?,
+            None => 0,
+        };
+        if at_least <= current {
+            return Ok(current);
+        }
+        self.put(&counter.record_key(), &encode_counter(at_least))?;
+        Ok(at_least)
+    }
+
     /// Writes request-table row `row` (C-9, C-12 … C-15): inserts it, or replaces the row with
     /// the same id. `replaces` names another row deleted in the same atomic step (C-12: a new
     /// transaction under a known transactionID). The transactionID is unique in the table:
@@ -339,6 +371,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
         (**self).allocate(counters)
+    }
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        (**self).raise_counter(counter, at_least)
     }
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
         (**self).put_request(row, replaces)

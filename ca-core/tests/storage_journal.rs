@@ -420,3 +420,56 @@ fn c3_c20_concurrent_mixed_allocations_never_reuse_across_a_crash() {
         }
     }
 }
+
+/// C-3, `Store::raise_counter` on DirStore's block reservations: a raise inside the
+/// reservation and one past it, each followed by a crash image and, at the end, a clean
+/// close. After a raise to N the next allocation is above N, in the live store, after a
+/// crash and after a reopen; a raise below changes nothing.
+#[test]
+fn c3_a_raise_is_durable_and_the_reservation_never_gives_at_or_below_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("live");
+    let store = DirStore::open(&live).unwrap();
+    let crash_then_next = |name: &str| {
+        let crashed = tmp.path().join(name);
+        crash_copy(&live, &crashed);
+        let after = DirStore::open(&crashed).unwrap();
+        after.allocate(&[Counter::Serial]).unwrap()[0]
+    };
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![1]);
+    // Inside the reservation the allocation made (1 ..= 64).
+    assert_eq!(store.raise_counter(Counter::Serial, 30).unwrap(), 30);
+    assert_eq!(
+        store.get(&RecordKey::SerialCounter).unwrap().unwrap(),
+        b"30\n".to_vec()
+    );
+    let next = crash_then_next("crash-inside");
+    assert!(next > 30, "serial {next} after a raise to 30 and a crash");
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![31]);
+    // Past the reservation.
+    assert_eq!(store.raise_counter(Counter::Serial, 1000).unwrap(), 1000);
+    let next = crash_then_next("crash-past");
+    assert!(
+        next > 1000,
+        "serial {next} after a raise to 1000 and a crash"
+    );
+    // Below: nothing changes.
+    assert_eq!(store.raise_counter(Counter::Serial, 5).unwrap(), 1000);
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![1001]);
+    // A clean close goes on at last + 1.
+    drop(store);
+    let reopened = DirStore::open(&live).unwrap();
+    // A raise before any allocation since the open (the counter read from its record).
+    assert_eq!(reopened.raise_counter(Counter::Serial, 500).unwrap(), 1001);
+    assert_eq!(reopened.raise_counter(Counter::Serial, 2000).unwrap(), 2000);
+    let next = crash_then_next("crash-reopened");
+    assert!(
+        next > 2000,
+        "serial {next} after a raise to 2000 and a crash"
+    );
+    drop(reopened);
+    let reopened = DirStore::open(&live).unwrap();
+    assert_eq!(reopened.allocate(&[Counter::Serial]).unwrap(), vec![2001]);
+    // The other counters kept their values.
+    assert_eq!(reopened.allocate(&[Counter::RequestId]).unwrap(), vec![1]);
+}

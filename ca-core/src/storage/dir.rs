@@ -543,6 +543,10 @@ impl Store for DirStore {
         self.typed_allocate(counters)
     }
 
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        self.typed_raise_counter(counter, at_least)
+    }
+
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
         self.typed_put_request(row, replaces)
     }

@@ -262,6 +262,44 @@ impl DirStore {
         Ok(values)
     }
 
+    /// [`Store::raise_counter`](super::Store::raise_counter): under the lock, so no
+    /// allocation of this process comes between the read and the write. A raise inside the
+    /// durable reservation writes nothing (a crash goes on after the reservation, a clean
+    /// close writes the raised value back); one past it writes the raised value as the
+    /// counter's record, which a crash then finds.
+    pub(super) fn typed_raise_counter(
+        &self,
+        counter: Counter,
+        at_least: u64,
+    ) -> Result<u64, StoreError> {
+        let mut shared = self.shared_lock();
+        let last = self.counter_value(&shared, counter)?;
+        if at_least <= last {
+            // `last` may come from a reservation still on its way to the disk.
+            let reservation = shared.reserved_at;
+            drop(shared);
+            self.journal.wait(reservation)?;
+            return Ok(last);
+        }
+        let held = shared.reserved.get(&counter).copied().unwrap_or(0);
+        let mut ops = Vec::new();
+        if at_least > held {
+            ops.push(Op::Put(counter.record_key(), encode_counter(at_least)));
+        }
+        // The caches are set after the op is applied (applying a counter clears them).
+        let queued = self.commit_then(&mut shared, ops)?;
+        if at_least > held {
+            shared.reserved_at = queued.seq();
+            shared.reserved.insert(counter, at_least);
+        }
+        shared.counters.insert(counter, at_least);
+        let reservation = shared.reserved_at;
+        drop(shared);
+        queued.wait()?;
+        self.journal.wait(reservation)?;
+        Ok(at_least)
+    }
+
     /// The last value `key`'s counter gave, when this process knows it: the record may hold
     /// a reservation beyond it.
     pub(super) fn counter_given(shared: &Shared, key: &RecordKey) -> Option<Vec<u8>> {

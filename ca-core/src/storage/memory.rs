@@ -311,6 +311,19 @@ impl Store for MemoryStore {
         Ok(values)
     }
 
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let current = inner.counter_value(counter)?;
+        if at_least <= current {
+            return Ok(current);
+        }
+        inner.take_write()?;
+        inner
+            .records
+            .insert(counter.record_key(), encode_counter(at_least));
+        Ok(at_least)
+    }
+
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.tid_conflict(row, replaces)?;
