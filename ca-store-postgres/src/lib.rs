@@ -237,6 +237,12 @@ impl Store for PgStore {
         self.op_allocate(counters)
     }
 
+    /// One statement: the counter's row is created at the larger of `at_least` and where a
+    /// fresh counter starts, or raised to `at_least` under its row lock.
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        self.op_raise_counter(counter, at_least)
+    }
+
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
         self.op_put_request(row, replaces)
     }

@@ -28,6 +28,39 @@ const BUMP_MANY: &str = "WITH n AS (SELECT * FROM unnest($1::text[], $2::bigint[
      UPDATE scep_counter c SET value = c.value + n.k FROM n, ok
      WHERE ok.all_ok AND c.name = n.name RETURNING c.name, c.value";
 
+/// Raises a counter, never lowers it (`Store::raise_counter`), in one statement: `$1` the
+/// counter's name, `$2` the floor. Counters hold u64s bit for bit, so they are compared as
+/// unsigned: flipping the sign bit (`# SIGN`) maps u64 order onto bigint order, GREATEST
+/// picks in that order, and the second flip restores the bits. A missing row is created at
+/// the floor or where a fresh counter starts (the largest id of its family, as in
+/// [`PgStore::bump`]), whichever is larger; an existing one is raised under its row lock, so
+/// a concurrent allocation is never lowered. The argument is the query giving the fresh
+/// counter's start as `base`.
+macro_rules! raise_counter_sql {
+    ($base:literal) => {
+        concat!(
+            "INSERT INTO scep_counter (name, value)
+               SELECT $1, GREATEST($2::bigint # (-9223372036854775807 - 1),
+                                   b.base # (-9223372036854775807 - 1))
+                          # (-9223372036854775807 - 1)
+               FROM (",
+            $base,
+            ") AS b
+             ON CONFLICT (name) DO UPDATE
+               SET value = GREATEST(scep_counter.value # (-9223372036854775807 - 1),
+                                    $2::bigint # (-9223372036854775807 - 1))
+                           # (-9223372036854775807 - 1)
+             RETURNING value"
+        )
+    };
+}
+
+/// [`raise_counter_sql`] for each counter's family.
+const RAISE_SERIAL: &str = raise_counter_sql!("SELECT 0::bigint AS base");
+const RAISE_REQUEST: &str =
+    raise_counter_sql!("SELECT COALESCE(max(id), 0) AS base FROM scep_request");
+const RAISE_OTP: &str = raise_counter_sql!("SELECT COALESCE(max(id), 0) AS base FROM scep_otp");
+
 /// Inserts or replaces a request row by id.
 const UPSERT_REQUEST: &str = "INSERT INTO scep_request
        (id, transaction_id, requester_key, open, created, body) VALUES ($1, $2, $3, $4, $5, $6)
@@ -181,6 +214,25 @@ impl PgStore {
         }
         tx.commit().map_err(db_error(None))?;
         Ok(out)
+    }
+
+    pub(crate) fn op_raise_counter(
+        &self,
+        counter: Counter,
+        at_least: u64,
+    ) -> Result<u64, StoreError> {
+        let key = counter.record_key();
+        let sql = match counter {
+            Counter::RequestId => RAISE_REQUEST,
+            Counter::OtpId => RAISE_OTP,
+            _ => RAISE_SERIAL,
+        };
+        let mut c = self.conn(Some(&key))?;
+        let row = c
+            .client
+            .query_one(sql, &[&counter_name(counter), &to_db(at_least)])
+            .map_err(db_error(Some(&key)))?;
+        col::<i64>(&row, 0, Some(&key)).map(from_db)
     }
 
     /// Writes `row` (deleting `replaces` first) in one transaction, or one statement when

@@ -162,6 +162,81 @@ fn c3_allocate_never_gives_a_value_twice_under_concurrency(store: &dyn Store) {
     );
 }
 
+/// C-3, `Store::raise_counter`: raises, never lowers (in u64 order, values above 2^63
+/// included), and every later allocation is above the value returned.
+fn c3_raise_counter_never_lowers(store: &dyn Store) {
+    // A fresh counter is raised from nothing.
+    assert_eq!(store.raise_counter(Counter::Serial, 10).unwrap(), 10);
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![11]);
+    // At or below the last value given: nothing changes.
+    assert_eq!(store.raise_counter(Counter::Serial, 5).unwrap(), 11);
+    assert_eq!(store.raise_counter(Counter::Serial, 11).unwrap(), 11);
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![12]);
+    // Above: the counter goes on after the floor.
+    assert_eq!(store.raise_counter(Counter::Serial, 100).unwrap(), 100);
+    assert_eq!(
+        store.get(&RecordKey::SerialCounter).unwrap().as_deref(),
+        Some(&b"100\n"[..])
+    );
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![101]);
+    // The other counters are not touched.
+    assert_eq!(store.allocate(&[Counter::OtpId]).unwrap(), vec![1]);
+    // A fresh request-id counter raised below the largest stored request starts after it.
+    store.put(&RecordKey::Request(41), b"old entry").unwrap();
+    assert_eq!(store.raise_counter(Counter::RequestId, 7).unwrap(), 41);
+    assert_eq!(store.allocate(&[Counter::RequestId]).unwrap(), vec![42]);
+    // u64 order, not bigint order: 2^63 + 5 is above 200.
+    let big = (1u64 << 63) + 5;
+    assert_eq!(store.raise_counter(Counter::Serial, big).unwrap(), big);
+    assert_eq!(store.raise_counter(Counter::Serial, 200).unwrap(), big);
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![big + 1]);
+    // Raised to the end: nothing more to give, and a lower floor does not reopen it.
+    assert_eq!(
+        store.raise_counter(Counter::Serial, u64::MAX).unwrap(),
+        u64::MAX
+    );
+    assert_eq!(store.raise_counter(Counter::Serial, 1).unwrap(), u64::MAX);
+    assert_eq!(
+        conflict(store.allocate(&[Counter::Serial])),
+        Conflict::CounterExhausted {
+            counter: Counter::Serial
+        }
+    );
+}
+
+/// C-3: raises racing allocations (another instance creating its CA while one imports)
+/// never lower the counter: no value is given twice, and the next one is above every value
+/// given and every floor raised.
+fn c3_raise_counter_never_lowers_a_concurrent_allocation(store: &dyn Store) {
+    let got: Vec<u64> = std::thread::scope(|s| {
+        let raiser = s.spawn(|| {
+            for floor in (1..=20).map(|i| i * 10) {
+                let now = store.raise_counter(Counter::Serial, floor).unwrap();
+                assert!(now >= floor, "raised to {floor}, counter at {now}");
+            }
+        });
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..25)
+                        .map(|_| store.allocate(&[Counter::Serial]).unwrap()[0])
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        raiser.join().unwrap();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let set: BTreeSet<u64> = got.iter().copied().collect();
+    assert_eq!(set.len(), 100, "a serial was handed out twice");
+    let next = store.allocate(&[Counter::Serial]).unwrap()[0];
+    let top = set.last().copied().unwrap().max(200);
+    assert!(
+        next > top,
+        "next serial {next}, but {top} was given or raised"
+    );
+}
+
 fn c12_request_rows_and_unique_transaction_ids(store: &dyn Store) {
     assert_eq!(store.find_request("T1").unwrap(), None);
     store.put_request(&row(1, "T1"), None).unwrap();
@@ -369,12 +444,17 @@ type Check = (&'static str, fn(&dyn Store));
 
 /// Every check, each on a fresh store from `fresh`.
 fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
-    let checks: [Check; 10] = [
+    let checks: [Check; 12] = [
         ("key_value", c18_key_value_records),
         ("allocate", c3_allocate_counts_from_the_last_value),
         (
             "allocate_concurrent",
             c3_allocate_never_gives_a_value_twice_under_concurrency,
+        ),
+        ("raise_counter", c3_raise_counter_never_lowers),
+        (
+            "raise_counter_concurrent",
+            c3_raise_counter_never_lowers_a_concurrent_allocation,
         ),
         ("requests", c12_request_rows_and_unique_transaction_ids),
         (

@@ -170,6 +170,13 @@ impl Store for ServerStore {
         }
     }
 
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        match self {
+            ServerStore::Dir(s) => s.raise_counter(counter, at_least),
+            ServerStore::Postgres(s) => s.raise_counter(counter, at_least),
+        }
+    }
+
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
         match self {
             ServerStore::Dir(s) => s.put_request(row, replaces),
