@@ -1,7 +1,9 @@
 //! Test code: C-1 with several instances on one store — `Ca::import` decides "no CA yet" by
 //! compare-and-swap, as creation does. An instance that creates (or imports) a CA while
 //! another imports one must not have its CA record, key archive (C-19) or first CRL (C-21)
-//! overwritten: the importer gets a typed error and the store keeps the first CA.
+//! overwritten: the importer gets a typed error and the store keeps the first CA. Nor may
+//! the import's raise of the serial counter (C-3) lower what the winner allocated or set:
+//! the winner's next certificate never reuses a serial.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod ca_support;
@@ -9,7 +11,7 @@ mod issue_support;
 
 use std::sync::{Arc, Mutex};
 
-use ca_core::issue::{CaCertParams, CaKey, self_signed_ca_certificate};
+use ca_core::issue::{CaCertParams, CaKey, certificate_serial, self_signed_ca_certificate};
 use ca_core::storage::{Counter, Issuance, RecordFamily, RecordKey, RequestRow, Versioned};
 use ca_core::{Ca, CaConfig, CaError, MemoryStore, Store, StoreError};
 use ca_support::*;
@@ -58,20 +60,34 @@ fn snapshot(store: &MemoryStore) -> Snapshot {
     }
 }
 
-/// The importing instance's view of a shared store in which another instance creates its
-/// CA right before the importer's first write — after the importer has looked and found no
-/// CA. Records what the store held right after that creation.
+/// What the other instance does in the importer's window.
+#[derive(Debug)]
+enum Other {
+    /// Creates its CA (C-1) with this configuration.
+    Create(CaConfig),
+    /// Imports this CA, serials up to the `u64` handed out before (C-3).
+    Import(CaConfig, Box<CaKey>, u64),
+}
+
+/// The importing instance's view of a shared store in which another instance creates (or
+/// imports) its CA right before the importer's first write — after the importer has looked
+/// and found no CA, and read the serial counter. Records what the store held right after
+/// that creation.
 #[derive(Debug)]
 struct CreatedMeanwhile {
     store: Arc<MemoryStore>,
-    /// The other instance's configuration, taken when it creates.
-    other: Mutex<Option<CaConfig>>,
+    /// What the other instance does, taken when it does it.
+    other: Mutex<Option<Other>>,
     /// The other instance's CA certificate and the store right after its creation.
     created: Mutex<Option<(Vec<u8>, Snapshot)>>,
 }
 
 impl CreatedMeanwhile {
     fn new(store: &Arc<MemoryStore>, other: CaConfig) -> Self {
+        Self::doing(store, Other::Create(other))
+    }
+
+    fn doing(store: &Arc<MemoryStore>, other: Other) -> Self {
         Self {
             store: Arc::clone(store),
             other: Mutex::new(Some(other)),
@@ -79,13 +95,19 @@ impl CreatedMeanwhile {
         }
     }
 
-    /// Before the importer's first write: the other instance creates its CA.
+    /// Before the importer's first write: the other instance creates (imports) its CA.
     fn meanwhile(&self) {
-        let Some(config) = self.other.lock().unwrap().take() else {
+        let Some(other) = self.other.lock().unwrap().take() else {
             return;
         };
-        let ca = Ca::open(config, Arc::clone(&self.store), T0, true, &mut rng(50))
-            .expect("the other instance creates its CA");
+        let store = Arc::clone(&self.store);
+        let ca = match other {
+            Other::Create(config) => Ca::open(config, store, T0, true, &mut rng(50)),
+            Other::Import(config, key, last) => {
+                Ca::import(config, store, *key, last, T0, &mut rng(51))
+            }
+        }
+        .expect("the other instance creates its CA");
         *self.created.lock().unwrap() = Some((ca.ca_certificate_der(), snapshot(&self.store)));
     }
 }
@@ -111,6 +133,10 @@ impl Store for CreatedMeanwhile {
     fn allocate(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
         self.meanwhile();
         self.store.allocate(counters)
+    }
+    fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
+        self.meanwhile();
+        self.store.raise_counter(counter, at_least)
     }
     fn put_request(&self, row: &RequestRow, replaces: Option<u64>) -> Result<(), StoreError> {
         self.store.put_request(row, replaces)
@@ -210,4 +236,85 @@ fn c01_an_import_after_a_creation_on_another_instance_is_refused() {
     assert_eq!(snapshot(&store), before);
     let c = Ca::open(archiving(), Arc::clone(&store), T0, true, &mut rng(4)).unwrap();
     assert_eq!(c.ca_certificate_der(), a.ca_certificate_der());
+}
+
+/// RA mode (S-7): a creation allocates two serials, the CA's and the RA's.
+fn ra_config() -> CaConfig {
+    let mut c = config();
+    c.ra_subject = Some("CN=ROOTCA-RA".to_owned());
+    c
+}
+
+fn serial_of(der: &[u8]) -> u64 {
+    certificate_serial(&parse_cert(der)).unwrap()
+}
+
+/// The serials of the next two certificates `ca` issues (Auto grant, requests to the CA).
+fn next_two_serials(ca: &Ca<Arc<MemoryStore>>) -> [u64; 2] {
+    let ca_der = ca.ca_certificate_der();
+    [0, 1].map(|i| {
+        let client = Client::new(i, &format!("CN=router{i}"));
+        let msg = client.pkcs_req(&ca_der, &client.csr(), &format!("TID-C3-{i}"));
+        let rep = client.open_rep(&post(ca, &msg, T0, &mut rng(7)), &ca_der);
+        serial_of(&client.issued(&rep))
+    })
+}
+
+/// C-3 in the race above: B read the serial counter (0) and wants it at 1 (its CA's serial
+/// and last serial); A then creates its CA in RA mode, allocating serial 1 (CA) and 2 (RA).
+/// B's raise comes after and must not lower the counter to 1: A's CA wins, and its next
+/// certificates get serials above the RA's, never the RA's own.
+#[test]
+fn c03_c01_an_import_racing_an_ra_creation_never_lowers_the_serial_counter() {
+    let store = Arc::new(MemoryStore::shared());
+    let b = Arc::new(CreatedMeanwhile::new(&store, ra_config()));
+    let Err(err) = Ca::import(config(), Arc::clone(&b), operator_ca(), 1, T0, &mut rng(2)) else {
+        panic!("B imported over A's CA");
+    };
+    assert!(matches!(err, CaError::AlreadyExists), "{err:?}");
+    assert!(b.created.lock().unwrap().is_some(), "A did not create");
+    let c = Ca::open(ra_config(), Arc::clone(&store), T0, true, &mut rng(4)).unwrap();
+    let ca_serial = serial_of(&c.ca_certificate_der());
+    let ra_serial = serial_of(&c.ra_certificate_der().expect("A's CA has an RA"));
+    let [first, second] = next_two_serials(&c);
+    let all: std::collections::BTreeSet<u64> = [ca_serial, ra_serial, first, second].into();
+    assert_eq!(
+        all.len(),
+        4,
+        "a serial was reused: CA {ca_serial}, RA {ra_serial}, issued {first}, {second}"
+    );
+    assert!(
+        first > ca_serial.max(ra_serial) && second > first,
+        "issued {first}, {second} after CA {ca_serial}, RA {ra_serial}"
+    );
+}
+
+/// C-3 between two imports: A imports its CA saying serials up to 1000 were handed out; B,
+/// which read the counter before A, raises it to 1 after A's import and then loses the CAS.
+/// A's floor stands: its next certificates are above 1000.
+#[test]
+fn c03_c01_an_import_losing_to_another_import_never_lowers_its_serial_floor() {
+    let store = Arc::new(MemoryStore::shared());
+    let winner = self_signed_ca_certificate(
+        &CaCertParams::new(name("CN=ROOTCA"), T0),
+        key(2),
+        &mut rng(10),
+    )
+    .unwrap();
+    let b = Arc::new(CreatedMeanwhile::doing(
+        &store,
+        Other::Import(config(), Box::new(winner), 1000),
+    ));
+    let Err(err) = Ca::import(config(), Arc::clone(&b), operator_ca(), 1, T0, &mut rng(2)) else {
+        panic!("B imported over A's CA");
+    };
+    assert!(matches!(err, CaError::AlreadyExists), "{err:?}");
+    let (created_der, _) = b.created.lock().unwrap().take().expect("A imported");
+    let c = Ca::open(config(), Arc::clone(&store), T0, true, &mut rng(4)).unwrap();
+    assert_eq!(c.ca_certificate_der(), created_der);
+    let [first, second] = next_two_serials(&c);
+    assert!(
+        first > 1000 && second > first,
+        "issued {first}, {second} at or below A's last serial 1000"
+    );
 }

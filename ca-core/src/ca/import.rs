@@ -8,12 +8,11 @@ use pki_timers::Instant;
 use rand::CryptoRng;
 
 use super::error::{CaError, CaState, ConfigError};
-use super::records::encode_counter;
 use super::state::{CaRecord, CrlRecord, Generation};
-use super::{Ca, CaConfig, archive_file, first_crl, read_counter};
+use super::{Ca, CaConfig, archive_file, first_crl};
 use crate::archive::ArchiveGeneration;
 use crate::issue::{CaKey, IssueError, certificate_serial};
-use crate::storage::{Conflict, RecordKey, Store, StoreError};
+use crate::storage::{Conflict, Counter, RecordKey, Store, StoreError};
 
 impl<S: Store> Ca<S> {
     /// Creates the CA in an empty `store` from an existing self-signed CA key and
@@ -24,9 +23,10 @@ impl<S: Store> Ca<S> {
     /// the archive and the CRL: if another instance sharing the store created or imported a
     /// CA meanwhile, this import fails and writes nothing over that CA.
     ///
-    /// The serial counter starts at the largest of `last_serial`, the imported certificate's
-    /// serial and any counter already in the store, so nothing this CA signs reuses a serial
-    /// the operator says was handed out before (C-3).
+    /// The serial counter is raised ([`Store::raise_counter`]) to the largest of
+    /// `last_serial`, the imported certificate's serial and the counter already in the store,
+    /// so nothing this CA signs reuses a serial the operator says was handed out before
+    /// (C-3), and a losing import never lowers what the winner allocated or raised.
     ///
     /// # Errors
     /// [`CaError::AlreadyExists`] when the store already holds a CA, or another instance
@@ -59,15 +59,12 @@ impl<S: Store> Ca<S> {
         }
         let own_serial = certificate_serial(ca.certificate()).map_err(CaError::Issue)?;
         // C-3: raised before the CA record exists, so no instance signs a serial at or below
-        // it; never written when the store's counter is already past it (a write could then
-        // only lower a counter another instance is advancing).
-        let stored = read_counter(&store, RecordKey::SerialCounter)?;
-        let counter = stored.max(last_serial).max(own_serial);
-        if counter > stored {
-            store
-                .put(&RecordKey::SerialCounter, &encode_counter(counter))
-                .map_err(CaError::storage)?;
-        }
+        // it; raised, never set: another instance creating or importing meanwhile may have
+        // allocated serials (its CA's, its RA's) or raised the counter to its own floor, and
+        // wins the CAS below then.
+        store
+            .raise_counter(Counter::Serial, last_serial.max(own_serial))
+            .map_err(CaError::storage)?;
         // Everything that can fail but the store is done before the CA record is written.
         let archived = archive_file(&config, &ca, ArchiveGeneration::Creation, rng)?;
         let leftover = match store.get(&RecordKey::Crl).map_err(CaError::storage)? {
