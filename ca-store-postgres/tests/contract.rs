@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ca_core::{
     DirStore, MemoryStore, Store, StoreError,
@@ -208,29 +209,45 @@ fn c3_raise_counter_never_lowers(store: &dyn Store) {
 /// never lower the counter: no value is given twice, and the next one is above every value
 /// given and every floor raised.
 fn c3_raise_counter_never_lowers_a_concurrent_allocation(store: &dyn Store) {
-    let got: Vec<u64> = std::thread::scope(|s| {
+    let last = |s: &dyn Store| -> u64 {
+        s.get(&RecordKey::SerialCounter).unwrap().map_or(0, |b| {
+            std::str::from_utf8(&b).unwrap().trim().parse().unwrap()
+        })
+    };
+    let done = AtomicBool::new(false);
+    let (got, top_floor) = std::thread::scope(|s| {
+        // Each floor just above the counter as read: the allocations pass it while the
+        // raise runs, which a read-then-write raise would then lower.
         let raiser = s.spawn(|| {
-            for floor in (1..=20).map(|i| i * 10) {
+            let mut top = 0;
+            let mut raises = 0;
+            while raises < 20 || !done.load(Ordering::Acquire) {
+                raises += 1;
+                let floor = last(store) + 2;
                 let now = store.raise_counter(Counter::Serial, floor).unwrap();
                 assert!(now >= floor, "raised to {floor}, counter at {now}");
+                top = top.max(floor);
             }
+            top
         });
         let hs: Vec<_> = (0..4)
             .map(|_| {
                 s.spawn(|| {
-                    (0..25)
+                    (0..100)
                         .map(|_| store.allocate(&[Counter::Serial]).unwrap()[0])
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        raiser.join().unwrap();
-        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        let got: Vec<u64> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        done.store(true, Ordering::Release);
+        let top = raiser.join().unwrap();
+        (got, top)
     });
     let set: BTreeSet<u64> = got.iter().copied().collect();
-    assert_eq!(set.len(), 100, "a serial was handed out twice");
+    assert_eq!(set.len(), 400, "a serial was handed out twice");
     let next = store.allocate(&[Counter::Serial]).unwrap()[0];
-    let top = set.last().copied().unwrap().max(200);
+    let top = set.last().copied().unwrap().max(top_floor);
     assert!(
         next > top,
         "next serial {next}, but {top} was given or raised"
@@ -484,7 +501,7 @@ fn store_v2_contract_dir_store() {
     let tmp = tempfile::tempdir().unwrap();
     let n = std::sync::atomic::AtomicU32::new(0);
     run_all(&|| {
-        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let i = n.fetch_add(1, Ordering::Relaxed);
         Box::new(DirStore::open(tmp.path().join(i.to_string())).unwrap())
     });
 }
