@@ -1,18 +1,18 @@
 //! Where the CA keeps what must survive a crash (SPEC C-18 … C-20).
 //!
-//! The [`Store`] trait is the source of truth for everything CA instances share (Store v2):
-//! typed records whose bytes the CA encodes, plus the few atomic operations that keep several
-//! CA instances on one store correct — counters ([`Store::allocate`]), the request table with
-//! a unique transactionID ([`Store::put_request`], [`Store::find_request`]), one atomic write
-//! per issuance ([`Store::record_issuance`]), one-time password consumption with exactly one
-//! winner ([`Store::consume_otp`]), revocation ([`Store::revoke`]), the CRL with its number
-//! and the CA state with a version (compare-and-swap: [`Store::swap_crl`],
-//! [`Store::swap_ca_state`]), and a timer lease ([`Store::acquire_lease`]). A store only
-//! promises that each call is atomic (a reader sees all of it or none of it) and durable once
-//! it returns `Ok`. Two stores ship with the crate: [`MemoryStore`] for tests and
-//! simulations, and [`DirStore`], the embedded default (what IOS calls the database URL). A
-//! deployment that wants a SQL database implements the same trait; `STORE-V2.md` in the
-//! project notes gives the SQL-level contract method by method.
+//! The [`Store`] trait is the source of truth for everything CA instances share (Store v2): typed
+//! records whose bytes the CA encodes, plus the few atomic operations that keep several CA
+//! instances on one store correct — counters ([`Store::allocate`], raised but never lowered by
+//! [`Store::raise_counter`]), the request table with a unique transactionID
+//! ([`Store::put_request`], [`Store::find_request`]), one atomic write per issuance
+//! ([`Store::record_issuance`]), one-time password consumption with exactly one winner
+//! ([`Store::consume_otp`]), revocation ([`Store::revoke`]), the CRL with its number and the CA
+//! state with a version (compare-and-swap: [`Store::swap_crl`], [`Store::swap_ca_state`]), and a
+//! timer lease ([`Store::acquire_lease`]). A store only promises that each call is atomic (a
+//! reader sees all of it or none of it) and durable once it returns `Ok`. Two stores ship with the
+//! crate: [`MemoryStore`] for tests and simulations, and [`DirStore`], the embedded default (what
+//! IOS calls the database URL). A deployment that wants a SQL database implements the same trait;
+//! `STORE-V2.md` in the project notes gives the SQL-level contract method by method.
 
 mod dir;
 mod dir_journal;
