@@ -231,22 +231,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// instance and after a crash, gives a value above it. A raise racing an allocation
     /// leaves the counter at or above both.
     ///
-    /// The default reads [`Counter::record_key`] with [`Store::get`] and, when `at_least` is
-    /// above it, writes `at_least` with [`Store::put`]: right for a store only one instance
-    /// writes at a time, but two separate calls. A store shared by several CA instances
-    /// (or several threads that allocate meanwhile) overrides it with one atomic operation,
-    /// or an allocation made between the read and the write is lowered and its values given
-    /// again. A store that forwards to another (a wrapper) forwards this method.
+    /// The default reads [`Counter::record_key`] with [`Store::get`] (for the request and
+    /// one-time password counters, at least the family's largest id from [`Store::list`])
+    /// and, when `at_least` is above it, writes `at_least` with [`Store::put`]: right for a
+    /// store only one instance writes at a time, but two separate calls. A store shared by
+    /// several CA instances (or several threads that allocate meanwhile) overrides it with one
+    /// atomic operation, or an allocation made between the read and the write is lowered and
+    /// its values given again. A store that forwards to another (a wrapper) forwards this
+    /// method.
     ///
     /// # Errors
     /// [`StoreError::Io`] and the like; [`StoreError::Corrupt`] when the counter's record is
     /// not a number.
     fn raise_counter(&self, counter: Counter, at_least: u64) -> Result<u64, StoreError> {
         let key = counter.record_key();
-        let current = match self.get(&key)? {
+        let stored = match self.get(&key)? {
             Some(bytes) => decode_counter_value(&bytes).ok_or(StoreError::Corrupt { key })?,
             None => 0,
         };
+        // As allocate counts it: a request or one-time password counter is at least its
+        // family's largest id.
+        let family = match counter {
+            Counter::RequestId => Some(RecordFamily::Request),
+            Counter::OtpId => Some(RecordFamily::OneTimePassword),
+            _ => None,
+        };
+        let largest = match family {
+            Some(family) => self.list(family)?.into_iter().max().unwrap_or(0),
+            None => 0,
+        };
+        let current = stored.max(largest);
         if at_least <= current {
             return Ok(current);
         }

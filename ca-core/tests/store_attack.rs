@@ -547,3 +547,24 @@ fn q7_a_legacy_password_spent_elsewhere_is_not_written_back_by_a_refresh() {
         "a spent password was written back"
     );
 }
+
+/// C-3, `Store::raise_counter`'s default (a store that does not override it, such as this
+/// wrapper): it returns the counter as `Store::allocate` counts it, which for the request and
+/// one-time password counters includes the family's largest id, and never writes a counter
+/// record below that id.
+#[test]
+fn c3_the_default_raise_counts_the_family_s_largest_id() {
+    use ca_core::storage::Counter;
+    let inner = Arc::new(MemoryStore::new());
+    inner.put(&RecordKey::Request(41), b"old entry").unwrap();
+    inner
+        .put(&RecordKey::OneTimePassword(9), b"old otp")
+        .unwrap();
+    let store = ConsumedMeanwhile(Arc::clone(&inner));
+    assert_eq!(store.raise_counter(Counter::RequestId, 7).unwrap(), 41);
+    assert_eq!(store.raise_counter(Counter::OtpId, 3).unwrap(), 9);
+    assert_eq!(store.get(&RecordKey::RequestCounter).unwrap(), None);
+    assert_eq!(store.raise_counter(Counter::RequestId, 50).unwrap(), 50);
+    assert_eq!(store.allocate(&[Counter::RequestId]).unwrap(), vec![51]);
+    assert_eq!(store.allocate(&[Counter::OtpId]).unwrap(), vec![10]);
+}
