@@ -473,3 +473,103 @@ fn c3_a_raise_is_durable_and_the_reservation_never_gives_at_or_below_it() {
     // The other counters kept their values.
     assert_eq!(reopened.allocate(&[Counter::RequestId]).unwrap(), vec![1]);
 }
+
+/// C-3, `Store::raise_counter` on DirStore at the end of the counter, for a request-id
+/// counter behind its family's largest id, and racing allocations: after a crash image and
+/// after a clean close, no value at or below a raise (or already given) is given again, and
+/// an exhausted counter is a typed conflict, never a wrap.
+#[test]
+fn c3_dir_raise_at_the_end_behind_the_family_and_racing_allocations_survives_crashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("live");
+    let store = DirStore::open(&live).unwrap();
+    let crashed = |name: &str| {
+        let to = tmp.path().join(name);
+        crash_copy(&live, &to);
+        DirStore::open(&to).unwrap()
+    };
+    let exhausted = |s: &DirStore, c: Counter| {
+        assert!(matches!(
+            s.allocate(&[c]),
+            Err(StoreError::Conflict(ca_core::storage::Conflict::CounterExhausted { counter }))
+                if counter == c
+        ));
+    };
+    // The request table holds id 41 with no counter record.
+    store
+        .put_request(
+            &RequestRow {
+                id: 41,
+                transaction_id: "T41".into(),
+                requester_key: vec![1],
+                open: false,
+                created: 5,
+                body: entry(41, "T41"),
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(store.raise_counter(Counter::RequestId, 7).unwrap(), 41);
+    assert_eq!(
+        crashed("req").allocate(&[Counter::RequestId]).unwrap(),
+        vec![42]
+    );
+    // Racing allocations on other threads, each raise just above what was read.
+    let done = AtomicBool::new(false);
+    let (given, top) = std::thread::scope(|s| {
+        let raiser = s.spawn(|| {
+            let mut top = 0;
+            let mut n = 0;
+            while n < 50 || !done.load(Ordering::Acquire) {
+                n += 1;
+                let seen = store.allocate(&[Counter::Serial]).unwrap()[0];
+                let floor = seen + 3;
+                assert!(store.raise_counter(Counter::Serial, floor).unwrap() >= floor);
+                top = top.max(floor);
+            }
+            top
+        });
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..200)
+                        .map(|_| store.allocate(&[Counter::Serial]).unwrap()[0])
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let given: Vec<u64> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        done.store(true, Ordering::Release);
+        (given, raiser.join().unwrap())
+    });
+    let set: BTreeSet<u64> = given.iter().copied().collect();
+    assert_eq!(set.len(), given.len(), "a serial was given twice");
+    let highest = set.last().copied().unwrap().max(top);
+    let after = crashed("race").allocate(&[Counter::Serial]).unwrap()[0];
+    assert!(
+        after > highest,
+        "serial {after} after a crash, {highest} given or raised"
+    );
+    // Near the end: the reservation saturates, a crash image is exhausted, never wraps.
+    assert_eq!(
+        store.raise_counter(Counter::Serial, u64::MAX - 2).unwrap(),
+        u64::MAX - 2
+    );
+    assert_eq!(
+        store.allocate(&[Counter::Serial]).unwrap(),
+        vec![u64::MAX - 1]
+    );
+    exhausted(&crashed("end"), Counter::Serial);
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![u64::MAX]);
+    exhausted(&store, Counter::Serial);
+    assert_eq!(store.raise_counter(Counter::Serial, 3).unwrap(), u64::MAX);
+    // A clean close keeps the end.
+    drop(store);
+    let reopened = DirStore::open(&live).unwrap();
+    exhausted(&reopened, Counter::Serial);
+    assert_eq!(
+        reopened.raise_counter(Counter::Serial, u64::MAX).unwrap(),
+        u64::MAX
+    );
+    assert_eq!(reopened.allocate(&[Counter::RequestId]).unwrap(), vec![42]);
+}

@@ -205,6 +205,90 @@ fn c3_raise_counter_never_lowers(store: &dyn Store) {
     );
 }
 
+/// C-3, `Store::raise_counter` at the edges of u64-in-bigint order (0, 2^63 - 1, 2^63,
+/// u64::MAX): each raise compares as u64, and allocations go on across 2^63, alone and
+/// together with another counter, until the counter is exhausted (a typed conflict).
+fn c3_raise_counter_at_the_sign_bit_boundaries(store: &dyn Store) {
+    const TOP_SIGNED: u64 = (1 << 63) - 1;
+    // A fresh counter raised to 0 stays where it starts.
+    assert_eq!(store.raise_counter(Counter::Serial, 0).unwrap(), 0);
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![1]);
+    assert_eq!(store.raise_counter(Counter::Serial, 0).unwrap(), 1);
+    // 2^63 - 1, then 2^63 is above it, and 2^63 - 1 is not.
+    assert_eq!(
+        store.raise_counter(Counter::Serial, TOP_SIGNED).unwrap(),
+        TOP_SIGNED
+    );
+    assert_eq!(
+        store
+            .raise_counter(Counter::Serial, TOP_SIGNED + 1)
+            .unwrap(),
+        TOP_SIGNED + 1
+    );
+    assert_eq!(
+        store.raise_counter(Counter::Serial, TOP_SIGNED).unwrap(),
+        TOP_SIGNED + 1
+    );
+    assert_eq!(
+        store.raise_counter(Counter::Serial, 0).unwrap(),
+        TOP_SIGNED + 1
+    );
+    assert_eq!(
+        store.allocate(&[Counter::Serial]).unwrap(),
+        vec![TOP_SIGNED + 2]
+    );
+    // An allocation from 2^63 - 1 crosses into 2^63 (another counter's).
+    assert_eq!(
+        store
+            .raise_counter(Counter::RequestId, TOP_SIGNED - 1)
+            .unwrap(),
+        TOP_SIGNED - 1
+    );
+    assert_eq!(
+        store
+            .allocate(&[Counter::RequestId, Counter::Serial, Counter::RequestId])
+            .unwrap(),
+        vec![TOP_SIGNED, TOP_SIGNED + 3, TOP_SIGNED + 1]
+    );
+    assert_eq!(
+        store.raise_counter(Counter::RequestId, 5).unwrap(),
+        TOP_SIGNED + 1
+    );
+    // u64::MAX - 1: one value left, then a typed conflict, never a wrap to 0.
+    assert_eq!(
+        store.raise_counter(Counter::Serial, u64::MAX - 1).unwrap(),
+        u64::MAX - 1
+    );
+    assert_eq!(
+        store
+            .raise_counter(Counter::Serial, TOP_SIGNED + 1)
+            .unwrap(),
+        u64::MAX - 1
+    );
+    assert_eq!(store.allocate(&[Counter::Serial]).unwrap(), vec![u64::MAX]);
+    assert_eq!(
+        conflict(store.allocate(&[Counter::RequestId, Counter::Serial])),
+        Conflict::CounterExhausted {
+            counter: Counter::Serial
+        }
+    );
+    assert_eq!(
+        store.raise_counter(Counter::Serial, u64::MAX).unwrap(),
+        u64::MAX
+    );
+    assert_eq!(
+        conflict(store.allocate(&[Counter::Serial])),
+        Conflict::CounterExhausted {
+            counter: Counter::Serial
+        }
+    );
+    // The failed pair took nothing from the request counter.
+    assert_eq!(
+        store.allocate(&[Counter::RequestId]).unwrap(),
+        vec![TOP_SIGNED + 2]
+    );
+}
+
 /// C-3: raises racing allocations (another instance creating its CA while one imports)
 /// never lower the counter: no value is given twice, and the next one is above every value
 /// given and every floor raised.
@@ -461,7 +545,7 @@ type Check = (&'static str, fn(&dyn Store));
 
 /// Every check, each on a fresh store from `fresh`.
 fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
-    let checks: [Check; 12] = [
+    let checks: [Check; 13] = [
         ("key_value", c18_key_value_records),
         ("allocate", c3_allocate_counts_from_the_last_value),
         (
@@ -469,6 +553,10 @@ fn run_all(fresh: &dyn Fn() -> Box<dyn Store>) {
             c3_allocate_never_gives_a_value_twice_under_concurrency,
         ),
         ("raise_counter", c3_raise_counter_never_lowers),
+        (
+            "raise_counter_boundaries",
+            c3_raise_counter_at_the_sign_bit_boundaries,
+        ),
         (
             "raise_counter_concurrent",
             c3_raise_counter_never_lowers_a_concurrent_allocation,
