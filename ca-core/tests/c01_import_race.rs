@@ -318,3 +318,43 @@ fn c03_c01_an_import_losing_to_another_import_never_lowers_its_serial_floor() {
         "issued {first}, {second} at or below A's last serial 1000"
     );
 }
+
+/// C-3 at the end of the counter: an import saying every serial up to `u64::MAX` was
+/// handed out (with and without an RA to issue) never wraps to a low serial or panics: the
+/// import and the certificates after it either fail with a typed error or get a serial
+/// above the floor.
+#[test]
+fn c03_an_import_at_the_end_of_the_serial_counter_never_wraps() {
+    for (i, cfg) in [config(), ra_config()].into_iter().enumerate() {
+        for floor in [u64::MAX, u64::MAX - 1] {
+            let store = Arc::new(MemoryStore::shared());
+            let imported = Ca::import(
+                cfg.clone(),
+                Arc::clone(&store),
+                operator_ca(),
+                floor,
+                T0,
+                &mut rng(20 + i as u64),
+            );
+            let Ok(c) = imported else {
+                continue;
+            };
+            if let Some(ra) = c.ra_certificate_der() {
+                assert!(serial_of(&ra) > floor, "RA serial at or below {floor}");
+            }
+            let client = Client::new(3, "CN=router3");
+            let ca_der = c.ca_certificate_der();
+            let msg = client.pkcs_req(&ca_der, &client.csr(), "TID-END");
+            let resp = post(&c, &msg, T0, &mut rng(8));
+            if resp.status == 200
+                && let rep = client.open_rep(&resp, &ca_der)
+                && matches!(rep.status, scep_proto::CertRepStatus::Success(_))
+            {
+                assert!(
+                    serial_of(&client.issued(&rep)) > floor,
+                    "issued at or below {floor}"
+                );
+            }
+        }
+    }
+}
